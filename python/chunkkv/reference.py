@@ -311,7 +311,7 @@ def compact(cache, chunk_ids, lengths, policy: Policy, layout: str = "bhsd"):
     out = view.copy()
     positions = kept_positions(chunk_ids, lengths, policy)
     for b, pos in enumerate(positions):
-        out[b, :, : pos.shape[0]] = view[b, :, pos]
+        out[b, :, : pos.shape[0]] = view[b][:, pos]
     new_lengths = np.array([p.shape[0] for p in positions], dtype=np.int64)
     return to_bhsd(out, layout), new_lengths
 

@@ -175,11 +175,6 @@ PolicyAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (reuseInterval < 1)
     return emitError() << "policy: reuse interval must be >= 1, got "
                        << reuseInterval;
-  for (FloatAttr ratio : {keepRatio, compressionRatio})
-    if (ratio && !ratio.getType().isF64())
-      return emitError() << "policy: ratios must be f64, got "
-                         << ratio.getType();
-
   int numBudgets = (budget ? 1 : 0) + (keepRatio ? 1 : 0) +
                    (compressionRatio ? 1 : 0);
   if (numBudgets != 1)
