@@ -226,6 +226,14 @@ CHUNKKV_DPS_INTERFACES(CompactOp)
 
 #undef CHUNKKV_DPS_INTERFACES
 
+Operation *mlir::chunkkv::createMemRefForm(OpBuilder &builder, Operation *op,
+                                           ValueRange buffers) {
+  OperationState state(op->getLoc(), op->getName(), buffers, TypeRange{},
+                       llvm::to_vector(op->getDiscardableAttrs()));
+  state.propertiesAttr = op->getPropertiesAsAttribute();
+  return builder.create(state);
+}
+
 //===----------------------------------------------------------------------===//
 // ChunkScoreOp
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,290 @@
+//===- SelectKernel.cpp - JIT-compiled ChunkKV selection on the CPU -------===//
+
+#include "chunkkv/ExecutionEngine/SelectKernel.h"
+
+#include "chunkkv/Conversion/Passes.h"
+#include "chunkkv/Dialect/ChunkKV/IR/ChunkKVDialect.h"
+#include "chunkkv/InitChunkKV.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+
+using namespace chunkkv;
+using mlir::chunkkv::PolicyAttr;
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+namespace {
+/// Collects the diagnostics emitted while it is alive into one string.
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(mlir::MLIRContext &context)
+      : handler(context.getDiagEngine().registerHandler(
+            [this](mlir::Diagnostic &diag) {
+              llvm::raw_string_ostream os(text);
+              if (!text.empty())
+                os << "\n";
+              os << diag;
+              for (const mlir::Diagnostic &note : diag.getNotes())
+                os << "\n  note: " << note;
+              return mlir::success();
+            })),
+        context(context) {}
+  ~DiagnosticCollector() { context.getDiagEngine().eraseHandler(handler); }
+
+  llvm::Error error(const llvm::Twine &what) const {
+    return makeError(what + (text.empty() ? "" : ":\n" + text));
+  }
+
+private:
+  std::string text;
+  mlir::DiagnosticEngine::HandlerID handler;
+  mlir::MLIRContext &context;
+};
+
+/// A memref descriptor as the C interface of the lowered function takes it.
+template <int Rank> struct MemRefDescriptor {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[Rank];
+  int64_t strides[Rank];
+
+  MemRefDescriptor(const void *data, llvm::ArrayRef<int64_t> shape)
+      : allocated(const_cast<void *>(data)),
+        aligned(const_cast<void *>(data)), offset(0) {
+    int64_t stride = 1;
+    for (int i = Rank - 1; i >= 0; --i) {
+      sizes[i] = shape[i];
+      strides[i] = stride;
+      stride *= shape[i];
+    }
+  }
+};
+
+std::string shapeType(llvm::ArrayRef<int64_t> shape, llvm::StringRef element) {
+  std::string text = "memref<";
+  for (int64_t d : shape)
+    text += std::to_string(d) + "x";
+  return text + element.str() + ">";
+}
+} // namespace
+
+static llvm::Expected<PolicyAttr> buildPolicy(mlir::MLIRContext &context,
+                                              const PolicyParams &params) {
+  using namespace mlir::chunkkv;
+  std::optional<PolicyKind> kind = symbolizePolicyKind(params.kind);
+  if (!kind)
+    return makeError("policy: expected 'paper' or 'kvpress', got '" +
+                     params.kind + "'");
+  bool paper = *kind == PolicyKind::paper;
+  Aggregate aggregate = paper ? Aggregate::sum : Aggregate::mean;
+  if (params.aggregate) {
+    std::optional<Aggregate> parsed = symbolizeAggregate(*params.aggregate);
+    if (!parsed)
+      return makeError("aggregate: expected 'sum' or 'mean', got '" +
+                       *params.aggregate + "'");
+    aggregate = *parsed;
+  }
+  auto ratio = [&](std::optional<double> value) -> mlir::FloatAttr {
+    if (!value)
+      return {};
+    return mlir::FloatAttr::get(mlir::Float64Type::get(&context), *value);
+  };
+  auto emitError = [&]() {
+    return mlir::emitError(mlir::UnknownLoc::get(&context));
+  };
+  DiagnosticCollector diagnostics(context);
+  PolicyAttr policy = PolicyAttr::getChecked(
+      emitError, &context, *kind, params.chunk.value_or(paper ? 10 : 20),
+      params.window.value_or(paper ? 32 : 64),
+      params.pool.value_or(paper ? 1 : 5), aggregate, params.budget,
+      ratio(params.keepRatio), ratio(params.compressionRatio), params.reuse);
+  if (!policy)
+    return diagnostics.error("invalid policy");
+  return policy;
+}
+
+/// The chunkkv module of one selection: score, select, compact K and V.
+static std::string buildSource(PolicyAttr policy, const SelectShape &shape,
+                               const PolicyInfo &info) {
+  int64_t B = shape.batch;
+  llvm::SmallVector<int64_t> cacheShape =
+      shape.bshd
+          ? llvm::SmallVector<int64_t>{B, shape.capacity, shape.kvHeads,
+                                       shape.headDim}
+          : llvm::SmallVector<int64_t>{B, shape.kvHeads, shape.capacity,
+                                       shape.headDim};
+  llvm::StringRef element = mlirTypeName(shape.cacheType);
+  std::string q = shapeType({B, shape.queryHeads, policy.getWindow(),
+                             shape.headDim},
+                            element);
+  std::string cache = shapeType(cacheShape, element);
+  std::string lengths = shapeType({B}, "i64");
+  std::string scores = shapeType({B, info.numScoreChunks}, "f32");
+  std::string ids = shapeType({B, info.maxSelectedChunks}, "i64");
+  std::string layout = shape.bshd ? "bshd" : "bhsd";
+  std::string scale;
+  if (shape.scale)
+    scale = llvm::formatv(" scale({0:e})", *shape.scale).str();
+
+  std::string policyText;
+  llvm::raw_string_ostream policyStream(policyText);
+  static_cast<mlir::Attribute>(policy).print(policyStream);
+
+  return llvm::formatv(
+             R"mlir(#policy = {0}
+func.func @chunkkv_select(%q: {1}, %k: {2}, %v: {2}, %len: {3},
+                          %scores: {4}, %ids: {5}, %kept: {3},
+                          %k_out: {2}, %v_out: {2}, %new_len: {3})
+    attributes {{llvm.emit_c_interface} {{
+  chunkkv.chunk_score #policy layout({6}){7}
+      ins(%q, %k, %len : {1}, {2}, {3}) outs(%scores : {4})
+  chunkkv.topk_chunks #policy
+      ins(%scores, %len : {4}, {3}) outs(%ids, %kept : {5}, {3})
+  chunkkv.compact #policy layout({6})
+      ins(%k, %ids, %len : {2}, {5}, {3}) outs(%k_out, %new_len : {2}, {3})
+  chunkkv.compact #policy layout({6})
+      ins(%v, %ids, %len : {2}, {5}, {3}) outs(%v_out, %new_len : {2}, {3})
+  return
+}
+)mlir",
+             policyText, q, cache, lengths, scores, ids, layout, scale)
+      .str();
+}
+
+SelectKernel::SelectKernel() = default;
+SelectKernel::~SelectKernel() = default;
+
+llvm::Expected<std::unique_ptr<SelectKernel>>
+SelectKernel::compile(const PolicyParams &params, const SelectShape &shape,
+                      int vectorWidth) {
+  static std::once_flag initTargets;
+  std::call_once(initTargets, []() {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+
+  std::unique_ptr<SelectKernel> kernel(new SelectKernel());
+  mlir::DialectRegistry registry;
+  mlir::chunkkv::registerChunkKVDialects(registry);
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+  kernel->context = std::make_unique<mlir::MLIRContext>(
+      registry, mlir::MLIRContext::Threading::DISABLED);
+  mlir::MLIRContext &context = *kernel->context;
+  context.loadAllAvailableDialects();
+
+  llvm::Expected<PolicyAttr> policy = buildPolicy(context, params);
+  if (!policy)
+    return policy.takeError();
+  kernel->policyStorage = policy->getAsOpaquePointer();
+  kernel->selectShape = shape;
+  kernel->policyInfo.numScoreChunks =
+      policy->getNumScoreChunks(shape.capacity);
+  kernel->policyInfo.maxSelectedChunks =
+      policy->getMaxSelectedChunks(kernel->policyInfo.numScoreChunks);
+  kernel->moduleSource = buildSource(*policy, shape, kernel->policyInfo);
+
+  DiagnosticCollector diagnostics(context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(kernel->moduleSource, &context);
+  if (!module)
+    return diagnostics.error("the shapes do not fit the policy");
+
+  mlir::PassManager pm(&context);
+  mlir::chunkkv::CPUPipelineOptions options;
+  options.vectorWidth = vectorWidth;
+  mlir::chunkkv::buildCPUPipeline(pm, options);
+  if (mlir::failed(pm.run(*module)))
+    return diagnostics.error("chunkkv-cpu-pipeline failed");
+
+  auto hostBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!hostBuilder)
+    return hostBuilder.takeError();
+  auto targetMachine = hostBuilder->createTargetMachine();
+  if (!targetMachine)
+    return targetMachine.takeError();
+  mlir::ExecutionEngineOptions engineOptions;
+  auto transformer = mlir::makeOptimizingTransformer(
+      /*optLevel=*/3, /*sizeLevel=*/0, targetMachine->get());
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = mlir::ExecutionEngine::create(*module, engineOptions,
+                                              std::move(*targetMachine));
+  if (!engine)
+    return engine.takeError();
+  kernel->engine = std::move(*engine);
+  return kernel;
+}
+
+std::vector<int64_t>
+SelectKernel::keptPositions(int64_t length, llvm::ArrayRef<int64_t> ids) const {
+  auto policy = PolicyAttr::getFromOpaquePointer(policyStorage);
+  std::vector<int64_t> positions;
+  if (policy.keepsWholeSequence(length)) {
+    for (int64_t j = 0; j < length; ++j)
+      positions.push_back(j);
+    return positions;
+  }
+  bool paper = policy.getKind() == mlir::chunkkv::PolicyKind::paper;
+  int64_t scored = paper ? length - policy.getWindow() : length;
+  int64_t numChunks = policy.getNumScoreChunks(length);
+  for (int64_t id : ids) {
+    if (id < 0 || id >= numChunks)
+      continue;
+    int64_t start = id * policy.getChunkSize();
+    int64_t end = std::min(start + policy.getChunkSize(), scored);
+    for (int64_t j = start; j < end; ++j)
+      positions.push_back(j);
+  }
+  if (paper)
+    for (int64_t j = scored; j < length; ++j)
+      positions.push_back(j);
+  return positions;
+}
+
+llvm::Error SelectKernel::run(const SelectBuffers &buffers) {
+  const SelectShape &s = selectShape;
+  auto policy = PolicyAttr::getFromOpaquePointer(policyStorage);
+  int64_t B = s.batch;
+  llvm::SmallVector<int64_t, 4> cacheShape =
+      s.bshd ? llvm::SmallVector<int64_t, 4>{B, s.capacity, s.kvHeads,
+                                             s.headDim}
+             : llvm::SmallVector<int64_t, 4>{B, s.kvHeads, s.capacity,
+                                             s.headDim};
+  MemRefDescriptor<4> q(buffers.queries,
+                        {B, s.queryHeads, policy.getWindow(), s.headDim});
+  MemRefDescriptor<4> k(buffers.keys, cacheShape), v(buffers.values, cacheShape);
+  MemRefDescriptor<4> kOut(buffers.keysOut, cacheShape),
+      vOut(buffers.valuesOut, cacheShape);
+  MemRefDescriptor<1> lengths(buffers.lengths, {B}),
+      kept(buffers.keptLengths, {B}), newLengths(buffers.newLengths, {B});
+  MemRefDescriptor<2> scores(buffers.scores, {B, policyInfo.numScoreChunks});
+  MemRefDescriptor<2> ids(buffers.chunkIds, {B, policyInfo.maxSelectedChunks});
+
+  void *descriptors[] = {&q,    &k,    &v,    &lengths, &scores,
+                         &ids,  &kept, &kOut, &vOut,    &newLengths};
+  llvm::SmallVector<void *> args;
+  for (void *&descriptor : descriptors)
+    args.push_back(&descriptor);
+  return engine->invokePacked("_mlir_ciface_chunkkv_select", args);
+}
