@@ -6,7 +6,7 @@ set -euo pipefail
 
 APT_PACKAGES=(llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22
               lld-22 ninja-build cmake)
-PY_PACKAGES=(numpy pytest)
+PY_PACKAGES=(numpy pytest ml_dtypes)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -22,7 +22,7 @@ if ((${#missing[@]})); then
 fi
 
 PYTHON=${PYTHON:-python3}
-if ! "$PYTHON" -c "import numpy, pytest" 2>/dev/null; then
+if ! "$PYTHON" -c "import numpy, pytest, ml_dtypes" 2>/dev/null; then
   echo "setup: installing ${PY_PACKAGES[*]} for $PYTHON"
   "$PYTHON" -m pip install -q "${PY_PACKAGES[@]}" 2>/dev/null ||
     "$PYTHON" -m pip install -q --break-system-packages "${PY_PACKAGES[@]}"
