@@ -19,5 +19,11 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.chunkkv_tools_dir, config.llvm_tools_dir]
-tools = ["chunkkv-opt"]
+tools = ["chunkkv-opt", "chunkkv-run", "mlir-runner"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Runtime libraries of mlir-runner for the executed tests.
+llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+for name in ("mlir_runner_utils", "mlir_c_runner_utils"):
+    config.substitutions.append(
+        ("%" + name, os.path.join(llvm_lib_dir, "lib" + name + ".so")))

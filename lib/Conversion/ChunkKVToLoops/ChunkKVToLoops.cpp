@@ -760,7 +760,7 @@ struct ChunkKVToLoopsPass
     if (vectorWidth < 1) {
       getOperation()->emitError()
           << "chunkkv-lower-to-loops: vector-width must be >= 1, got "
-          << vectorWidth;
+          << static_cast<int64_t>(vectorWidth);
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();

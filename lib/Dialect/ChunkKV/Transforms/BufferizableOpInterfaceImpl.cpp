@@ -3,7 +3,8 @@
 // The chunkkv ops are in destination-passing style: each result bufferizes
 // into the buffer of its tied init. No op reads its inits (every element it
 // defines is written, and compact leaves rows past the new length
-// unspecified), so One-Shot Bufferize need not copy init contents.
+// unspecified), so One-Shot Bufferize need not copy init contents, and
+// compact may overwrite the cache it reads.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +27,15 @@ struct ChunkKVOpInterface
   bool bufferizesToMemoryRead(Operation *op, OpOperand &opOperand,
                               const AnalysisState &state) const {
     return !cast<DestinationStyleOpInterface>(op).isDpsInit(&opOperand);
+  }
+
+  /// compact may write its cache in place: kept positions ascend, so each
+  /// row is read before a lower-or-equal row index is written.
+  bool isNotConflicting(Operation *op, OpOperand *uRead, OpOperand *uWrite,
+                        const AnalysisState &state) const {
+    auto compact = dyn_cast<CompactOp>(op);
+    return compact && uRead == &compact.getCacheMutable() &&
+           uWrite == &compact.getCacheInitMutable();
   }
 
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
