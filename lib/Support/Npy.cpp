@@ -43,6 +43,19 @@ StringRef chunkkv::mlirTypeName(ElementType type) {
   return elementTypeName(type);
 }
 
+NpyArray NpyArray::zeros(ElementType type, std::vector<int64_t> shape) {
+  NpyArray array;
+  array.type = type;
+  array.shape = std::move(shape);
+  array.owned.assign(array.numBytes(), 0);
+  return array;
+}
+
+char *NpyArray::mutableBytes() {
+  assert(!file && "arrays read from files are read-only");
+  return owned.data();
+}
+
 int64_t NpyArray::numElements() const {
   int64_t n = 1;
   for (int64_t d : shape)
@@ -188,8 +201,12 @@ static llvm::Expected<ElementType> parseDescr(StringRef descr,
                   "' (expected f32, f16, bf16, i32 or i64)");
 }
 
-llvm::Expected<NpyArray> chunkkv::parseNpy(StringRef bytes,
-                                           const NpyReadOptions &options) {
+namespace chunkkv {
+/// Parses `bytes`; with `file` set, the array keeps it alive and points into
+/// it, otherwise it copies the data.
+llvm::Expected<NpyArray> parseNpyImpl(StringRef bytes,
+                                      const NpyReadOptions &options,
+                                      std::shared_ptr<void> file) {
   static constexpr StringRef magic("\x93NUMPY", 6);
   if (!bytes.starts_with(magic))
     return npyError("not a .npy file (bad magic)");
@@ -242,8 +259,19 @@ llvm::Expected<NpyArray> chunkkv::parseNpy(StringRef bytes,
   if (overflow || needed != payload.size())
     return npyError("data has " + llvm::Twine(payload.size()) +
                     " bytes, the shape needs " + llvm::Twine(needed));
-  array.data.assign(payload.begin(), payload.end());
+  if (file) {
+    array.file = std::move(file);
+    array.fileBytes = payload.data();
+  } else {
+    array.owned.assign(payload.begin(), payload.end());
+  }
   return array;
+}
+} // namespace chunkkv
+
+llvm::Expected<NpyArray> chunkkv::parseNpy(StringRef bytes,
+                                           const NpyReadOptions &options) {
+  return parseNpyImpl(bytes, options, nullptr);
 }
 
 llvm::Expected<NpyArray> chunkkv::readNpy(StringRef path,
@@ -252,13 +280,15 @@ llvm::Expected<NpyArray> chunkkv::readNpy(StringRef path,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer)
     return npyError(path + ": " + buffer.getError().message());
-  llvm::Expected<NpyArray> array = parseNpy((*buffer)->getBuffer(), options);
+  StringRef bytes = (*buffer)->getBuffer();
+  std::shared_ptr<llvm::MemoryBuffer> file = std::move(*buffer);
+  llvm::Expected<NpyArray> array = parseNpyImpl(bytes, options, file);
   if (!array)
     return npyError(path + ": " + llvm::toString(array.takeError()));
   return array;
 }
 
-std::string chunkkv::serializeNpy(const NpyArray &array) {
+void chunkkv::writeNpy(llvm::raw_ostream &os, const NpyArray &array) {
   StringRef descr;
   switch (array.type) {
   case ElementType::f32:
@@ -290,10 +320,8 @@ std::string chunkkv::serializeNpy(const NpyArray &array) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
-  std::string out("\x93NUMPY\x01\x00", 8);
-  out.push_back(static_cast<char>(header.size() & 0xff));
-  out.push_back(static_cast<char>(header.size() >> 8));
-  out += header;
-  out.append(array.data.begin(), array.data.end());
-  return out;
+  os.write("\x93NUMPY\x01\x00", 8);
+  os << static_cast<char>(header.size() & 0xff)
+     << static_cast<char>(header.size() >> 8) << header;
+  os.write(array.bytes(), array.numBytes());
 }

@@ -340,9 +340,10 @@ def select(q, k, lengths=None, policy: Policy = Policy(budget=512),
 
 
 def compress_layer(q, k, v, lengths=None, policy: Policy = Policy(budget=512),
-                   scale: Optional[float] = None, layout: str = "bhsd"):
+                   scale: Optional[float] = None, layout: str = "bhsd",
+                   dtype=np.float64):
     """Score, select and compact one layer: (selection, k', v', new lengths)."""
-    sel = select(q, k, lengths, policy, scale, layout)
+    sel = select(q, k, lengths, policy, scale, layout, dtype)
     lengths = _lengths(lengths, np.asarray(k).shape[0], to_bhsd(np.asarray(k), layout).shape[2])
     kc, new_lengths = compact(k, sel.chunk_ids, lengths, policy, layout)
     vc, _ = compact(v, sel.chunk_ids, lengths, policy, layout)

@@ -260,7 +260,7 @@ llvm::Error writeOutputs(const std::vector<std::pair<std::string, NpyArray>> &fi
     std::error_code ec;
     llvm::raw_fd_ostream os(temporary, ec);
     if (!ec) {
-      os << serializeNpy(array);
+      writeNpy(os, array);
       os.close();
       ec = os.error();
     }
@@ -303,18 +303,19 @@ llvm::Error run() {
 
   const PolicyInfo &info = (*kernel)->info();
   int64_t B = s.batch;
-  NpyArray scores{ElementType::f32, {B, info.numScoreChunks}, {}};
-  NpyArray ids{ElementType::i64, {B, info.maxSelectedChunks}, {}};
-  NpyArray kept{ElementType::i64, {B}, {}}, newLengths{ElementType::i64, {B}, {}};
-  NpyArray kOut{s.cacheType, inputs->k.shape, {}}, vOut{s.cacheType, inputs->k.shape, {}};
-  for (NpyArray *a : {&scores, &ids, &kept, &newLengths, &kOut, &vOut})
-    a->data.assign(a->numElements() * elementSize(a->type), 0);
+  NpyArray scores =
+      NpyArray::zeros(ElementType::f32, {B, info.numScoreChunks});
+  NpyArray ids = NpyArray::zeros(ElementType::i64, {B, info.maxSelectedChunks});
+  NpyArray kept = NpyArray::zeros(ElementType::i64, {B});
+  NpyArray newLengths = NpyArray::zeros(ElementType::i64, {B});
+  NpyArray kOut = NpyArray::zeros(s.cacheType, inputs->k.shape);
+  NpyArray vOut = NpyArray::zeros(s.cacheType, inputs->k.shape);
 
-  SelectBuffers buffers{inputs->q.data.data(), inputs->k.data.data(),
-                        inputs->v.data.data(), inputs->lengths.data(),
-                        scores.as<float>(), ids.as<int64_t>(),
-                        kept.as<int64_t>(), kOut.data.data(),
-                        vOut.data.data(), newLengths.as<int64_t>()};
+  SelectBuffers buffers{inputs->q.bytes(), inputs->k.bytes(),
+                        inputs->v.bytes(), inputs->lengths.data(),
+                        scores.mutableAs<float>(), ids.mutableAs<int64_t>(),
+                        kept.mutableAs<int64_t>(), kOut.mutableBytes(),
+                        vOut.mutableBytes(), newLengths.mutableAs<int64_t>()};
   std::vector<double> seconds;
   for (unsigned i = 0; i < repeat; ++i) {
     auto start = std::chrono::steady_clock::now();
@@ -348,11 +349,10 @@ llvm::Error run() {
                                 b, newLengths.as<int64_t>()[b],
                                 positions.back().size()));
   }
-  NpyArray keptPositions{ElementType::i64, {B, widest}, {}};
-  keptPositions.data.assign(B * widest * sizeof(int64_t), 0);
+  NpyArray keptPositions = NpyArray::zeros(ElementType::i64, {B, widest});
   for (int64_t b = 0; b < B; ++b)
     for (int64_t i = 0; i < widest; ++i)
-      keptPositions.as<int64_t>()[b * widest + i] =
+      keptPositions.mutableAs<int64_t>()[b * widest + i] =
           i < static_cast<int64_t>(positions[b].size()) ? positions[b][i] : -1;
   size_t element = elementSize(s.cacheType);
   int64_t heads = s.kvHeads, rowBytes = s.headDim * element;
@@ -362,7 +362,7 @@ llvm::Error run() {
         for (int64_t j = newLengths.as<int64_t>()[b]; j < s.capacity; ++j) {
           int64_t row = s.bshd ? (b * s.capacity + j) * heads + h
                                : (b * heads + h) * s.capacity + j;
-          std::memset(cache->data.data() + row * rowBytes, 0, rowBytes);
+          std::memset(cache->mutableBytes() + row * rowBytes, 0, rowBytes);
         }
 
   std::vector<std::pair<std::string, NpyArray>> files;
