@@ -1,11 +1,28 @@
 #!/usr/bin/env bash
-# The main job on the bundled example: install, build, then run chunkkv-opt
-# on examples/ and show the result.
+# The main job on the bundled example: install, build, run chunkkv-opt on
+# examples/ and show the result, then compress a bundled cache with
+# chunkkv-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-bash scripts/build.sh chunkkv-opt
+bash scripts/build.sh chunkkv-opt chunkkv-run
+BIN="${BUILD_DIR:-build}/bin"
 EXAMPLE=examples/select_and_compact.mlir
 echo "== chunkkv-opt $EXAMPLE (verified, printed in custom form)"
-"${BUILD_DIR:-build}"/bin/chunkkv-opt "$EXAMPLE"
+"$BIN/chunkkv-opt" "$EXAMPLE"
+echo "== chunkkv-opt $EXAMPLE -chunkkv-cpu-pipeline (LLVM dialect: its functions)"
+"$BIN/chunkkv-opt" "$EXAMPLE" -chunkkv-cpu-pipeline | grep "llvm.func" | cut -c1-100
+echo "== chunkkv-run on test/golden/kvpress_basic (333 tokens, kvpress, cr = 0.75)"
+CASE=test/golden/kvpress_basic
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+"$BIN/chunkkv-run" --q $CASE/q.npy --k $CASE/k.npy --v $CASE/v.npy --out "$OUT" \
+  --policy kvpress --compression-ratio 0.75 --timing
+"${PYTHON:-python3}" - "$OUT" <<'PY'
+import sys
+import numpy as np
+out = sys.argv[1]
+positions = np.load(f"{out}/kept_positions.npy")[0]
+print(f"kept {np.load(f'{out}/lengths.npy')[0]} of 333 tokens:", positions.tolist())
+PY

@@ -233,6 +233,12 @@ SelectKernel::compile(const PolicyParams &params, const SelectShape &shape,
   if (!engine)
     return engine.takeError();
   kernel->engine = std::move(*engine);
+  // Looking the function up makes the JIT generate code now, not on the
+  // first run.
+  auto entry = kernel->engine->lookupPacked("_mlir_ciface_chunkkv_select");
+  if (!entry)
+    return entry.takeError();
+  kernel->entry = *entry;
   return kernel;
 }
 
@@ -286,5 +292,6 @@ llvm::Error SelectKernel::run(const SelectBuffers &buffers) {
   llvm::SmallVector<void *> args;
   for (void *&descriptor : descriptors)
     args.push_back(&descriptor);
-  return engine->invokePacked("_mlir_ciface_chunkkv_select", args);
+  entry(args.data());
+  return llvm::Error::success();
 }

@@ -90,6 +90,8 @@ private:
 
   std::unique_ptr<mlir::MLIRContext> context;
   std::unique_ptr<mlir::ExecutionEngine> engine;
+  /// The packed entry point of the compiled function.
+  void (*entry)(void **) = nullptr;
   /// The verified #chunkkv.policy, owned by `context`.
   const void *policyStorage = nullptr;
   SelectShape selectShape;

@@ -604,17 +604,22 @@ void CompactLowering::copyRows(Value batch, Value src, Value dst,
   Value cache = op.getCache(), out = op.getCacheInit();
   auto vecType = VectorType::get(
       {width}, getElementTypeOrSelf(cache.getType()));
+  // Rows are copied with vectors when both buffers are contiguous along D.
+  bool contiguous = cast<MemRefType>(cache.getType()).isLastDimUnitStride() &&
+                    cast<MemRefType>(out.getType()).isLastDimUnitStride();
   Value step = b.index(width);
-  Value fullFeatures = b.sub(headDim, b.rem(headDim, step));
+  Value fullFeatures =
+      contiguous ? b.sub(headDim, b.rem(headDim, step)) : zero;
   b.forLoop(zero, heads, one, [&](Value head) {
     b.forLoop(zero, count, one, [&](Value r) {
       Value from = b.add(src, r), to = b.add(dst, r);
-      b.forLoop(zero, fullFeatures, step, [&](Value d) {
-        Value row = vector::LoadOp::create(
-            b, vecType, cache, cacheIndex(layout, batch, head, from, d));
-        vector::StoreOp::create(b, row, out,
-                                cacheIndex(layout, batch, head, to, d));
-      });
+      if (contiguous)
+        b.forLoop(zero, fullFeatures, step, [&](Value d) {
+          Value row = vector::LoadOp::create(
+              b, vecType, cache, cacheIndex(layout, batch, head, from, d));
+          vector::StoreOp::create(b, row, out,
+                                  cacheIndex(layout, batch, head, to, d));
+        });
       b.forLoop(fullFeatures, headDim, one, [&](Value d) {
         b.store(b.load(cache, cacheIndex(layout, batch, head, from, d)), out,
                 cacheIndex(layout, batch, head, to, d));
@@ -638,7 +643,9 @@ void CompactLowering::emit() {
     Value newLength = b.ifThenElse(
         {b.getIndexType()}, formulas.keepsWhole(length),
         [&]() -> SmallVector<Value> {
-          copyRows(batch, zero, zero, length);
+          // In place, a sequence kept whole is already where it belongs.
+          if (op.getCache() != op.getCacheInit())
+            copyRows(batch, zero, zero, length);
           return {length};
         },
         [&]() -> SmallVector<Value> {

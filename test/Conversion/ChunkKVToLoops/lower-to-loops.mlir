@@ -128,3 +128,20 @@ func.func @no_chunkkv(%a: f32) -> f32 {
   %0 = arith.addf %a, %a : f32
   return %0 : f32
 }
+
+// -----
+
+// Rows of a buffer that is not contiguous along D are copied element-wise.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @compact_strided
+// CHECK-NOT: vector.load
+// CHECK: memref.load %{{.*}} : memref<1x2x128x16xf32, strided<[8192, 4096, 32, 2]>>
+// CHECK-NOT: chunkkv.
+func.func @compact_strided(%k: memref<1x2x128x16xf32, strided<[8192, 4096, 32, 2]>>,
+                           %ids: memref<1x3xi64>, %len: memref<1xi64>,
+                           %out: memref<1x2x128x16xf32>, %new: memref<1xi64>) {
+  chunkkv.compact #p layout(bhsd)
+      ins(%k, %ids, %len : memref<1x2x128x16xf32, strided<[8192, 4096, 32, 2]>>, memref<1x3xi64>, memref<1xi64>)
+      outs(%out, %new : memref<1x2x128x16xf32>, memref<1xi64>)
+  return
+}
