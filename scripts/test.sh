@@ -1,10 +1,27 @@
 #!/usr/bin/env bash
-# The whole test suite: install, build, lit (check-chunkkv), pytest.
+# The whole test suite: install, build, lit (check-chunkkv) and pytest; then
+# the same suite against an ASan + UBSan build (build-asan) with a 60-second
+# run of each fuzzer. CHUNKKV_SKIP_SANITIZE=1 stops after the first pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+PYTHON=${PYTHON:-python3}
+run_suite() {
+  local build=$1
+  ninja -C "$build" check-chunkkv
+  CHUNKKV_BUILD_DIR="$PWD/$build" PYTHONPATH="$PWD/python" \
+    "$PYTHON" -m pytest -q test/python
+}
+
 bash scripts/setup.sh
 bash scripts/build.sh
-ninja -C "${BUILD_DIR:-build}" check-chunkkv
-CHUNKKV_BUILD_DIR="$PWD/${BUILD_DIR:-build}" PYTHONPATH="$PWD/python" \
-  "${PYTHON:-python3}" -m pytest -q test/python
+run_suite build
+[ "${CHUNKKV_SKIP_SANITIZE:-0}" = 1 ] && exit 0
+
+echo "== sanitizer build (ASan + UBSan) and fuzz smoke"
+export ASAN_OPTIONS=allow_user_poisoning=0:detect_leaks=1
+export UBSAN_OPTIONS=print_stacktrace=1
+bash scripts/fuzz.sh "${CHUNKKV_FUZZ_SECONDS:-60}"
+BUILD_DIR=build-asan CMAKE_EXTRA_ARGS="-DCHUNKKV_SANITIZE=ON -DCHUNKKV_ENABLE_FUZZERS=ON" \
+  bash scripts/build.sh
+run_suite build-asan

@@ -16,6 +16,7 @@ config.test_exec_root = os.path.join(config.chunkkv_obj_root, "test")
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 llvm_config.use_default_substitutions()
+llvm_config.with_system_environment(["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.chunkkv_tools_dir, config.llvm_tools_dir]
