@@ -16,11 +16,15 @@ POLICY_FLAGS = ("chunk", "window", "pool", "aggregate", "budget", "keep_ratio",
                 "compression_ratio")
 
 
-def run_tool(tmp_path, q, k, v, lengths, policy_args, extra=(), dtype=None):
+def run_tool(tmp_path, q, k, v, lengths, policy_args, extra=(), k_bytes=None):
+    """Runs chunkkv-run; `k_bytes` replaces k with a raw .npy file image."""
     folder = tmp_path / "in"
     folder.mkdir(exist_ok=True)
     for name, array in (("q", q), ("k", k), ("v", v)):
-        np.save(folder / f"{name}.npy", array)
+        if array is not None:
+            np.save(folder / f"{name}.npy", array)
+    if k_bytes is not None:
+        (folder / "k.npy").write_bytes(k_bytes)
     args = [tool("chunkkv-run"), "--q", str(folder / "q.npy"), "--k",
             str(folder / "k.npy"), "--v", str(folder / "v.npy"), "--out",
             str(tmp_path / "out"), "--emit-scores", *policy_args, *extra]
