@@ -2,28 +2,19 @@
 
 #include "chunkkv/ExecutionEngine/SelectKernel.h"
 
-#include "chunkkv/Conversion/Passes.h"
+#include "JitSupport.h"
+
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVDialect.h"
-#include "chunkkv/InitChunkKV.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <mutex>
 
 using namespace chunkkv;
 using mlir::chunkkv::PolicyAttr;
@@ -33,33 +24,6 @@ static llvm::Error makeError(const llvm::Twine &message) {
 }
 
 namespace {
-/// Collects the diagnostics emitted while it is alive into one string.
-class DiagnosticCollector {
-public:
-  explicit DiagnosticCollector(mlir::MLIRContext &context)
-      : handler(context.getDiagEngine().registerHandler(
-            [this](mlir::Diagnostic &diag) {
-              llvm::raw_string_ostream os(text);
-              if (!text.empty())
-                os << "\n";
-              os << diag;
-              for (const mlir::Diagnostic &note : diag.getNotes())
-                os << "\n  note: " << note;
-              return mlir::success();
-            })),
-        context(context) {}
-  ~DiagnosticCollector() { context.getDiagEngine().eraseHandler(handler); }
-
-  llvm::Error error(const llvm::Twine &what) const {
-    return makeError(what + (text.empty() ? "" : ":\n" + text));
-  }
-
-private:
-  std::string text;
-  mlir::DiagnosticEngine::HandlerID handler;
-  mlir::MLIRContext &context;
-};
-
 /// A memref descriptor as the C interface of the lowered function takes it.
 template <int Rank> struct MemRefDescriptor {
   void *allocated;
@@ -177,21 +141,9 @@ SelectKernel::~SelectKernel() = default;
 llvm::Expected<std::unique_ptr<SelectKernel>>
 SelectKernel::compile(const PolicyParams &params, const SelectShape &shape,
                       int vectorWidth) {
-  static std::once_flag initTargets;
-  std::call_once(initTargets, []() {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  });
-
   std::unique_ptr<SelectKernel> kernel(new SelectKernel());
-  mlir::DialectRegistry registry;
-  mlir::chunkkv::registerChunkKVDialects(registry);
-  mlir::registerBuiltinDialectTranslation(registry);
-  mlir::registerLLVMDialectTranslation(registry);
-  kernel->context = std::make_unique<mlir::MLIRContext>(
-      registry, mlir::MLIRContext::Threading::DISABLED);
+  kernel->context = createJitContext();
   mlir::MLIRContext &context = *kernel->context;
-  context.loadAllAvailableDialects();
 
   llvm::Expected<PolicyAttr> policy = buildPolicy(context, params);
   if (!policy)
@@ -210,26 +162,7 @@ SelectKernel::compile(const PolicyParams &params, const SelectShape &shape,
   if (!module)
     return diagnostics.error("the shapes do not fit the policy");
 
-  mlir::PassManager pm(&context);
-  mlir::chunkkv::CPUPipelineOptions options;
-  options.vectorWidth = vectorWidth;
-  mlir::chunkkv::buildCPUPipeline(pm, options);
-  if (mlir::failed(pm.run(*module)))
-    return diagnostics.error("chunkkv-cpu-pipeline failed");
-
-  auto hostBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!hostBuilder)
-    return hostBuilder.takeError();
-  auto targetMachine = hostBuilder->createTargetMachine();
-  if (!targetMachine)
-    return targetMachine.takeError();
-  mlir::ExecutionEngineOptions engineOptions;
-  auto transformer = mlir::makeOptimizingTransformer(
-      /*optLevel=*/3, /*sizeLevel=*/0, targetMachine->get());
-  engineOptions.transformer = transformer;
-  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  auto engine = mlir::ExecutionEngine::create(*module, engineOptions,
-                                              std::move(*targetMachine));
+  auto engine = compileForHost(*module, vectorWidth);
   if (!engine)
     return engine.takeError();
   kernel->engine = std::move(*engine);

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chunkkv/ExecutionEngine/ModuleRunner.h"
 #include "chunkkv/ExecutionEngine/SelectKernel.h"
 #include "chunkkv/Support/Npy.h"
 
@@ -17,6 +18,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -31,18 +33,29 @@ namespace cl = llvm::cl;
 static cl::OptionCategory category("chunkkv-run options");
 
 static cl::opt<std::string> queriesPath("q", cl::desc("window queries [B, Hq, w, D] (.npy)"),
-                                        cl::value_desc("file"), cl::Required,
+                                        cl::value_desc("file"),
                                         cl::cat(category));
 static cl::opt<std::string> keysPath("k", cl::desc("K cache (.npy)"),
-                                     cl::value_desc("file"), cl::Required,
-                                     cl::cat(category));
+                                     cl::value_desc("file"), cl::cat(category));
 static cl::opt<std::string> valuesPath("v", cl::desc("V cache (.npy)"),
-                                       cl::value_desc("file"), cl::Required,
-                                       cl::cat(category));
+                                       cl::value_desc("file"), cl::cat(category));
 static cl::opt<std::string>
     lengthsPath("lengths", cl::desc("valid length of each sequence [B], i32 or "
                                     "i64 (.npy; default: the capacity)"),
                 cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string>
+    modulePath("module",
+               cl::desc("run a function of this MLIR module instead of the "
+                        "selection kernel (with --entry and --arg)"),
+               cl::value_desc("file"), cl::cat(category));
+static cl::opt<std::string> entry("entry",
+                                  cl::desc("function to run with --module"),
+                                  cl::value_desc("name"), cl::cat(category));
+static cl::list<std::string>
+    moduleArgs("arg",
+               cl::desc("an argument of --entry, in order: a .npy file for a "
+                        "tensor or memref, an integer for an index or i64"),
+               cl::value_desc("file|integer"), cl::cat(category));
 static cl::opt<std::string> outDir("out", cl::desc("output folder"),
                                    cl::value_desc("dir"), cl::Required,
                                    cl::cat(category));
@@ -278,7 +291,51 @@ llvm::Error writeOutputs(const std::vector<std::pair<std::string, NpyArray>> &fi
   return llvm::Error::success();
 }
 
+/// --module: runs one function of a module on .npy arguments and writes
+/// its results as result_0.npy, result_1.npy, ...
+llvm::Error runModule() {
+  if (entry.empty())
+    return fail("--module needs --entry");
+  auto source = llvm::MemoryBuffer::getFile(modulePath, /*IsText=*/true);
+  if (!source)
+    return fail(modulePath + ": " + source.getError().message());
+  auto runner = ModuleRunner::load((*source)->getBuffer(), entry, vectorWidth);
+  if (!runner)
+    return fail(modulePath + ": " + llvm::toString(runner.takeError()));
+  const std::vector<ValueSignature> &signature = (*runner)->arguments();
+  if (moduleArgs.size() != signature.size())
+    return fail("@" + entry + " takes " + std::to_string(signature.size()) +
+                " arguments, --arg gave " + std::to_string(moduleArgs.size()));
+  std::vector<RunArgument> inputs(signature.size());
+  for (size_t i = 0; i < signature.size(); ++i) {
+    const std::string &arg = moduleArgs[i];
+    if (!signature[i].isArray) {
+      if (llvm::StringRef(arg).getAsInteger(10, inputs[i].scalar))
+        return fail("--arg #" + std::to_string(i) + ": expected an integer for " +
+                    signature[i].text + ", got '" + arg + "'");
+      continue;
+    }
+    llvm::Expected<NpyArray> read = readNpy(arg);
+    if (!read)
+      return read.takeError();
+    // The function may update its arguments in place: pass a copy.
+    inputs[i].array = NpyArray::zeros(read->type, read->shape);
+    std::memcpy(inputs[i].array.mutableBytes(), read->bytes(), read->numBytes());
+  }
+  auto results = (*runner)->run(inputs);
+  if (!results)
+    return fail("@" + entry + ": " + llvm::toString(results.takeError()));
+  std::vector<std::pair<std::string, NpyArray>> files;
+  for (size_t i = 0; i < results->size(); ++i)
+    files.push_back({"result_" + std::to_string(i), std::move((*results)[i])});
+  return writeOutputs(files);
+}
+
 llvm::Error run() {
+  if (!modulePath.empty())
+    return runModule();
+  if (queriesPath.empty() || keysPath.empty() || valuesPath.empty())
+    return fail("expected --q, --k and --v (or --module)");
   if (device != "cpu")
     return fail("--device: this chunkkv-run runs on 'cpu' only, got '" +
                 device + "'");

@@ -47,6 +47,24 @@ def ChunkKVToLoopsPass : Pass<"chunkkv-lower-to-loops"> {
   ];
 }
 
+def ChunkKVDecomposeAggregatesPass : Pass<"chunkkv-decompose-aggregates"> {
+  let summary = "Decompose aggregated linalg ops such as linalg.softmax";
+  let description = [{
+    Replaces every op implementing `linalg::AggregatedOpInterface` (today
+    `linalg.softmax`) by the ops of its `decomposeOperation` (reductions and
+    elementwise `linalg.generic`s), which bufferize and lower to loops like
+    any other linalg op. Run on tensors, before bufferization: an aggregate
+    on memrefs, or one whose decomposition fails, is reported and fails the
+    pass.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def ChunkKVApproximateMathPass : Pass<"chunkkv-approximate-math"> {
   let summary = "Replace math.exp and friends by polynomial approximations";
   let description = [{

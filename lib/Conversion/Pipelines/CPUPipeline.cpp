@@ -9,6 +9,7 @@
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
@@ -31,15 +32,20 @@ using namespace mlir;
 
 void chunkkv::buildCPUPipeline(OpPassManager &pm,
                                const CPUPipelineOptions &options) {
-  // Tensors to buffers first (the chunkkv ops bufferize into their memref
-  // forms), then free what does not escape: the deallocation passes reject
+  // Aggregates such as linalg.softmax become generics; then tensors become
+  // buffers (the chunkkv ops bufferize into their memref forms) and what does
+  // not escape is freed: the deallocation passes reject
   // IR that already frees buffers, as the chunkkv lowering's scratch does.
+  pm.addPass(createChunkKVDecomposeAggregatesPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // Layer loops carry their hidden state in fresh buffers each iteration.
+  bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
 
   pm.addPass(createChunkKVToLoopsPass(
       ChunkKVToLoopsPassOptions{options.vectorWidth}));
