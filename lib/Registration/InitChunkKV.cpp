@@ -5,6 +5,7 @@
 #include "chunkkv/Conversion/Passes.h"
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVDialect.h"
 #include "chunkkv/Dialect/ChunkKV/Transforms/BufferizableOpInterfaceImpl.h"
+#include "chunkkv/Dialect/ChunkKV/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -22,5 +23,6 @@ void mlir::chunkkv::registerChunkKVDialects(DialectRegistry &registry) {
 
 void mlir::chunkkv::registerChunkKVPasses() {
   registerAllPasses();
+  registerChunkKVTransformsPasses();
   registerChunkKVConversionPassesAndPipelines();
 }

@@ -3,7 +3,11 @@
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVDialect.h"
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVOps.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -37,4 +41,74 @@ void ChunkKVDialect::initialize() {
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVOps.cpp.inc"
       >();
   addInterfaces<ChunkKVOpAsmInterface>();
+}
+
+//===----------------------------------------------------------------------===//
+// Discardable attributes written by chunkkv-detect-kv-cache
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifyKVRole(Operation *op, KVAttr kv) {
+  switch (kv.getRole()) {
+  case KVRole::k_write:
+  case KVRole::v_write:
+    if (!isa<tensor::InsertSliceOp, memref::CopyOp, linalg::CopyOp>(op))
+      return op->emitOpError()
+             << "'chunkkv.kv' role " << stringifyKVRole(kv.getRole())
+             << " expects a tensor.insert_slice, memref.copy or linalg.copy";
+    break;
+  case KVRole::qk:
+  case KVRole::pv: {
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (!linalgOp || linalgOp.getNumDpsInputs() != 2 ||
+        linalgOp.getNumReductionLoops() < 1)
+      return op->emitOpError()
+             << "'chunkkv.kv' role " << stringifyKVRole(kv.getRole())
+             << " expects a linalg contraction of two inputs";
+    break;
+  }
+  case KVRole::query:
+    if (op->getNumResults() == 0 && !isa<linalg::LinalgOp>(op))
+      return op->emitOpError() << "'chunkkv.kv' role query expects an op that "
+                                  "produces the queries";
+    break;
+  }
+  if (std::optional<int64_t> layer = kv.getLayer()) {
+    if (*layer < 0)
+      return op->emitOpError() << "'chunkkv.kv' expects layer >= 0, got "
+                               << *layer;
+    return success();
+  }
+  for (auto loop = op->getParentOfType<scf::ForOp>(); loop;
+       loop = loop->getParentOfType<scf::ForOp>())
+    if (loop->hasAttr(ChunkKVDialect::kLayerLoopAttrName))
+      return success();
+  return op->emitOpError() << "'chunkkv.kv' without a layer expects to be "
+                              "inside an scf.for marked '"
+                           << ChunkKVDialect::kLayerLoopAttrName << "'";
+}
+
+LogicalResult ChunkKVDialect::verifyOperationAttribute(Operation *op,
+                                                       NamedAttribute attr) {
+  StringRef name = attr.getName().strref();
+  if (name == kKVAttrName) {
+    auto kv = dyn_cast<KVAttr>(attr.getValue());
+    if (!kv)
+      return op->emitOpError() << "'" << name
+                               << "' expects a #chunkkv.kv attribute";
+    return verifyKVRole(op, kv);
+  }
+  if (name == kLayerLoopAttrName) {
+    if (!isa<scf::ForOp>(op) || !isa<UnitAttr>(attr.getValue()))
+      return op->emitOpError() << "'" << name
+                               << "' expects a unit attribute on an scf.for";
+    return success();
+  }
+  if (name == kNumLayersAttrName) {
+    auto layers = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!isa<FunctionOpInterface>(op) || !layers || layers.getInt() < 1)
+      return op->emitOpError() << "'" << name
+                               << "' expects a positive integer on a function";
+    return success();
+  }
+  return op->emitOpError() << "unknown chunkkv attribute '" << name << "'";
 }

@@ -16,6 +16,38 @@ def ChunkKV_LayoutAttr : EnumAttr<ChunkKV_Dialect, ChunkKV_Layout, "layout"> {
   let summary = "KV cache layout: [B, Hkv, S, D] (bhsd) or [B, S, Hkv, D] (bshd)";
 }
 
+def ChunkKV_KVAttr : ChunkKV_Attr<"KV", "kv"> {
+  let summary = "the role of an op in one layer's KV-cache attention";
+  let description = [{
+    Written by `chunkkv-detect-kv-cache` as the discardable attribute
+    `chunkkv.kv` on the ops it identifies, and read by the insertion pass:
+
+    ```mlir
+    %w = tensor.insert_slice %k into %cache[0, 0, 0, 0] [2, 2, 16, 16] [1, 1, 1, 1]
+        {chunkkv.kv = #chunkkv.kv<k_write, layer = 0, layout = bhsd>} : ...
+    ```
+
+    - `k_write`, `v_write`: the write of new keys / values into the cache
+      (`tensor.insert_slice`, or `memref.copy` / `linalg.copy` into a
+      `memref.subview`); the sequence offset and written length are that
+      op's offset and size along the layout's sequence dimension;
+    - `query`: the op producing the queries (after RoPE) that QK^T reads;
+    - `qk`, `pv`: the two attention contractions.
+
+    `layer` is the layer index in unrolled code; it is left out for ops in
+    the body of an `scf.for` marked `chunkkv.layer_loop`, whose induction
+    variable is the layer.
+  }];
+  let parameters = (ins
+    EnumParameter<ChunkKV_KVRole>:$role,
+    OptionalParameter<"std::optional<int64_t>">:$layer,
+    EnumParameter<ChunkKV_Layout>:$layout
+  );
+  let assemblyFormat = [{
+    `<` $role (`,` `layer` `=` $layer^)? `,` `layout` `=` $layout `>`
+  }];
+}
+
 def ChunkKV_PolicyAttr : ChunkKV_Attr<"Policy", "policy"> {
   let summary = "ChunkKV selection policy and its parameters";
   let description = [{

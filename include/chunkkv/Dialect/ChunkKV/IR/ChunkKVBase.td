@@ -23,9 +23,18 @@ def ChunkKV_Dialect : Dialect {
     compute are defined in `docs/semantics.md`.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     /// Registers the attributes; defined next to their storage classes.
     void registerAttributes();
+
+    /// Discardable attributes written by chunkkv-detect-kv-cache: the role
+    /// of an op (#chunkkv.kv), the layer loop, a function's layer count.
+    static constexpr ::llvm::StringLiteral kKVAttrName = "chunkkv.kv";
+    static constexpr ::llvm::StringLiteral kLayerLoopAttrName =
+        "chunkkv.layer_loop";
+    static constexpr ::llvm::StringLiteral kNumLayersAttrName =
+        "chunkkv.kv_layers";
   }];
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
@@ -40,6 +49,16 @@ def ChunkKV_PolicyKind : I32Enum<"PolicyKind", "ChunkKV selection policy", [
 def ChunkKV_Aggregate : I32Enum<"Aggregate", "chunk score aggregation", [
   I32EnumCase<"sum", 0>,
   I32EnumCase<"mean", 1>
+]> {
+  let cppNamespace = "::mlir::chunkkv";
+}
+
+def ChunkKV_KVRole : I32Enum<"KVRole", "role of an op in a layer's attention", [
+  I32EnumCase<"k_write", 0>,
+  I32EnumCase<"v_write", 1>,
+  I32EnumCase<"query", 2>,
+  I32EnumCase<"qk", 3>,
+  I32EnumCase<"pv", 4>
 ]> {
   let cppNamespace = "::mlir::chunkkv";
 }
