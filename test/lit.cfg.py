@@ -23,6 +23,11 @@ tool_dirs = [config.chunkkv_tools_dir, config.llvm_tools_dir]
 tools = ["chunkkv-opt", "chunkkv-run", "mlir-runner"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
+# The Python package (model generator) and where it finds the tools.
+config.substitutions.append(("%python", config.python_executable))
+config.environment["PYTHONPATH"] = os.path.join(config.chunkkv_src_root, "python")
+config.environment["CHUNKKV_BUILD_DIR"] = config.chunkkv_obj_root
+
 # Runtime libraries of mlir-runner for the executed tests.
 llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 for name in ("mlir_runner_utils", "mlir_c_runner_utils"):

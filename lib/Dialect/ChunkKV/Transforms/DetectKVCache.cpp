@@ -14,6 +14,7 @@
 
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -164,10 +165,38 @@ bool isFlowOutOrWrite(OpOperand &use) {
   return false;
 }
 
+/// A linalg op multiplying two inputs and summing over at least one loop:
+/// named contractions, and generics whose maps need not be projected
+/// permutations (a GQA broadcast folded in as `h floordiv G`).
+bool isContraction(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
+    return false;
+  if (linalg::isaContractionOpInterface(op))
+    return true;
+  if (op.getNumReductionLoops() < 1 || op->getNumRegions() != 1 ||
+      op->getRegion(0).empty())
+    return false;
+  // The body is yield(acc + a * b), in either operand order.
+  Block &body = *op.getBlock();
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield && yield.getNumOperands() == 1
+                 ? yield.getOperand(0).getDefiningOp<arith::AddFOp>()
+                 : nullptr;
+  if (!add)
+    return false;
+  Value acc = body.getArgument(2);
+  Value product = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  return (mul.getLhs() == a && mul.getRhs() == b) ||
+         (mul.getLhs() == b && mul.getRhs() == a);
+}
+
 bool isContractionInput(OpOperand &use) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(use.getOwner());
-  return linalgOp && linalgOp.getNumDpsInputs() == 2 &&
-         linalgOp.isDpsInput(&use) && linalg::isaContractionOpInterface(linalgOp);
+  return linalgOp && linalgOp.isDpsInput(&use) && isContraction(linalgOp);
 }
 
 /// Follows `value` (a cache or a view or copy of one) to its readers.
@@ -465,10 +494,13 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
         // Each cache index must follow one loop (`h` or `h floordiv G` for
         // a GQA broadcast folded into the contraction).
         std::optional<unsigned> loopDim;
+        unsigned numLoopDims = 0;
         for (unsigned l = 0; l < map.getNumDims(); ++l)
-          if (map.getResult(k).isFunctionOfDim(l))
-            loopDim = loopDim ? std::optional<unsigned>() : l;
-        if (!loopDim) {
+          if (map.getResult(k).isFunctionOfDim(l)) {
+            loopDim = l;
+            ++numLoopDims;
+          }
+        if (numLoopDims != 1) {
           projected = false;
           break;
         }
@@ -592,8 +624,7 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
     for (CacheRead &read : write.contractions)
       claimed.insert(read.op);
   function->walk([&](linalg::LinalgOp op) {
-    if (claimed.contains(op) || op.getNumDpsInputs() != 2 ||
-        !linalg::isaContractionOpInterface(op) || !looksLikeAttention(op))
+    if (claimed.contains(op) || !isContraction(op) || !looksLikeAttention(op))
       return;
     reject(op, "attention without a KV cache (no cache write reaches this "
                "contraction)");
