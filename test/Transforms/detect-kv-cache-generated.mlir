@@ -36,21 +36,21 @@
 
 // UNROLLED-LABEL: func.func @prefill
 // UNROLLED-SAME: chunkkv.kv_layers = 3
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<v_write, layer = 0,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<query, layer = 0,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<qk, layer = 0,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<pv, layer = 0,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<k_write, layer = 1,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<pv, layer = 1,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<k_write, layer = 2,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<v_write, layer = 2,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<query, layer = 2,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<qk, layer = 2,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<pv, layer = 2,
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<v_write, {{.*}}layer = 0>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<query, {{.*}}layer = 0>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<qk, {{.*}}layer = 0>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<pv, {{.*}}layer = 0>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<k_write, {{.*}}layer = 1>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<pv, {{.*}}layer = 1>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<k_write, {{.*}}layer = 2>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<v_write, {{.*}}layer = 2>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<query, {{.*}}layer = 2>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<qk, {{.*}}layer = 2>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<pv, {{.*}}layer = 2>
 // UNROLLED-LABEL: func.func @decode
 // UNROLLED-SAME: chunkkv.kv_layers = 3
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<k_write, layer = 2,
-// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<pv, layer = 2,
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<k_write, {{.*}}layer = 2>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<pv, {{.*}}layer = 2>
 
 // LOOP-LABEL: func.func @prefill
 // LOOP-SAME: chunkkv.kv_layers = 3
@@ -63,6 +63,6 @@
 // LOOP: } {chunkkv.layer_loop}
 // LOOP-LABEL: func.func @decode
 // LOOP-SAME: chunkkv.kv_layers = 3
-// BHSD-DAG: chunkkv.kv = #chunkkv.kv<k_write, {{.*}}layout = bhsd>
-// BSHD-DAG: chunkkv.kv = #chunkkv.kv<k_write, {{.*}}layout = bshd>
+// BHSD-DAG: chunkkv.kv = #chunkkv.kv<k_write, layout = bhsd
+// BSHD-DAG: chunkkv.kv = #chunkkv.kv<k_write, layout = bshd
 // LOOP: } {chunkkv.layer_loop}

@@ -15,11 +15,11 @@
 
 // CHECK-LABEL: func.func @handwritten
 // CHECK-SAME: chunkkv.kv_layers = 1
-// CHECK: tensor.insert_slice %{{.*}} into %{{.*}} {chunkkv.kv = #chunkkv.kv<v_write, layer = 0, layout = bshd>}
-// CHECK: tensor.insert_slice %{{.*}} into %{{.*}} {chunkkv.kv = #chunkkv.kv<k_write, layer = 0, layout = bshd>}
-// CHECK: linalg.generic {{.*}}chunkkv.kv = #chunkkv.kv<qk, layer = 0, layout = bshd>
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}} {chunkkv.kv = #chunkkv.kv<v_write, layout = bshd, layer = 0>}
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}} {chunkkv.kv = #chunkkv.kv<k_write, layout = bshd, layer = 0>}
+// CHECK: linalg.generic {{.*}}chunkkv.kv = #chunkkv.kv<qk, layout = bshd, layer = 0>
 // CHECK: linalg.softmax
-// CHECK: linalg.generic {{.*}}chunkkv.kv = #chunkkv.kv<pv, layer = 0, layout = bshd>
+// CHECK: linalg.generic {{.*}}chunkkv.kv = #chunkkv.kv<pv, layout = bshd, layer = 0>
 // REPORT-LABEL: chunkkv-detect-kv-cache: @handwritten: 1 layer
 // REPORT-NEXT: layer 0:
 // REPORT-NEXT: layout bshd; sequence offset a runtime value, written length 4
@@ -73,11 +73,11 @@ func.func @handwritten(%queries: tensor<1x2x4x8xf32>, %cache_a: tensor<1x16x1x8x
 
 // CHECK-LABEL: func.func @memref_copy_writes
 // CHECK-SAME: chunkkv.kv_layers = 1
-// CHECK: linalg.copy {{.*}}chunkkv.kv = #chunkkv.kv<k_write, layer = 0, layout = bhsd>
-// CHECK: linalg.copy {{.*}}chunkkv.kv = #chunkkv.kv<v_write, layer = 0, layout = bhsd>
-// CHECK: linalg.generic {{.*}}chunkkv.kv = #chunkkv.kv<qk, layer = 0, layout = bhsd>
+// CHECK: linalg.copy {{.*}}chunkkv.kv = #chunkkv.kv<k_write, layout = bhsd, layer = 0>
+// CHECK: linalg.copy {{.*}}chunkkv.kv = #chunkkv.kv<v_write, layout = bhsd, layer = 0>
+// CHECK: linalg.generic {{.*}}chunkkv.kv = #chunkkv.kv<qk, layout = bhsd, layer = 0>
 // CHECK: linalg.softmax
-// CHECK: linalg.generic {{.*}}chunkkv.kv = #chunkkv.kv<pv, layer = 0, layout = bhsd>
+// CHECK: linalg.generic {{.*}}chunkkv.kv = #chunkkv.kv<pv, layout = bhsd, layer = 0>
 func.func @memref_copy_writes(%q: memref<1x1x4x8xf32>, %kc: memref<1x1x16x8xf32>,
                               %vc: memref<1x1x16x8xf32>, %k: memref<1x1x4x8xf32>,
                               %v: memref<1x1x4x8xf32>, %s: memref<1x1x4x16xf32>,

@@ -538,3 +538,68 @@ func.func @f(%k: tensor<2x2x128x16xf32>, %ids: tensor<2x3xi64>, %len: tensor<2xi
   %0:2 = chunkkv.compact #p layout(bhsd) ins(%k, %ids, %len : tensor<2x2x128x16xf32>, tensor<2x3xi64>, tensor<2xi64>) outs(%k, %len : tensor<2x2x128x16xf32>, tensor<2xi64>) -> tensor<2x2x64x16xf32>, tensor<2xi64>
   return
 }
+
+// -----
+
+// Attributes written by chunkkv-detect-kv-cache.
+
+func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'arith.addf' op 'chunkkv.kv' role k_write expects a tensor.insert_slice, memref.copy or linalg.copy}}
+  %0 = arith.addf %a, %a {chunkkv.kv = #chunkkv.kv<k_write, layout = bhsd, layer = 0>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'arith.addf' op 'chunkkv.kv' role qk expects a linalg contraction of two inputs}}
+  %0 = arith.addf %a, %a {chunkkv.kv = #chunkkv.kv<qk, layout = bhsd, layer = 0>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'chunkkv.kv' without a layer expects to be inside an scf.for marked 'chunkkv.layer_loop'}}
+  %0 = arith.addf %a, %a {chunkkv.kv = #chunkkv.kv<query, layout = bhsd>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'chunkkv.kv' expects layer >= 0, got -1}}
+  %0 = arith.addf %a, %a {chunkkv.kv = #chunkkv.kv<query, layout = bhsd, layer = -1>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'chunkkv.kv' expects a #chunkkv.kv attribute}}
+  %0 = arith.addf %a, %a {chunkkv.kv = 3 : i64} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'chunkkv.kv_layers' expects a positive integer on a function}}
+func.func @f() attributes {chunkkv.kv_layers = 0 : i64} {
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{'chunkkv.layer_loop' expects a unit attribute on an scf.for}}
+  func.call @f() {chunkkv.layer_loop} : () -> ()
+  return
+}
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{unknown chunkkv attribute 'chunkkv.layers'}}
+  func.call @f() {chunkkv.layers} : () -> ()
+  return
+}

@@ -24,7 +24,7 @@ def ChunkKV_KVAttr : ChunkKV_Attr<"KV", "kv"> {
 
     ```mlir
     %w = tensor.insert_slice %k into %cache[0, 0, 0, 0] [2, 2, 16, 16] [1, 1, 1, 1]
-        {chunkkv.kv = #chunkkv.kv<k_write, layer = 0, layout = bhsd>} : ...
+        {chunkkv.kv = #chunkkv.kv<k_write, layout = bhsd, layer = 0>} : ...
     ```
 
     - `k_write`, `v_write`: the write of new keys / values into the cache
@@ -44,7 +44,7 @@ def ChunkKV_KVAttr : ChunkKV_Attr<"KV", "kv"> {
     EnumParameter<ChunkKV_Layout>:$layout
   );
   let assemblyFormat = [{
-    `<` $role (`,` `layer` `=` $layer^)? `,` `layout` `=` $layout `>`
+    `<` $role `,` `layout` `=` $layout (`,` `layer` `=` $layer^)? `>`
   }];
 }
 

@@ -20,7 +20,7 @@ def ChunkKVDetectKVCachePass : Pass<"chunkkv-detect-kv-cache", "::mlir::ModuleOp
     and softmax); the other input of QK^T, followed back through data
     movement, is the query.
 
-    Found ops get a `chunkkv.kv = #chunkkv.kv<role, layer = N, layout = L>`
+    Found ops get a `chunkkv.kv = #chunkkv.kv<role, layout = L, layer = N>`
     attribute; a layer loop (`scf.for` carrying per-layer slices of stacked
     caches) gets `chunkkv.layer_loop` and its ops no layer index; the function
     gets `chunkkv.kv_layers`. Rejected candidates are left unchanged: a cache
