@@ -6967,18 +6967,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic47 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded28, %expanded28 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty46 : tensor<1x1x32x128xf32>) {
   ^bb0(%in48: f32, %in49: f32, %out50: f32):
     %v51 = linalg.index 1 : index
-    %v52 = linalg.index 3 : index
-    %v53 = arith.addi %position, %v51 : index
-    %v54 = arith.index_cast %v53 : index to i64
+    %v52 = arith.addi %position, %v51 : index
+    %v53 = linalg.index 3 : index
+    %v54 = arith.index_cast %v52 : index to i64
     %v55 = arith.uitofp %v54 : i64 to f32
-    %v56 = arith.remui %v52, %c45 : index
+    %v56 = arith.remui %v53, %c45 : index
     %v57 = arith.index_cast %v56 : index to i64
     %v58 = arith.uitofp %v57 : i64 to f32
     %v59 = arith.mulf %v58, %c44 : f32
     %v60 = arith.mulf %v59, %c43 : f32
     %v61 = math.exp %v60 : f32
     %v62 = arith.mulf %v55, %v61 : f32
-    %v63 = arith.cmpi ult, %v52, %c45 : index
+    %v63 = arith.cmpi ult, %v53, %c45 : index
     %v64 = arith.negf %in49 : f32
     %v65 = arith.select %v63, %v64, %in49 : f32
     %v66 = math.cos %v62 : f32
@@ -6995,18 +6995,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic75 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded35, %expanded35 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty74 : tensor<1x1x8x128xf32>) {
   ^bb0(%in76: f32, %in77: f32, %out78: f32):
     %v79 = linalg.index 1 : index
-    %v80 = linalg.index 3 : index
-    %v81 = arith.addi %position, %v79 : index
-    %v82 = arith.index_cast %v81 : index to i64
+    %v80 = arith.addi %position, %v79 : index
+    %v81 = linalg.index 3 : index
+    %v82 = arith.index_cast %v80 : index to i64
     %v83 = arith.uitofp %v82 : i64 to f32
-    %v84 = arith.remui %v80, %c73 : index
+    %v84 = arith.remui %v81, %c73 : index
     %v85 = arith.index_cast %v84 : index to i64
     %v86 = arith.uitofp %v85 : i64 to f32
     %v87 = arith.mulf %v86, %c72 : f32
     %v88 = arith.mulf %v87, %c71 : f32
     %v89 = math.exp %v88 : f32
     %v90 = arith.mulf %v83, %v89 : f32
-    %v91 = arith.cmpi ult, %v80, %c73 : index
+    %v91 = arith.cmpi ult, %v81, %c73 : index
     %v92 = arith.negf %in77 : f32
     %v93 = arith.select %v91, %v92, %in77 : f32
     %v94 = math.cos %v90 : f32
@@ -7048,9 +7048,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic126 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded122 : tensor<1x32x1x8192xf32>) outs(%empty125 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in127: f32, %out128: f32):
     %v129 = linalg.index 2 : index
-    %v130 = linalg.index 3 : index
-    %v131 = arith.addi %position, %v129 : index
-    %v132 = arith.cmpi ule, %v130, %v131 : index
+    %v130 = arith.addi %position, %v129 : index
+    %v131 = linalg.index 3 : index
+    %v132 = arith.cmpi ule, %v131, %v130 : index
     %v133 = arith.mulf %in127, %c123 : f32
     %v134 = arith.select %v132, %v133, %c124 : f32
     linalg.yield %v134 : f32
@@ -7186,18 +7186,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic263 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded244, %expanded244 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty262 : tensor<1x1x32x128xf32>) {
   ^bb0(%in264: f32, %in265: f32, %out266: f32):
     %v267 = linalg.index 1 : index
-    %v268 = linalg.index 3 : index
-    %v269 = arith.addi %position, %v267 : index
-    %v270 = arith.index_cast %v269 : index to i64
+    %v268 = arith.addi %position, %v267 : index
+    %v269 = linalg.index 3 : index
+    %v270 = arith.index_cast %v268 : index to i64
     %v271 = arith.uitofp %v270 : i64 to f32
-    %v272 = arith.remui %v268, %c261 : index
+    %v272 = arith.remui %v269, %c261 : index
     %v273 = arith.index_cast %v272 : index to i64
     %v274 = arith.uitofp %v273 : i64 to f32
     %v275 = arith.mulf %v274, %c260 : f32
     %v276 = arith.mulf %v275, %c259 : f32
     %v277 = math.exp %v276 : f32
     %v278 = arith.mulf %v271, %v277 : f32
-    %v279 = arith.cmpi ult, %v268, %c261 : index
+    %v279 = arith.cmpi ult, %v269, %c261 : index
     %v280 = arith.negf %in265 : f32
     %v281 = arith.select %v279, %v280, %in265 : f32
     %v282 = math.cos %v278 : f32
@@ -7214,18 +7214,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic291 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded251, %expanded251 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty290 : tensor<1x1x8x128xf32>) {
   ^bb0(%in292: f32, %in293: f32, %out294: f32):
     %v295 = linalg.index 1 : index
-    %v296 = linalg.index 3 : index
-    %v297 = arith.addi %position, %v295 : index
-    %v298 = arith.index_cast %v297 : index to i64
+    %v296 = arith.addi %position, %v295 : index
+    %v297 = linalg.index 3 : index
+    %v298 = arith.index_cast %v296 : index to i64
     %v299 = arith.uitofp %v298 : i64 to f32
-    %v300 = arith.remui %v296, %c289 : index
+    %v300 = arith.remui %v297, %c289 : index
     %v301 = arith.index_cast %v300 : index to i64
     %v302 = arith.uitofp %v301 : i64 to f32
     %v303 = arith.mulf %v302, %c288 : f32
     %v304 = arith.mulf %v303, %c287 : f32
     %v305 = math.exp %v304 : f32
     %v306 = arith.mulf %v299, %v305 : f32
-    %v307 = arith.cmpi ult, %v296, %c289 : index
+    %v307 = arith.cmpi ult, %v297, %c289 : index
     %v308 = arith.negf %in293 : f32
     %v309 = arith.select %v307, %v308, %in293 : f32
     %v310 = math.cos %v306 : f32
@@ -7267,9 +7267,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic342 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded338 : tensor<1x32x1x8192xf32>) outs(%empty341 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in343: f32, %out344: f32):
     %v345 = linalg.index 2 : index
-    %v346 = linalg.index 3 : index
-    %v347 = arith.addi %position, %v345 : index
-    %v348 = arith.cmpi ule, %v346, %v347 : index
+    %v346 = arith.addi %position, %v345 : index
+    %v347 = linalg.index 3 : index
+    %v348 = arith.cmpi ule, %v347, %v346 : index
     %v349 = arith.mulf %in343, %c339 : f32
     %v350 = arith.select %v348, %v349, %c340 : f32
     linalg.yield %v350 : f32
@@ -7405,18 +7405,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic479 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded460, %expanded460 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty478 : tensor<1x1x32x128xf32>) {
   ^bb0(%in480: f32, %in481: f32, %out482: f32):
     %v483 = linalg.index 1 : index
-    %v484 = linalg.index 3 : index
-    %v485 = arith.addi %position, %v483 : index
-    %v486 = arith.index_cast %v485 : index to i64
+    %v484 = arith.addi %position, %v483 : index
+    %v485 = linalg.index 3 : index
+    %v486 = arith.index_cast %v484 : index to i64
     %v487 = arith.uitofp %v486 : i64 to f32
-    %v488 = arith.remui %v484, %c477 : index
+    %v488 = arith.remui %v485, %c477 : index
     %v489 = arith.index_cast %v488 : index to i64
     %v490 = arith.uitofp %v489 : i64 to f32
     %v491 = arith.mulf %v490, %c476 : f32
     %v492 = arith.mulf %v491, %c475 : f32
     %v493 = math.exp %v492 : f32
     %v494 = arith.mulf %v487, %v493 : f32
-    %v495 = arith.cmpi ult, %v484, %c477 : index
+    %v495 = arith.cmpi ult, %v485, %c477 : index
     %v496 = arith.negf %in481 : f32
     %v497 = arith.select %v495, %v496, %in481 : f32
     %v498 = math.cos %v494 : f32
@@ -7433,18 +7433,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic507 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded467, %expanded467 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty506 : tensor<1x1x8x128xf32>) {
   ^bb0(%in508: f32, %in509: f32, %out510: f32):
     %v511 = linalg.index 1 : index
-    %v512 = linalg.index 3 : index
-    %v513 = arith.addi %position, %v511 : index
-    %v514 = arith.index_cast %v513 : index to i64
+    %v512 = arith.addi %position, %v511 : index
+    %v513 = linalg.index 3 : index
+    %v514 = arith.index_cast %v512 : index to i64
     %v515 = arith.uitofp %v514 : i64 to f32
-    %v516 = arith.remui %v512, %c505 : index
+    %v516 = arith.remui %v513, %c505 : index
     %v517 = arith.index_cast %v516 : index to i64
     %v518 = arith.uitofp %v517 : i64 to f32
     %v519 = arith.mulf %v518, %c504 : f32
     %v520 = arith.mulf %v519, %c503 : f32
     %v521 = math.exp %v520 : f32
     %v522 = arith.mulf %v515, %v521 : f32
-    %v523 = arith.cmpi ult, %v512, %c505 : index
+    %v523 = arith.cmpi ult, %v513, %c505 : index
     %v524 = arith.negf %in509 : f32
     %v525 = arith.select %v523, %v524, %in509 : f32
     %v526 = math.cos %v522 : f32
@@ -7486,9 +7486,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic558 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded554 : tensor<1x32x1x8192xf32>) outs(%empty557 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in559: f32, %out560: f32):
     %v561 = linalg.index 2 : index
-    %v562 = linalg.index 3 : index
-    %v563 = arith.addi %position, %v561 : index
-    %v564 = arith.cmpi ule, %v562, %v563 : index
+    %v562 = arith.addi %position, %v561 : index
+    %v563 = linalg.index 3 : index
+    %v564 = arith.cmpi ule, %v563, %v562 : index
     %v565 = arith.mulf %in559, %c555 : f32
     %v566 = arith.select %v564, %v565, %c556 : f32
     linalg.yield %v566 : f32
@@ -7624,18 +7624,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic695 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded676, %expanded676 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty694 : tensor<1x1x32x128xf32>) {
   ^bb0(%in696: f32, %in697: f32, %out698: f32):
     %v699 = linalg.index 1 : index
-    %v700 = linalg.index 3 : index
-    %v701 = arith.addi %position, %v699 : index
-    %v702 = arith.index_cast %v701 : index to i64
+    %v700 = arith.addi %position, %v699 : index
+    %v701 = linalg.index 3 : index
+    %v702 = arith.index_cast %v700 : index to i64
     %v703 = arith.uitofp %v702 : i64 to f32
-    %v704 = arith.remui %v700, %c693 : index
+    %v704 = arith.remui %v701, %c693 : index
     %v705 = arith.index_cast %v704 : index to i64
     %v706 = arith.uitofp %v705 : i64 to f32
     %v707 = arith.mulf %v706, %c692 : f32
     %v708 = arith.mulf %v707, %c691 : f32
     %v709 = math.exp %v708 : f32
     %v710 = arith.mulf %v703, %v709 : f32
-    %v711 = arith.cmpi ult, %v700, %c693 : index
+    %v711 = arith.cmpi ult, %v701, %c693 : index
     %v712 = arith.negf %in697 : f32
     %v713 = arith.select %v711, %v712, %in697 : f32
     %v714 = math.cos %v710 : f32
@@ -7652,18 +7652,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic723 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded683, %expanded683 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty722 : tensor<1x1x8x128xf32>) {
   ^bb0(%in724: f32, %in725: f32, %out726: f32):
     %v727 = linalg.index 1 : index
-    %v728 = linalg.index 3 : index
-    %v729 = arith.addi %position, %v727 : index
-    %v730 = arith.index_cast %v729 : index to i64
+    %v728 = arith.addi %position, %v727 : index
+    %v729 = linalg.index 3 : index
+    %v730 = arith.index_cast %v728 : index to i64
     %v731 = arith.uitofp %v730 : i64 to f32
-    %v732 = arith.remui %v728, %c721 : index
+    %v732 = arith.remui %v729, %c721 : index
     %v733 = arith.index_cast %v732 : index to i64
     %v734 = arith.uitofp %v733 : i64 to f32
     %v735 = arith.mulf %v734, %c720 : f32
     %v736 = arith.mulf %v735, %c719 : f32
     %v737 = math.exp %v736 : f32
     %v738 = arith.mulf %v731, %v737 : f32
-    %v739 = arith.cmpi ult, %v728, %c721 : index
+    %v739 = arith.cmpi ult, %v729, %c721 : index
     %v740 = arith.negf %in725 : f32
     %v741 = arith.select %v739, %v740, %in725 : f32
     %v742 = math.cos %v738 : f32
@@ -7705,9 +7705,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic774 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded770 : tensor<1x32x1x8192xf32>) outs(%empty773 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in775: f32, %out776: f32):
     %v777 = linalg.index 2 : index
-    %v778 = linalg.index 3 : index
-    %v779 = arith.addi %position, %v777 : index
-    %v780 = arith.cmpi ule, %v778, %v779 : index
+    %v778 = arith.addi %position, %v777 : index
+    %v779 = linalg.index 3 : index
+    %v780 = arith.cmpi ule, %v779, %v778 : index
     %v781 = arith.mulf %in775, %c771 : f32
     %v782 = arith.select %v780, %v781, %c772 : f32
     linalg.yield %v782 : f32
@@ -7843,18 +7843,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic911 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded892, %expanded892 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty910 : tensor<1x1x32x128xf32>) {
   ^bb0(%in912: f32, %in913: f32, %out914: f32):
     %v915 = linalg.index 1 : index
-    %v916 = linalg.index 3 : index
-    %v917 = arith.addi %position, %v915 : index
-    %v918 = arith.index_cast %v917 : index to i64
+    %v916 = arith.addi %position, %v915 : index
+    %v917 = linalg.index 3 : index
+    %v918 = arith.index_cast %v916 : index to i64
     %v919 = arith.uitofp %v918 : i64 to f32
-    %v920 = arith.remui %v916, %c909 : index
+    %v920 = arith.remui %v917, %c909 : index
     %v921 = arith.index_cast %v920 : index to i64
     %v922 = arith.uitofp %v921 : i64 to f32
     %v923 = arith.mulf %v922, %c908 : f32
     %v924 = arith.mulf %v923, %c907 : f32
     %v925 = math.exp %v924 : f32
     %v926 = arith.mulf %v919, %v925 : f32
-    %v927 = arith.cmpi ult, %v916, %c909 : index
+    %v927 = arith.cmpi ult, %v917, %c909 : index
     %v928 = arith.negf %in913 : f32
     %v929 = arith.select %v927, %v928, %in913 : f32
     %v930 = math.cos %v926 : f32
@@ -7871,18 +7871,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic939 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded899, %expanded899 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty938 : tensor<1x1x8x128xf32>) {
   ^bb0(%in940: f32, %in941: f32, %out942: f32):
     %v943 = linalg.index 1 : index
-    %v944 = linalg.index 3 : index
-    %v945 = arith.addi %position, %v943 : index
-    %v946 = arith.index_cast %v945 : index to i64
+    %v944 = arith.addi %position, %v943 : index
+    %v945 = linalg.index 3 : index
+    %v946 = arith.index_cast %v944 : index to i64
     %v947 = arith.uitofp %v946 : i64 to f32
-    %v948 = arith.remui %v944, %c937 : index
+    %v948 = arith.remui %v945, %c937 : index
     %v949 = arith.index_cast %v948 : index to i64
     %v950 = arith.uitofp %v949 : i64 to f32
     %v951 = arith.mulf %v950, %c936 : f32
     %v952 = arith.mulf %v951, %c935 : f32
     %v953 = math.exp %v952 : f32
     %v954 = arith.mulf %v947, %v953 : f32
-    %v955 = arith.cmpi ult, %v944, %c937 : index
+    %v955 = arith.cmpi ult, %v945, %c937 : index
     %v956 = arith.negf %in941 : f32
     %v957 = arith.select %v955, %v956, %in941 : f32
     %v958 = math.cos %v954 : f32
@@ -7924,9 +7924,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic990 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded986 : tensor<1x32x1x8192xf32>) outs(%empty989 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in991: f32, %out992: f32):
     %v993 = linalg.index 2 : index
-    %v994 = linalg.index 3 : index
-    %v995 = arith.addi %position, %v993 : index
-    %v996 = arith.cmpi ule, %v994, %v995 : index
+    %v994 = arith.addi %position, %v993 : index
+    %v995 = linalg.index 3 : index
+    %v996 = arith.cmpi ule, %v995, %v994 : index
     %v997 = arith.mulf %in991, %c987 : f32
     %v998 = arith.select %v996, %v997, %c988 : f32
     linalg.yield %v998 : f32
@@ -8062,18 +8062,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1127 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1108, %expanded1108 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty1126 : tensor<1x1x32x128xf32>) {
   ^bb0(%in1128: f32, %in1129: f32, %out1130: f32):
     %v1131 = linalg.index 1 : index
-    %v1132 = linalg.index 3 : index
-    %v1133 = arith.addi %position, %v1131 : index
-    %v1134 = arith.index_cast %v1133 : index to i64
+    %v1132 = arith.addi %position, %v1131 : index
+    %v1133 = linalg.index 3 : index
+    %v1134 = arith.index_cast %v1132 : index to i64
     %v1135 = arith.uitofp %v1134 : i64 to f32
-    %v1136 = arith.remui %v1132, %c1125 : index
+    %v1136 = arith.remui %v1133, %c1125 : index
     %v1137 = arith.index_cast %v1136 : index to i64
     %v1138 = arith.uitofp %v1137 : i64 to f32
     %v1139 = arith.mulf %v1138, %c1124 : f32
     %v1140 = arith.mulf %v1139, %c1123 : f32
     %v1141 = math.exp %v1140 : f32
     %v1142 = arith.mulf %v1135, %v1141 : f32
-    %v1143 = arith.cmpi ult, %v1132, %c1125 : index
+    %v1143 = arith.cmpi ult, %v1133, %c1125 : index
     %v1144 = arith.negf %in1129 : f32
     %v1145 = arith.select %v1143, %v1144, %in1129 : f32
     %v1146 = math.cos %v1142 : f32
@@ -8090,18 +8090,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1155 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1115, %expanded1115 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty1154 : tensor<1x1x8x128xf32>) {
   ^bb0(%in1156: f32, %in1157: f32, %out1158: f32):
     %v1159 = linalg.index 1 : index
-    %v1160 = linalg.index 3 : index
-    %v1161 = arith.addi %position, %v1159 : index
-    %v1162 = arith.index_cast %v1161 : index to i64
+    %v1160 = arith.addi %position, %v1159 : index
+    %v1161 = linalg.index 3 : index
+    %v1162 = arith.index_cast %v1160 : index to i64
     %v1163 = arith.uitofp %v1162 : i64 to f32
-    %v1164 = arith.remui %v1160, %c1153 : index
+    %v1164 = arith.remui %v1161, %c1153 : index
     %v1165 = arith.index_cast %v1164 : index to i64
     %v1166 = arith.uitofp %v1165 : i64 to f32
     %v1167 = arith.mulf %v1166, %c1152 : f32
     %v1168 = arith.mulf %v1167, %c1151 : f32
     %v1169 = math.exp %v1168 : f32
     %v1170 = arith.mulf %v1163, %v1169 : f32
-    %v1171 = arith.cmpi ult, %v1160, %c1153 : index
+    %v1171 = arith.cmpi ult, %v1161, %c1153 : index
     %v1172 = arith.negf %in1157 : f32
     %v1173 = arith.select %v1171, %v1172, %in1157 : f32
     %v1174 = math.cos %v1170 : f32
@@ -8143,9 +8143,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1206 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1202 : tensor<1x32x1x8192xf32>) outs(%empty1205 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in1207: f32, %out1208: f32):
     %v1209 = linalg.index 2 : index
-    %v1210 = linalg.index 3 : index
-    %v1211 = arith.addi %position, %v1209 : index
-    %v1212 = arith.cmpi ule, %v1210, %v1211 : index
+    %v1210 = arith.addi %position, %v1209 : index
+    %v1211 = linalg.index 3 : index
+    %v1212 = arith.cmpi ule, %v1211, %v1210 : index
     %v1213 = arith.mulf %in1207, %c1203 : f32
     %v1214 = arith.select %v1212, %v1213, %c1204 : f32
     linalg.yield %v1214 : f32
@@ -8281,18 +8281,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1343 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1324, %expanded1324 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty1342 : tensor<1x1x32x128xf32>) {
   ^bb0(%in1344: f32, %in1345: f32, %out1346: f32):
     %v1347 = linalg.index 1 : index
-    %v1348 = linalg.index 3 : index
-    %v1349 = arith.addi %position, %v1347 : index
-    %v1350 = arith.index_cast %v1349 : index to i64
+    %v1348 = arith.addi %position, %v1347 : index
+    %v1349 = linalg.index 3 : index
+    %v1350 = arith.index_cast %v1348 : index to i64
     %v1351 = arith.uitofp %v1350 : i64 to f32
-    %v1352 = arith.remui %v1348, %c1341 : index
+    %v1352 = arith.remui %v1349, %c1341 : index
     %v1353 = arith.index_cast %v1352 : index to i64
     %v1354 = arith.uitofp %v1353 : i64 to f32
     %v1355 = arith.mulf %v1354, %c1340 : f32
     %v1356 = arith.mulf %v1355, %c1339 : f32
     %v1357 = math.exp %v1356 : f32
     %v1358 = arith.mulf %v1351, %v1357 : f32
-    %v1359 = arith.cmpi ult, %v1348, %c1341 : index
+    %v1359 = arith.cmpi ult, %v1349, %c1341 : index
     %v1360 = arith.negf %in1345 : f32
     %v1361 = arith.select %v1359, %v1360, %in1345 : f32
     %v1362 = math.cos %v1358 : f32
@@ -8309,18 +8309,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1371 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1331, %expanded1331 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty1370 : tensor<1x1x8x128xf32>) {
   ^bb0(%in1372: f32, %in1373: f32, %out1374: f32):
     %v1375 = linalg.index 1 : index
-    %v1376 = linalg.index 3 : index
-    %v1377 = arith.addi %position, %v1375 : index
-    %v1378 = arith.index_cast %v1377 : index to i64
+    %v1376 = arith.addi %position, %v1375 : index
+    %v1377 = linalg.index 3 : index
+    %v1378 = arith.index_cast %v1376 : index to i64
     %v1379 = arith.uitofp %v1378 : i64 to f32
-    %v1380 = arith.remui %v1376, %c1369 : index
+    %v1380 = arith.remui %v1377, %c1369 : index
     %v1381 = arith.index_cast %v1380 : index to i64
     %v1382 = arith.uitofp %v1381 : i64 to f32
     %v1383 = arith.mulf %v1382, %c1368 : f32
     %v1384 = arith.mulf %v1383, %c1367 : f32
     %v1385 = math.exp %v1384 : f32
     %v1386 = arith.mulf %v1379, %v1385 : f32
-    %v1387 = arith.cmpi ult, %v1376, %c1369 : index
+    %v1387 = arith.cmpi ult, %v1377, %c1369 : index
     %v1388 = arith.negf %in1373 : f32
     %v1389 = arith.select %v1387, %v1388, %in1373 : f32
     %v1390 = math.cos %v1386 : f32
@@ -8362,9 +8362,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1422 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1418 : tensor<1x32x1x8192xf32>) outs(%empty1421 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in1423: f32, %out1424: f32):
     %v1425 = linalg.index 2 : index
-    %v1426 = linalg.index 3 : index
-    %v1427 = arith.addi %position, %v1425 : index
-    %v1428 = arith.cmpi ule, %v1426, %v1427 : index
+    %v1426 = arith.addi %position, %v1425 : index
+    %v1427 = linalg.index 3 : index
+    %v1428 = arith.cmpi ule, %v1427, %v1426 : index
     %v1429 = arith.mulf %in1423, %c1419 : f32
     %v1430 = arith.select %v1428, %v1429, %c1420 : f32
     linalg.yield %v1430 : f32
@@ -8500,18 +8500,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1559 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1540, %expanded1540 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty1558 : tensor<1x1x32x128xf32>) {
   ^bb0(%in1560: f32, %in1561: f32, %out1562: f32):
     %v1563 = linalg.index 1 : index
-    %v1564 = linalg.index 3 : index
-    %v1565 = arith.addi %position, %v1563 : index
-    %v1566 = arith.index_cast %v1565 : index to i64
+    %v1564 = arith.addi %position, %v1563 : index
+    %v1565 = linalg.index 3 : index
+    %v1566 = arith.index_cast %v1564 : index to i64
     %v1567 = arith.uitofp %v1566 : i64 to f32
-    %v1568 = arith.remui %v1564, %c1557 : index
+    %v1568 = arith.remui %v1565, %c1557 : index
     %v1569 = arith.index_cast %v1568 : index to i64
     %v1570 = arith.uitofp %v1569 : i64 to f32
     %v1571 = arith.mulf %v1570, %c1556 : f32
     %v1572 = arith.mulf %v1571, %c1555 : f32
     %v1573 = math.exp %v1572 : f32
     %v1574 = arith.mulf %v1567, %v1573 : f32
-    %v1575 = arith.cmpi ult, %v1564, %c1557 : index
+    %v1575 = arith.cmpi ult, %v1565, %c1557 : index
     %v1576 = arith.negf %in1561 : f32
     %v1577 = arith.select %v1575, %v1576, %in1561 : f32
     %v1578 = math.cos %v1574 : f32
@@ -8528,18 +8528,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1587 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1547, %expanded1547 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty1586 : tensor<1x1x8x128xf32>) {
   ^bb0(%in1588: f32, %in1589: f32, %out1590: f32):
     %v1591 = linalg.index 1 : index
-    %v1592 = linalg.index 3 : index
-    %v1593 = arith.addi %position, %v1591 : index
-    %v1594 = arith.index_cast %v1593 : index to i64
+    %v1592 = arith.addi %position, %v1591 : index
+    %v1593 = linalg.index 3 : index
+    %v1594 = arith.index_cast %v1592 : index to i64
     %v1595 = arith.uitofp %v1594 : i64 to f32
-    %v1596 = arith.remui %v1592, %c1585 : index
+    %v1596 = arith.remui %v1593, %c1585 : index
     %v1597 = arith.index_cast %v1596 : index to i64
     %v1598 = arith.uitofp %v1597 : i64 to f32
     %v1599 = arith.mulf %v1598, %c1584 : f32
     %v1600 = arith.mulf %v1599, %c1583 : f32
     %v1601 = math.exp %v1600 : f32
     %v1602 = arith.mulf %v1595, %v1601 : f32
-    %v1603 = arith.cmpi ult, %v1592, %c1585 : index
+    %v1603 = arith.cmpi ult, %v1593, %c1585 : index
     %v1604 = arith.negf %in1589 : f32
     %v1605 = arith.select %v1603, %v1604, %in1589 : f32
     %v1606 = math.cos %v1602 : f32
@@ -8581,9 +8581,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1638 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1634 : tensor<1x32x1x8192xf32>) outs(%empty1637 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in1639: f32, %out1640: f32):
     %v1641 = linalg.index 2 : index
-    %v1642 = linalg.index 3 : index
-    %v1643 = arith.addi %position, %v1641 : index
-    %v1644 = arith.cmpi ule, %v1642, %v1643 : index
+    %v1642 = arith.addi %position, %v1641 : index
+    %v1643 = linalg.index 3 : index
+    %v1644 = arith.cmpi ule, %v1643, %v1642 : index
     %v1645 = arith.mulf %in1639, %c1635 : f32
     %v1646 = arith.select %v1644, %v1645, %c1636 : f32
     linalg.yield %v1646 : f32
@@ -8719,18 +8719,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1775 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1756, %expanded1756 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty1774 : tensor<1x1x32x128xf32>) {
   ^bb0(%in1776: f32, %in1777: f32, %out1778: f32):
     %v1779 = linalg.index 1 : index
-    %v1780 = linalg.index 3 : index
-    %v1781 = arith.addi %position, %v1779 : index
-    %v1782 = arith.index_cast %v1781 : index to i64
+    %v1780 = arith.addi %position, %v1779 : index
+    %v1781 = linalg.index 3 : index
+    %v1782 = arith.index_cast %v1780 : index to i64
     %v1783 = arith.uitofp %v1782 : i64 to f32
-    %v1784 = arith.remui %v1780, %c1773 : index
+    %v1784 = arith.remui %v1781, %c1773 : index
     %v1785 = arith.index_cast %v1784 : index to i64
     %v1786 = arith.uitofp %v1785 : i64 to f32
     %v1787 = arith.mulf %v1786, %c1772 : f32
     %v1788 = arith.mulf %v1787, %c1771 : f32
     %v1789 = math.exp %v1788 : f32
     %v1790 = arith.mulf %v1783, %v1789 : f32
-    %v1791 = arith.cmpi ult, %v1780, %c1773 : index
+    %v1791 = arith.cmpi ult, %v1781, %c1773 : index
     %v1792 = arith.negf %in1777 : f32
     %v1793 = arith.select %v1791, %v1792, %in1777 : f32
     %v1794 = math.cos %v1790 : f32
@@ -8747,18 +8747,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1803 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1763, %expanded1763 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty1802 : tensor<1x1x8x128xf32>) {
   ^bb0(%in1804: f32, %in1805: f32, %out1806: f32):
     %v1807 = linalg.index 1 : index
-    %v1808 = linalg.index 3 : index
-    %v1809 = arith.addi %position, %v1807 : index
-    %v1810 = arith.index_cast %v1809 : index to i64
+    %v1808 = arith.addi %position, %v1807 : index
+    %v1809 = linalg.index 3 : index
+    %v1810 = arith.index_cast %v1808 : index to i64
     %v1811 = arith.uitofp %v1810 : i64 to f32
-    %v1812 = arith.remui %v1808, %c1801 : index
+    %v1812 = arith.remui %v1809, %c1801 : index
     %v1813 = arith.index_cast %v1812 : index to i64
     %v1814 = arith.uitofp %v1813 : i64 to f32
     %v1815 = arith.mulf %v1814, %c1800 : f32
     %v1816 = arith.mulf %v1815, %c1799 : f32
     %v1817 = math.exp %v1816 : f32
     %v1818 = arith.mulf %v1811, %v1817 : f32
-    %v1819 = arith.cmpi ult, %v1808, %c1801 : index
+    %v1819 = arith.cmpi ult, %v1809, %c1801 : index
     %v1820 = arith.negf %in1805 : f32
     %v1821 = arith.select %v1819, %v1820, %in1805 : f32
     %v1822 = math.cos %v1818 : f32
@@ -8800,9 +8800,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1854 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1850 : tensor<1x32x1x8192xf32>) outs(%empty1853 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in1855: f32, %out1856: f32):
     %v1857 = linalg.index 2 : index
-    %v1858 = linalg.index 3 : index
-    %v1859 = arith.addi %position, %v1857 : index
-    %v1860 = arith.cmpi ule, %v1858, %v1859 : index
+    %v1858 = arith.addi %position, %v1857 : index
+    %v1859 = linalg.index 3 : index
+    %v1860 = arith.cmpi ule, %v1859, %v1858 : index
     %v1861 = arith.mulf %in1855, %c1851 : f32
     %v1862 = arith.select %v1860, %v1861, %c1852 : f32
     linalg.yield %v1862 : f32
@@ -8938,18 +8938,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic1991 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1972, %expanded1972 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty1990 : tensor<1x1x32x128xf32>) {
   ^bb0(%in1992: f32, %in1993: f32, %out1994: f32):
     %v1995 = linalg.index 1 : index
-    %v1996 = linalg.index 3 : index
-    %v1997 = arith.addi %position, %v1995 : index
-    %v1998 = arith.index_cast %v1997 : index to i64
+    %v1996 = arith.addi %position, %v1995 : index
+    %v1997 = linalg.index 3 : index
+    %v1998 = arith.index_cast %v1996 : index to i64
     %v1999 = arith.uitofp %v1998 : i64 to f32
-    %v2000 = arith.remui %v1996, %c1989 : index
+    %v2000 = arith.remui %v1997, %c1989 : index
     %v2001 = arith.index_cast %v2000 : index to i64
     %v2002 = arith.uitofp %v2001 : i64 to f32
     %v2003 = arith.mulf %v2002, %c1988 : f32
     %v2004 = arith.mulf %v2003, %c1987 : f32
     %v2005 = math.exp %v2004 : f32
     %v2006 = arith.mulf %v1999, %v2005 : f32
-    %v2007 = arith.cmpi ult, %v1996, %c1989 : index
+    %v2007 = arith.cmpi ult, %v1997, %c1989 : index
     %v2008 = arith.negf %in1993 : f32
     %v2009 = arith.select %v2007, %v2008, %in1993 : f32
     %v2010 = math.cos %v2006 : f32
@@ -8966,18 +8966,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2019 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded1979, %expanded1979 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty2018 : tensor<1x1x8x128xf32>) {
   ^bb0(%in2020: f32, %in2021: f32, %out2022: f32):
     %v2023 = linalg.index 1 : index
-    %v2024 = linalg.index 3 : index
-    %v2025 = arith.addi %position, %v2023 : index
-    %v2026 = arith.index_cast %v2025 : index to i64
+    %v2024 = arith.addi %position, %v2023 : index
+    %v2025 = linalg.index 3 : index
+    %v2026 = arith.index_cast %v2024 : index to i64
     %v2027 = arith.uitofp %v2026 : i64 to f32
-    %v2028 = arith.remui %v2024, %c2017 : index
+    %v2028 = arith.remui %v2025, %c2017 : index
     %v2029 = arith.index_cast %v2028 : index to i64
     %v2030 = arith.uitofp %v2029 : i64 to f32
     %v2031 = arith.mulf %v2030, %c2016 : f32
     %v2032 = arith.mulf %v2031, %c2015 : f32
     %v2033 = math.exp %v2032 : f32
     %v2034 = arith.mulf %v2027, %v2033 : f32
-    %v2035 = arith.cmpi ult, %v2024, %c2017 : index
+    %v2035 = arith.cmpi ult, %v2025, %c2017 : index
     %v2036 = arith.negf %in2021 : f32
     %v2037 = arith.select %v2035, %v2036, %in2021 : f32
     %v2038 = math.cos %v2034 : f32
@@ -9019,9 +9019,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2070 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2066 : tensor<1x32x1x8192xf32>) outs(%empty2069 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in2071: f32, %out2072: f32):
     %v2073 = linalg.index 2 : index
-    %v2074 = linalg.index 3 : index
-    %v2075 = arith.addi %position, %v2073 : index
-    %v2076 = arith.cmpi ule, %v2074, %v2075 : index
+    %v2074 = arith.addi %position, %v2073 : index
+    %v2075 = linalg.index 3 : index
+    %v2076 = arith.cmpi ule, %v2075, %v2074 : index
     %v2077 = arith.mulf %in2071, %c2067 : f32
     %v2078 = arith.select %v2076, %v2077, %c2068 : f32
     linalg.yield %v2078 : f32
@@ -9157,18 +9157,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2207 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2188, %expanded2188 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty2206 : tensor<1x1x32x128xf32>) {
   ^bb0(%in2208: f32, %in2209: f32, %out2210: f32):
     %v2211 = linalg.index 1 : index
-    %v2212 = linalg.index 3 : index
-    %v2213 = arith.addi %position, %v2211 : index
-    %v2214 = arith.index_cast %v2213 : index to i64
+    %v2212 = arith.addi %position, %v2211 : index
+    %v2213 = linalg.index 3 : index
+    %v2214 = arith.index_cast %v2212 : index to i64
     %v2215 = arith.uitofp %v2214 : i64 to f32
-    %v2216 = arith.remui %v2212, %c2205 : index
+    %v2216 = arith.remui %v2213, %c2205 : index
     %v2217 = arith.index_cast %v2216 : index to i64
     %v2218 = arith.uitofp %v2217 : i64 to f32
     %v2219 = arith.mulf %v2218, %c2204 : f32
     %v2220 = arith.mulf %v2219, %c2203 : f32
     %v2221 = math.exp %v2220 : f32
     %v2222 = arith.mulf %v2215, %v2221 : f32
-    %v2223 = arith.cmpi ult, %v2212, %c2205 : index
+    %v2223 = arith.cmpi ult, %v2213, %c2205 : index
     %v2224 = arith.negf %in2209 : f32
     %v2225 = arith.select %v2223, %v2224, %in2209 : f32
     %v2226 = math.cos %v2222 : f32
@@ -9185,18 +9185,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2235 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2195, %expanded2195 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty2234 : tensor<1x1x8x128xf32>) {
   ^bb0(%in2236: f32, %in2237: f32, %out2238: f32):
     %v2239 = linalg.index 1 : index
-    %v2240 = linalg.index 3 : index
-    %v2241 = arith.addi %position, %v2239 : index
-    %v2242 = arith.index_cast %v2241 : index to i64
+    %v2240 = arith.addi %position, %v2239 : index
+    %v2241 = linalg.index 3 : index
+    %v2242 = arith.index_cast %v2240 : index to i64
     %v2243 = arith.uitofp %v2242 : i64 to f32
-    %v2244 = arith.remui %v2240, %c2233 : index
+    %v2244 = arith.remui %v2241, %c2233 : index
     %v2245 = arith.index_cast %v2244 : index to i64
     %v2246 = arith.uitofp %v2245 : i64 to f32
     %v2247 = arith.mulf %v2246, %c2232 : f32
     %v2248 = arith.mulf %v2247, %c2231 : f32
     %v2249 = math.exp %v2248 : f32
     %v2250 = arith.mulf %v2243, %v2249 : f32
-    %v2251 = arith.cmpi ult, %v2240, %c2233 : index
+    %v2251 = arith.cmpi ult, %v2241, %c2233 : index
     %v2252 = arith.negf %in2237 : f32
     %v2253 = arith.select %v2251, %v2252, %in2237 : f32
     %v2254 = math.cos %v2250 : f32
@@ -9238,9 +9238,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2286 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2282 : tensor<1x32x1x8192xf32>) outs(%empty2285 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in2287: f32, %out2288: f32):
     %v2289 = linalg.index 2 : index
-    %v2290 = linalg.index 3 : index
-    %v2291 = arith.addi %position, %v2289 : index
-    %v2292 = arith.cmpi ule, %v2290, %v2291 : index
+    %v2290 = arith.addi %position, %v2289 : index
+    %v2291 = linalg.index 3 : index
+    %v2292 = arith.cmpi ule, %v2291, %v2290 : index
     %v2293 = arith.mulf %in2287, %c2283 : f32
     %v2294 = arith.select %v2292, %v2293, %c2284 : f32
     linalg.yield %v2294 : f32
@@ -9376,18 +9376,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2423 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2404, %expanded2404 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty2422 : tensor<1x1x32x128xf32>) {
   ^bb0(%in2424: f32, %in2425: f32, %out2426: f32):
     %v2427 = linalg.index 1 : index
-    %v2428 = linalg.index 3 : index
-    %v2429 = arith.addi %position, %v2427 : index
-    %v2430 = arith.index_cast %v2429 : index to i64
+    %v2428 = arith.addi %position, %v2427 : index
+    %v2429 = linalg.index 3 : index
+    %v2430 = arith.index_cast %v2428 : index to i64
     %v2431 = arith.uitofp %v2430 : i64 to f32
-    %v2432 = arith.remui %v2428, %c2421 : index
+    %v2432 = arith.remui %v2429, %c2421 : index
     %v2433 = arith.index_cast %v2432 : index to i64
     %v2434 = arith.uitofp %v2433 : i64 to f32
     %v2435 = arith.mulf %v2434, %c2420 : f32
     %v2436 = arith.mulf %v2435, %c2419 : f32
     %v2437 = math.exp %v2436 : f32
     %v2438 = arith.mulf %v2431, %v2437 : f32
-    %v2439 = arith.cmpi ult, %v2428, %c2421 : index
+    %v2439 = arith.cmpi ult, %v2429, %c2421 : index
     %v2440 = arith.negf %in2425 : f32
     %v2441 = arith.select %v2439, %v2440, %in2425 : f32
     %v2442 = math.cos %v2438 : f32
@@ -9404,18 +9404,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2451 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2411, %expanded2411 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty2450 : tensor<1x1x8x128xf32>) {
   ^bb0(%in2452: f32, %in2453: f32, %out2454: f32):
     %v2455 = linalg.index 1 : index
-    %v2456 = linalg.index 3 : index
-    %v2457 = arith.addi %position, %v2455 : index
-    %v2458 = arith.index_cast %v2457 : index to i64
+    %v2456 = arith.addi %position, %v2455 : index
+    %v2457 = linalg.index 3 : index
+    %v2458 = arith.index_cast %v2456 : index to i64
     %v2459 = arith.uitofp %v2458 : i64 to f32
-    %v2460 = arith.remui %v2456, %c2449 : index
+    %v2460 = arith.remui %v2457, %c2449 : index
     %v2461 = arith.index_cast %v2460 : index to i64
     %v2462 = arith.uitofp %v2461 : i64 to f32
     %v2463 = arith.mulf %v2462, %c2448 : f32
     %v2464 = arith.mulf %v2463, %c2447 : f32
     %v2465 = math.exp %v2464 : f32
     %v2466 = arith.mulf %v2459, %v2465 : f32
-    %v2467 = arith.cmpi ult, %v2456, %c2449 : index
+    %v2467 = arith.cmpi ult, %v2457, %c2449 : index
     %v2468 = arith.negf %in2453 : f32
     %v2469 = arith.select %v2467, %v2468, %in2453 : f32
     %v2470 = math.cos %v2466 : f32
@@ -9457,9 +9457,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2502 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2498 : tensor<1x32x1x8192xf32>) outs(%empty2501 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in2503: f32, %out2504: f32):
     %v2505 = linalg.index 2 : index
-    %v2506 = linalg.index 3 : index
-    %v2507 = arith.addi %position, %v2505 : index
-    %v2508 = arith.cmpi ule, %v2506, %v2507 : index
+    %v2506 = arith.addi %position, %v2505 : index
+    %v2507 = linalg.index 3 : index
+    %v2508 = arith.cmpi ule, %v2507, %v2506 : index
     %v2509 = arith.mulf %in2503, %c2499 : f32
     %v2510 = arith.select %v2508, %v2509, %c2500 : f32
     linalg.yield %v2510 : f32
@@ -9595,18 +9595,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2639 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2620, %expanded2620 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty2638 : tensor<1x1x32x128xf32>) {
   ^bb0(%in2640: f32, %in2641: f32, %out2642: f32):
     %v2643 = linalg.index 1 : index
-    %v2644 = linalg.index 3 : index
-    %v2645 = arith.addi %position, %v2643 : index
-    %v2646 = arith.index_cast %v2645 : index to i64
+    %v2644 = arith.addi %position, %v2643 : index
+    %v2645 = linalg.index 3 : index
+    %v2646 = arith.index_cast %v2644 : index to i64
     %v2647 = arith.uitofp %v2646 : i64 to f32
-    %v2648 = arith.remui %v2644, %c2637 : index
+    %v2648 = arith.remui %v2645, %c2637 : index
     %v2649 = arith.index_cast %v2648 : index to i64
     %v2650 = arith.uitofp %v2649 : i64 to f32
     %v2651 = arith.mulf %v2650, %c2636 : f32
     %v2652 = arith.mulf %v2651, %c2635 : f32
     %v2653 = math.exp %v2652 : f32
     %v2654 = arith.mulf %v2647, %v2653 : f32
-    %v2655 = arith.cmpi ult, %v2644, %c2637 : index
+    %v2655 = arith.cmpi ult, %v2645, %c2637 : index
     %v2656 = arith.negf %in2641 : f32
     %v2657 = arith.select %v2655, %v2656, %in2641 : f32
     %v2658 = math.cos %v2654 : f32
@@ -9623,18 +9623,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2667 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2627, %expanded2627 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty2666 : tensor<1x1x8x128xf32>) {
   ^bb0(%in2668: f32, %in2669: f32, %out2670: f32):
     %v2671 = linalg.index 1 : index
-    %v2672 = linalg.index 3 : index
-    %v2673 = arith.addi %position, %v2671 : index
-    %v2674 = arith.index_cast %v2673 : index to i64
+    %v2672 = arith.addi %position, %v2671 : index
+    %v2673 = linalg.index 3 : index
+    %v2674 = arith.index_cast %v2672 : index to i64
     %v2675 = arith.uitofp %v2674 : i64 to f32
-    %v2676 = arith.remui %v2672, %c2665 : index
+    %v2676 = arith.remui %v2673, %c2665 : index
     %v2677 = arith.index_cast %v2676 : index to i64
     %v2678 = arith.uitofp %v2677 : i64 to f32
     %v2679 = arith.mulf %v2678, %c2664 : f32
     %v2680 = arith.mulf %v2679, %c2663 : f32
     %v2681 = math.exp %v2680 : f32
     %v2682 = arith.mulf %v2675, %v2681 : f32
-    %v2683 = arith.cmpi ult, %v2672, %c2665 : index
+    %v2683 = arith.cmpi ult, %v2673, %c2665 : index
     %v2684 = arith.negf %in2669 : f32
     %v2685 = arith.select %v2683, %v2684, %in2669 : f32
     %v2686 = math.cos %v2682 : f32
@@ -9676,9 +9676,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2718 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2714 : tensor<1x32x1x8192xf32>) outs(%empty2717 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in2719: f32, %out2720: f32):
     %v2721 = linalg.index 2 : index
-    %v2722 = linalg.index 3 : index
-    %v2723 = arith.addi %position, %v2721 : index
-    %v2724 = arith.cmpi ule, %v2722, %v2723 : index
+    %v2722 = arith.addi %position, %v2721 : index
+    %v2723 = linalg.index 3 : index
+    %v2724 = arith.cmpi ule, %v2723, %v2722 : index
     %v2725 = arith.mulf %in2719, %c2715 : f32
     %v2726 = arith.select %v2724, %v2725, %c2716 : f32
     linalg.yield %v2726 : f32
@@ -9814,18 +9814,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2855 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2836, %expanded2836 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty2854 : tensor<1x1x32x128xf32>) {
   ^bb0(%in2856: f32, %in2857: f32, %out2858: f32):
     %v2859 = linalg.index 1 : index
-    %v2860 = linalg.index 3 : index
-    %v2861 = arith.addi %position, %v2859 : index
-    %v2862 = arith.index_cast %v2861 : index to i64
+    %v2860 = arith.addi %position, %v2859 : index
+    %v2861 = linalg.index 3 : index
+    %v2862 = arith.index_cast %v2860 : index to i64
     %v2863 = arith.uitofp %v2862 : i64 to f32
-    %v2864 = arith.remui %v2860, %c2853 : index
+    %v2864 = arith.remui %v2861, %c2853 : index
     %v2865 = arith.index_cast %v2864 : index to i64
     %v2866 = arith.uitofp %v2865 : i64 to f32
     %v2867 = arith.mulf %v2866, %c2852 : f32
     %v2868 = arith.mulf %v2867, %c2851 : f32
     %v2869 = math.exp %v2868 : f32
     %v2870 = arith.mulf %v2863, %v2869 : f32
-    %v2871 = arith.cmpi ult, %v2860, %c2853 : index
+    %v2871 = arith.cmpi ult, %v2861, %c2853 : index
     %v2872 = arith.negf %in2857 : f32
     %v2873 = arith.select %v2871, %v2872, %in2857 : f32
     %v2874 = math.cos %v2870 : f32
@@ -9842,18 +9842,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2883 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2843, %expanded2843 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty2882 : tensor<1x1x8x128xf32>) {
   ^bb0(%in2884: f32, %in2885: f32, %out2886: f32):
     %v2887 = linalg.index 1 : index
-    %v2888 = linalg.index 3 : index
-    %v2889 = arith.addi %position, %v2887 : index
-    %v2890 = arith.index_cast %v2889 : index to i64
+    %v2888 = arith.addi %position, %v2887 : index
+    %v2889 = linalg.index 3 : index
+    %v2890 = arith.index_cast %v2888 : index to i64
     %v2891 = arith.uitofp %v2890 : i64 to f32
-    %v2892 = arith.remui %v2888, %c2881 : index
+    %v2892 = arith.remui %v2889, %c2881 : index
     %v2893 = arith.index_cast %v2892 : index to i64
     %v2894 = arith.uitofp %v2893 : i64 to f32
     %v2895 = arith.mulf %v2894, %c2880 : f32
     %v2896 = arith.mulf %v2895, %c2879 : f32
     %v2897 = math.exp %v2896 : f32
     %v2898 = arith.mulf %v2891, %v2897 : f32
-    %v2899 = arith.cmpi ult, %v2888, %c2881 : index
+    %v2899 = arith.cmpi ult, %v2889, %c2881 : index
     %v2900 = arith.negf %in2885 : f32
     %v2901 = arith.select %v2899, %v2900, %in2885 : f32
     %v2902 = math.cos %v2898 : f32
@@ -9895,9 +9895,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic2934 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded2930 : tensor<1x32x1x8192xf32>) outs(%empty2933 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in2935: f32, %out2936: f32):
     %v2937 = linalg.index 2 : index
-    %v2938 = linalg.index 3 : index
-    %v2939 = arith.addi %position, %v2937 : index
-    %v2940 = arith.cmpi ule, %v2938, %v2939 : index
+    %v2938 = arith.addi %position, %v2937 : index
+    %v2939 = linalg.index 3 : index
+    %v2940 = arith.cmpi ule, %v2939, %v2938 : index
     %v2941 = arith.mulf %in2935, %c2931 : f32
     %v2942 = arith.select %v2940, %v2941, %c2932 : f32
     linalg.yield %v2942 : f32
@@ -10033,18 +10033,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3071 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3052, %expanded3052 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty3070 : tensor<1x1x32x128xf32>) {
   ^bb0(%in3072: f32, %in3073: f32, %out3074: f32):
     %v3075 = linalg.index 1 : index
-    %v3076 = linalg.index 3 : index
-    %v3077 = arith.addi %position, %v3075 : index
-    %v3078 = arith.index_cast %v3077 : index to i64
+    %v3076 = arith.addi %position, %v3075 : index
+    %v3077 = linalg.index 3 : index
+    %v3078 = arith.index_cast %v3076 : index to i64
     %v3079 = arith.uitofp %v3078 : i64 to f32
-    %v3080 = arith.remui %v3076, %c3069 : index
+    %v3080 = arith.remui %v3077, %c3069 : index
     %v3081 = arith.index_cast %v3080 : index to i64
     %v3082 = arith.uitofp %v3081 : i64 to f32
     %v3083 = arith.mulf %v3082, %c3068 : f32
     %v3084 = arith.mulf %v3083, %c3067 : f32
     %v3085 = math.exp %v3084 : f32
     %v3086 = arith.mulf %v3079, %v3085 : f32
-    %v3087 = arith.cmpi ult, %v3076, %c3069 : index
+    %v3087 = arith.cmpi ult, %v3077, %c3069 : index
     %v3088 = arith.negf %in3073 : f32
     %v3089 = arith.select %v3087, %v3088, %in3073 : f32
     %v3090 = math.cos %v3086 : f32
@@ -10061,18 +10061,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3099 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3059, %expanded3059 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty3098 : tensor<1x1x8x128xf32>) {
   ^bb0(%in3100: f32, %in3101: f32, %out3102: f32):
     %v3103 = linalg.index 1 : index
-    %v3104 = linalg.index 3 : index
-    %v3105 = arith.addi %position, %v3103 : index
-    %v3106 = arith.index_cast %v3105 : index to i64
+    %v3104 = arith.addi %position, %v3103 : index
+    %v3105 = linalg.index 3 : index
+    %v3106 = arith.index_cast %v3104 : index to i64
     %v3107 = arith.uitofp %v3106 : i64 to f32
-    %v3108 = arith.remui %v3104, %c3097 : index
+    %v3108 = arith.remui %v3105, %c3097 : index
     %v3109 = arith.index_cast %v3108 : index to i64
     %v3110 = arith.uitofp %v3109 : i64 to f32
     %v3111 = arith.mulf %v3110, %c3096 : f32
     %v3112 = arith.mulf %v3111, %c3095 : f32
     %v3113 = math.exp %v3112 : f32
     %v3114 = arith.mulf %v3107, %v3113 : f32
-    %v3115 = arith.cmpi ult, %v3104, %c3097 : index
+    %v3115 = arith.cmpi ult, %v3105, %c3097 : index
     %v3116 = arith.negf %in3101 : f32
     %v3117 = arith.select %v3115, %v3116, %in3101 : f32
     %v3118 = math.cos %v3114 : f32
@@ -10114,9 +10114,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3150 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3146 : tensor<1x32x1x8192xf32>) outs(%empty3149 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in3151: f32, %out3152: f32):
     %v3153 = linalg.index 2 : index
-    %v3154 = linalg.index 3 : index
-    %v3155 = arith.addi %position, %v3153 : index
-    %v3156 = arith.cmpi ule, %v3154, %v3155 : index
+    %v3154 = arith.addi %position, %v3153 : index
+    %v3155 = linalg.index 3 : index
+    %v3156 = arith.cmpi ule, %v3155, %v3154 : index
     %v3157 = arith.mulf %in3151, %c3147 : f32
     %v3158 = arith.select %v3156, %v3157, %c3148 : f32
     linalg.yield %v3158 : f32
@@ -10252,18 +10252,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3287 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3268, %expanded3268 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty3286 : tensor<1x1x32x128xf32>) {
   ^bb0(%in3288: f32, %in3289: f32, %out3290: f32):
     %v3291 = linalg.index 1 : index
-    %v3292 = linalg.index 3 : index
-    %v3293 = arith.addi %position, %v3291 : index
-    %v3294 = arith.index_cast %v3293 : index to i64
+    %v3292 = arith.addi %position, %v3291 : index
+    %v3293 = linalg.index 3 : index
+    %v3294 = arith.index_cast %v3292 : index to i64
     %v3295 = arith.uitofp %v3294 : i64 to f32
-    %v3296 = arith.remui %v3292, %c3285 : index
+    %v3296 = arith.remui %v3293, %c3285 : index
     %v3297 = arith.index_cast %v3296 : index to i64
     %v3298 = arith.uitofp %v3297 : i64 to f32
     %v3299 = arith.mulf %v3298, %c3284 : f32
     %v3300 = arith.mulf %v3299, %c3283 : f32
     %v3301 = math.exp %v3300 : f32
     %v3302 = arith.mulf %v3295, %v3301 : f32
-    %v3303 = arith.cmpi ult, %v3292, %c3285 : index
+    %v3303 = arith.cmpi ult, %v3293, %c3285 : index
     %v3304 = arith.negf %in3289 : f32
     %v3305 = arith.select %v3303, %v3304, %in3289 : f32
     %v3306 = math.cos %v3302 : f32
@@ -10280,18 +10280,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3315 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3275, %expanded3275 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty3314 : tensor<1x1x8x128xf32>) {
   ^bb0(%in3316: f32, %in3317: f32, %out3318: f32):
     %v3319 = linalg.index 1 : index
-    %v3320 = linalg.index 3 : index
-    %v3321 = arith.addi %position, %v3319 : index
-    %v3322 = arith.index_cast %v3321 : index to i64
+    %v3320 = arith.addi %position, %v3319 : index
+    %v3321 = linalg.index 3 : index
+    %v3322 = arith.index_cast %v3320 : index to i64
     %v3323 = arith.uitofp %v3322 : i64 to f32
-    %v3324 = arith.remui %v3320, %c3313 : index
+    %v3324 = arith.remui %v3321, %c3313 : index
     %v3325 = arith.index_cast %v3324 : index to i64
     %v3326 = arith.uitofp %v3325 : i64 to f32
     %v3327 = arith.mulf %v3326, %c3312 : f32
     %v3328 = arith.mulf %v3327, %c3311 : f32
     %v3329 = math.exp %v3328 : f32
     %v3330 = arith.mulf %v3323, %v3329 : f32
-    %v3331 = arith.cmpi ult, %v3320, %c3313 : index
+    %v3331 = arith.cmpi ult, %v3321, %c3313 : index
     %v3332 = arith.negf %in3317 : f32
     %v3333 = arith.select %v3331, %v3332, %in3317 : f32
     %v3334 = math.cos %v3330 : f32
@@ -10333,9 +10333,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3366 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3362 : tensor<1x32x1x8192xf32>) outs(%empty3365 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in3367: f32, %out3368: f32):
     %v3369 = linalg.index 2 : index
-    %v3370 = linalg.index 3 : index
-    %v3371 = arith.addi %position, %v3369 : index
-    %v3372 = arith.cmpi ule, %v3370, %v3371 : index
+    %v3370 = arith.addi %position, %v3369 : index
+    %v3371 = linalg.index 3 : index
+    %v3372 = arith.cmpi ule, %v3371, %v3370 : index
     %v3373 = arith.mulf %in3367, %c3363 : f32
     %v3374 = arith.select %v3372, %v3373, %c3364 : f32
     linalg.yield %v3374 : f32
@@ -10471,18 +10471,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3503 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3484, %expanded3484 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty3502 : tensor<1x1x32x128xf32>) {
   ^bb0(%in3504: f32, %in3505: f32, %out3506: f32):
     %v3507 = linalg.index 1 : index
-    %v3508 = linalg.index 3 : index
-    %v3509 = arith.addi %position, %v3507 : index
-    %v3510 = arith.index_cast %v3509 : index to i64
+    %v3508 = arith.addi %position, %v3507 : index
+    %v3509 = linalg.index 3 : index
+    %v3510 = arith.index_cast %v3508 : index to i64
     %v3511 = arith.uitofp %v3510 : i64 to f32
-    %v3512 = arith.remui %v3508, %c3501 : index
+    %v3512 = arith.remui %v3509, %c3501 : index
     %v3513 = arith.index_cast %v3512 : index to i64
     %v3514 = arith.uitofp %v3513 : i64 to f32
     %v3515 = arith.mulf %v3514, %c3500 : f32
     %v3516 = arith.mulf %v3515, %c3499 : f32
     %v3517 = math.exp %v3516 : f32
     %v3518 = arith.mulf %v3511, %v3517 : f32
-    %v3519 = arith.cmpi ult, %v3508, %c3501 : index
+    %v3519 = arith.cmpi ult, %v3509, %c3501 : index
     %v3520 = arith.negf %in3505 : f32
     %v3521 = arith.select %v3519, %v3520, %in3505 : f32
     %v3522 = math.cos %v3518 : f32
@@ -10499,18 +10499,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3531 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3491, %expanded3491 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty3530 : tensor<1x1x8x128xf32>) {
   ^bb0(%in3532: f32, %in3533: f32, %out3534: f32):
     %v3535 = linalg.index 1 : index
-    %v3536 = linalg.index 3 : index
-    %v3537 = arith.addi %position, %v3535 : index
-    %v3538 = arith.index_cast %v3537 : index to i64
+    %v3536 = arith.addi %position, %v3535 : index
+    %v3537 = linalg.index 3 : index
+    %v3538 = arith.index_cast %v3536 : index to i64
     %v3539 = arith.uitofp %v3538 : i64 to f32
-    %v3540 = arith.remui %v3536, %c3529 : index
+    %v3540 = arith.remui %v3537, %c3529 : index
     %v3541 = arith.index_cast %v3540 : index to i64
     %v3542 = arith.uitofp %v3541 : i64 to f32
     %v3543 = arith.mulf %v3542, %c3528 : f32
     %v3544 = arith.mulf %v3543, %c3527 : f32
     %v3545 = math.exp %v3544 : f32
     %v3546 = arith.mulf %v3539, %v3545 : f32
-    %v3547 = arith.cmpi ult, %v3536, %c3529 : index
+    %v3547 = arith.cmpi ult, %v3537, %c3529 : index
     %v3548 = arith.negf %in3533 : f32
     %v3549 = arith.select %v3547, %v3548, %in3533 : f32
     %v3550 = math.cos %v3546 : f32
@@ -10552,9 +10552,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3582 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3578 : tensor<1x32x1x8192xf32>) outs(%empty3581 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in3583: f32, %out3584: f32):
     %v3585 = linalg.index 2 : index
-    %v3586 = linalg.index 3 : index
-    %v3587 = arith.addi %position, %v3585 : index
-    %v3588 = arith.cmpi ule, %v3586, %v3587 : index
+    %v3586 = arith.addi %position, %v3585 : index
+    %v3587 = linalg.index 3 : index
+    %v3588 = arith.cmpi ule, %v3587, %v3586 : index
     %v3589 = arith.mulf %in3583, %c3579 : f32
     %v3590 = arith.select %v3588, %v3589, %c3580 : f32
     linalg.yield %v3590 : f32
@@ -10690,18 +10690,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3719 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3700, %expanded3700 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty3718 : tensor<1x1x32x128xf32>) {
   ^bb0(%in3720: f32, %in3721: f32, %out3722: f32):
     %v3723 = linalg.index 1 : index
-    %v3724 = linalg.index 3 : index
-    %v3725 = arith.addi %position, %v3723 : index
-    %v3726 = arith.index_cast %v3725 : index to i64
+    %v3724 = arith.addi %position, %v3723 : index
+    %v3725 = linalg.index 3 : index
+    %v3726 = arith.index_cast %v3724 : index to i64
     %v3727 = arith.uitofp %v3726 : i64 to f32
-    %v3728 = arith.remui %v3724, %c3717 : index
+    %v3728 = arith.remui %v3725, %c3717 : index
     %v3729 = arith.index_cast %v3728 : index to i64
     %v3730 = arith.uitofp %v3729 : i64 to f32
     %v3731 = arith.mulf %v3730, %c3716 : f32
     %v3732 = arith.mulf %v3731, %c3715 : f32
     %v3733 = math.exp %v3732 : f32
     %v3734 = arith.mulf %v3727, %v3733 : f32
-    %v3735 = arith.cmpi ult, %v3724, %c3717 : index
+    %v3735 = arith.cmpi ult, %v3725, %c3717 : index
     %v3736 = arith.negf %in3721 : f32
     %v3737 = arith.select %v3735, %v3736, %in3721 : f32
     %v3738 = math.cos %v3734 : f32
@@ -10718,18 +10718,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3747 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3707, %expanded3707 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty3746 : tensor<1x1x8x128xf32>) {
   ^bb0(%in3748: f32, %in3749: f32, %out3750: f32):
     %v3751 = linalg.index 1 : index
-    %v3752 = linalg.index 3 : index
-    %v3753 = arith.addi %position, %v3751 : index
-    %v3754 = arith.index_cast %v3753 : index to i64
+    %v3752 = arith.addi %position, %v3751 : index
+    %v3753 = linalg.index 3 : index
+    %v3754 = arith.index_cast %v3752 : index to i64
     %v3755 = arith.uitofp %v3754 : i64 to f32
-    %v3756 = arith.remui %v3752, %c3745 : index
+    %v3756 = arith.remui %v3753, %c3745 : index
     %v3757 = arith.index_cast %v3756 : index to i64
     %v3758 = arith.uitofp %v3757 : i64 to f32
     %v3759 = arith.mulf %v3758, %c3744 : f32
     %v3760 = arith.mulf %v3759, %c3743 : f32
     %v3761 = math.exp %v3760 : f32
     %v3762 = arith.mulf %v3755, %v3761 : f32
-    %v3763 = arith.cmpi ult, %v3752, %c3745 : index
+    %v3763 = arith.cmpi ult, %v3753, %c3745 : index
     %v3764 = arith.negf %in3749 : f32
     %v3765 = arith.select %v3763, %v3764, %in3749 : f32
     %v3766 = math.cos %v3762 : f32
@@ -10771,9 +10771,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3798 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3794 : tensor<1x32x1x8192xf32>) outs(%empty3797 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in3799: f32, %out3800: f32):
     %v3801 = linalg.index 2 : index
-    %v3802 = linalg.index 3 : index
-    %v3803 = arith.addi %position, %v3801 : index
-    %v3804 = arith.cmpi ule, %v3802, %v3803 : index
+    %v3802 = arith.addi %position, %v3801 : index
+    %v3803 = linalg.index 3 : index
+    %v3804 = arith.cmpi ule, %v3803, %v3802 : index
     %v3805 = arith.mulf %in3799, %c3795 : f32
     %v3806 = arith.select %v3804, %v3805, %c3796 : f32
     linalg.yield %v3806 : f32
@@ -10909,18 +10909,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3935 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3916, %expanded3916 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty3934 : tensor<1x1x32x128xf32>) {
   ^bb0(%in3936: f32, %in3937: f32, %out3938: f32):
     %v3939 = linalg.index 1 : index
-    %v3940 = linalg.index 3 : index
-    %v3941 = arith.addi %position, %v3939 : index
-    %v3942 = arith.index_cast %v3941 : index to i64
+    %v3940 = arith.addi %position, %v3939 : index
+    %v3941 = linalg.index 3 : index
+    %v3942 = arith.index_cast %v3940 : index to i64
     %v3943 = arith.uitofp %v3942 : i64 to f32
-    %v3944 = arith.remui %v3940, %c3933 : index
+    %v3944 = arith.remui %v3941, %c3933 : index
     %v3945 = arith.index_cast %v3944 : index to i64
     %v3946 = arith.uitofp %v3945 : i64 to f32
     %v3947 = arith.mulf %v3946, %c3932 : f32
     %v3948 = arith.mulf %v3947, %c3931 : f32
     %v3949 = math.exp %v3948 : f32
     %v3950 = arith.mulf %v3943, %v3949 : f32
-    %v3951 = arith.cmpi ult, %v3940, %c3933 : index
+    %v3951 = arith.cmpi ult, %v3941, %c3933 : index
     %v3952 = arith.negf %in3937 : f32
     %v3953 = arith.select %v3951, %v3952, %in3937 : f32
     %v3954 = math.cos %v3950 : f32
@@ -10937,18 +10937,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic3963 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded3923, %expanded3923 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty3962 : tensor<1x1x8x128xf32>) {
   ^bb0(%in3964: f32, %in3965: f32, %out3966: f32):
     %v3967 = linalg.index 1 : index
-    %v3968 = linalg.index 3 : index
-    %v3969 = arith.addi %position, %v3967 : index
-    %v3970 = arith.index_cast %v3969 : index to i64
+    %v3968 = arith.addi %position, %v3967 : index
+    %v3969 = linalg.index 3 : index
+    %v3970 = arith.index_cast %v3968 : index to i64
     %v3971 = arith.uitofp %v3970 : i64 to f32
-    %v3972 = arith.remui %v3968, %c3961 : index
+    %v3972 = arith.remui %v3969, %c3961 : index
     %v3973 = arith.index_cast %v3972 : index to i64
     %v3974 = arith.uitofp %v3973 : i64 to f32
     %v3975 = arith.mulf %v3974, %c3960 : f32
     %v3976 = arith.mulf %v3975, %c3959 : f32
     %v3977 = math.exp %v3976 : f32
     %v3978 = arith.mulf %v3971, %v3977 : f32
-    %v3979 = arith.cmpi ult, %v3968, %c3961 : index
+    %v3979 = arith.cmpi ult, %v3969, %c3961 : index
     %v3980 = arith.negf %in3965 : f32
     %v3981 = arith.select %v3979, %v3980, %in3965 : f32
     %v3982 = math.cos %v3978 : f32
@@ -10990,9 +10990,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4014 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4010 : tensor<1x32x1x8192xf32>) outs(%empty4013 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in4015: f32, %out4016: f32):
     %v4017 = linalg.index 2 : index
-    %v4018 = linalg.index 3 : index
-    %v4019 = arith.addi %position, %v4017 : index
-    %v4020 = arith.cmpi ule, %v4018, %v4019 : index
+    %v4018 = arith.addi %position, %v4017 : index
+    %v4019 = linalg.index 3 : index
+    %v4020 = arith.cmpi ule, %v4019, %v4018 : index
     %v4021 = arith.mulf %in4015, %c4011 : f32
     %v4022 = arith.select %v4020, %v4021, %c4012 : f32
     linalg.yield %v4022 : f32
@@ -11128,18 +11128,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4151 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4132, %expanded4132 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty4150 : tensor<1x1x32x128xf32>) {
   ^bb0(%in4152: f32, %in4153: f32, %out4154: f32):
     %v4155 = linalg.index 1 : index
-    %v4156 = linalg.index 3 : index
-    %v4157 = arith.addi %position, %v4155 : index
-    %v4158 = arith.index_cast %v4157 : index to i64
+    %v4156 = arith.addi %position, %v4155 : index
+    %v4157 = linalg.index 3 : index
+    %v4158 = arith.index_cast %v4156 : index to i64
     %v4159 = arith.uitofp %v4158 : i64 to f32
-    %v4160 = arith.remui %v4156, %c4149 : index
+    %v4160 = arith.remui %v4157, %c4149 : index
     %v4161 = arith.index_cast %v4160 : index to i64
     %v4162 = arith.uitofp %v4161 : i64 to f32
     %v4163 = arith.mulf %v4162, %c4148 : f32
     %v4164 = arith.mulf %v4163, %c4147 : f32
     %v4165 = math.exp %v4164 : f32
     %v4166 = arith.mulf %v4159, %v4165 : f32
-    %v4167 = arith.cmpi ult, %v4156, %c4149 : index
+    %v4167 = arith.cmpi ult, %v4157, %c4149 : index
     %v4168 = arith.negf %in4153 : f32
     %v4169 = arith.select %v4167, %v4168, %in4153 : f32
     %v4170 = math.cos %v4166 : f32
@@ -11156,18 +11156,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4179 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4139, %expanded4139 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty4178 : tensor<1x1x8x128xf32>) {
   ^bb0(%in4180: f32, %in4181: f32, %out4182: f32):
     %v4183 = linalg.index 1 : index
-    %v4184 = linalg.index 3 : index
-    %v4185 = arith.addi %position, %v4183 : index
-    %v4186 = arith.index_cast %v4185 : index to i64
+    %v4184 = arith.addi %position, %v4183 : index
+    %v4185 = linalg.index 3 : index
+    %v4186 = arith.index_cast %v4184 : index to i64
     %v4187 = arith.uitofp %v4186 : i64 to f32
-    %v4188 = arith.remui %v4184, %c4177 : index
+    %v4188 = arith.remui %v4185, %c4177 : index
     %v4189 = arith.index_cast %v4188 : index to i64
     %v4190 = arith.uitofp %v4189 : i64 to f32
     %v4191 = arith.mulf %v4190, %c4176 : f32
     %v4192 = arith.mulf %v4191, %c4175 : f32
     %v4193 = math.exp %v4192 : f32
     %v4194 = arith.mulf %v4187, %v4193 : f32
-    %v4195 = arith.cmpi ult, %v4184, %c4177 : index
+    %v4195 = arith.cmpi ult, %v4185, %c4177 : index
     %v4196 = arith.negf %in4181 : f32
     %v4197 = arith.select %v4195, %v4196, %in4181 : f32
     %v4198 = math.cos %v4194 : f32
@@ -11209,9 +11209,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4230 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4226 : tensor<1x32x1x8192xf32>) outs(%empty4229 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in4231: f32, %out4232: f32):
     %v4233 = linalg.index 2 : index
-    %v4234 = linalg.index 3 : index
-    %v4235 = arith.addi %position, %v4233 : index
-    %v4236 = arith.cmpi ule, %v4234, %v4235 : index
+    %v4234 = arith.addi %position, %v4233 : index
+    %v4235 = linalg.index 3 : index
+    %v4236 = arith.cmpi ule, %v4235, %v4234 : index
     %v4237 = arith.mulf %in4231, %c4227 : f32
     %v4238 = arith.select %v4236, %v4237, %c4228 : f32
     linalg.yield %v4238 : f32
@@ -11347,18 +11347,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4367 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4348, %expanded4348 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty4366 : tensor<1x1x32x128xf32>) {
   ^bb0(%in4368: f32, %in4369: f32, %out4370: f32):
     %v4371 = linalg.index 1 : index
-    %v4372 = linalg.index 3 : index
-    %v4373 = arith.addi %position, %v4371 : index
-    %v4374 = arith.index_cast %v4373 : index to i64
+    %v4372 = arith.addi %position, %v4371 : index
+    %v4373 = linalg.index 3 : index
+    %v4374 = arith.index_cast %v4372 : index to i64
     %v4375 = arith.uitofp %v4374 : i64 to f32
-    %v4376 = arith.remui %v4372, %c4365 : index
+    %v4376 = arith.remui %v4373, %c4365 : index
     %v4377 = arith.index_cast %v4376 : index to i64
     %v4378 = arith.uitofp %v4377 : i64 to f32
     %v4379 = arith.mulf %v4378, %c4364 : f32
     %v4380 = arith.mulf %v4379, %c4363 : f32
     %v4381 = math.exp %v4380 : f32
     %v4382 = arith.mulf %v4375, %v4381 : f32
-    %v4383 = arith.cmpi ult, %v4372, %c4365 : index
+    %v4383 = arith.cmpi ult, %v4373, %c4365 : index
     %v4384 = arith.negf %in4369 : f32
     %v4385 = arith.select %v4383, %v4384, %in4369 : f32
     %v4386 = math.cos %v4382 : f32
@@ -11375,18 +11375,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4395 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4355, %expanded4355 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty4394 : tensor<1x1x8x128xf32>) {
   ^bb0(%in4396: f32, %in4397: f32, %out4398: f32):
     %v4399 = linalg.index 1 : index
-    %v4400 = linalg.index 3 : index
-    %v4401 = arith.addi %position, %v4399 : index
-    %v4402 = arith.index_cast %v4401 : index to i64
+    %v4400 = arith.addi %position, %v4399 : index
+    %v4401 = linalg.index 3 : index
+    %v4402 = arith.index_cast %v4400 : index to i64
     %v4403 = arith.uitofp %v4402 : i64 to f32
-    %v4404 = arith.remui %v4400, %c4393 : index
+    %v4404 = arith.remui %v4401, %c4393 : index
     %v4405 = arith.index_cast %v4404 : index to i64
     %v4406 = arith.uitofp %v4405 : i64 to f32
     %v4407 = arith.mulf %v4406, %c4392 : f32
     %v4408 = arith.mulf %v4407, %c4391 : f32
     %v4409 = math.exp %v4408 : f32
     %v4410 = arith.mulf %v4403, %v4409 : f32
-    %v4411 = arith.cmpi ult, %v4400, %c4393 : index
+    %v4411 = arith.cmpi ult, %v4401, %c4393 : index
     %v4412 = arith.negf %in4397 : f32
     %v4413 = arith.select %v4411, %v4412, %in4397 : f32
     %v4414 = math.cos %v4410 : f32
@@ -11428,9 +11428,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4446 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4442 : tensor<1x32x1x8192xf32>) outs(%empty4445 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in4447: f32, %out4448: f32):
     %v4449 = linalg.index 2 : index
-    %v4450 = linalg.index 3 : index
-    %v4451 = arith.addi %position, %v4449 : index
-    %v4452 = arith.cmpi ule, %v4450, %v4451 : index
+    %v4450 = arith.addi %position, %v4449 : index
+    %v4451 = linalg.index 3 : index
+    %v4452 = arith.cmpi ule, %v4451, %v4450 : index
     %v4453 = arith.mulf %in4447, %c4443 : f32
     %v4454 = arith.select %v4452, %v4453, %c4444 : f32
     linalg.yield %v4454 : f32
@@ -11566,18 +11566,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4583 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4564, %expanded4564 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty4582 : tensor<1x1x32x128xf32>) {
   ^bb0(%in4584: f32, %in4585: f32, %out4586: f32):
     %v4587 = linalg.index 1 : index
-    %v4588 = linalg.index 3 : index
-    %v4589 = arith.addi %position, %v4587 : index
-    %v4590 = arith.index_cast %v4589 : index to i64
+    %v4588 = arith.addi %position, %v4587 : index
+    %v4589 = linalg.index 3 : index
+    %v4590 = arith.index_cast %v4588 : index to i64
     %v4591 = arith.uitofp %v4590 : i64 to f32
-    %v4592 = arith.remui %v4588, %c4581 : index
+    %v4592 = arith.remui %v4589, %c4581 : index
     %v4593 = arith.index_cast %v4592 : index to i64
     %v4594 = arith.uitofp %v4593 : i64 to f32
     %v4595 = arith.mulf %v4594, %c4580 : f32
     %v4596 = arith.mulf %v4595, %c4579 : f32
     %v4597 = math.exp %v4596 : f32
     %v4598 = arith.mulf %v4591, %v4597 : f32
-    %v4599 = arith.cmpi ult, %v4588, %c4581 : index
+    %v4599 = arith.cmpi ult, %v4589, %c4581 : index
     %v4600 = arith.negf %in4585 : f32
     %v4601 = arith.select %v4599, %v4600, %in4585 : f32
     %v4602 = math.cos %v4598 : f32
@@ -11594,18 +11594,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4611 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4571, %expanded4571 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty4610 : tensor<1x1x8x128xf32>) {
   ^bb0(%in4612: f32, %in4613: f32, %out4614: f32):
     %v4615 = linalg.index 1 : index
-    %v4616 = linalg.index 3 : index
-    %v4617 = arith.addi %position, %v4615 : index
-    %v4618 = arith.index_cast %v4617 : index to i64
+    %v4616 = arith.addi %position, %v4615 : index
+    %v4617 = linalg.index 3 : index
+    %v4618 = arith.index_cast %v4616 : index to i64
     %v4619 = arith.uitofp %v4618 : i64 to f32
-    %v4620 = arith.remui %v4616, %c4609 : index
+    %v4620 = arith.remui %v4617, %c4609 : index
     %v4621 = arith.index_cast %v4620 : index to i64
     %v4622 = arith.uitofp %v4621 : i64 to f32
     %v4623 = arith.mulf %v4622, %c4608 : f32
     %v4624 = arith.mulf %v4623, %c4607 : f32
     %v4625 = math.exp %v4624 : f32
     %v4626 = arith.mulf %v4619, %v4625 : f32
-    %v4627 = arith.cmpi ult, %v4616, %c4609 : index
+    %v4627 = arith.cmpi ult, %v4617, %c4609 : index
     %v4628 = arith.negf %in4613 : f32
     %v4629 = arith.select %v4627, %v4628, %in4613 : f32
     %v4630 = math.cos %v4626 : f32
@@ -11647,9 +11647,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4662 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4658 : tensor<1x32x1x8192xf32>) outs(%empty4661 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in4663: f32, %out4664: f32):
     %v4665 = linalg.index 2 : index
-    %v4666 = linalg.index 3 : index
-    %v4667 = arith.addi %position, %v4665 : index
-    %v4668 = arith.cmpi ule, %v4666, %v4667 : index
+    %v4666 = arith.addi %position, %v4665 : index
+    %v4667 = linalg.index 3 : index
+    %v4668 = arith.cmpi ule, %v4667, %v4666 : index
     %v4669 = arith.mulf %in4663, %c4659 : f32
     %v4670 = arith.select %v4668, %v4669, %c4660 : f32
     linalg.yield %v4670 : f32
@@ -11785,18 +11785,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4799 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4780, %expanded4780 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty4798 : tensor<1x1x32x128xf32>) {
   ^bb0(%in4800: f32, %in4801: f32, %out4802: f32):
     %v4803 = linalg.index 1 : index
-    %v4804 = linalg.index 3 : index
-    %v4805 = arith.addi %position, %v4803 : index
-    %v4806 = arith.index_cast %v4805 : index to i64
+    %v4804 = arith.addi %position, %v4803 : index
+    %v4805 = linalg.index 3 : index
+    %v4806 = arith.index_cast %v4804 : index to i64
     %v4807 = arith.uitofp %v4806 : i64 to f32
-    %v4808 = arith.remui %v4804, %c4797 : index
+    %v4808 = arith.remui %v4805, %c4797 : index
     %v4809 = arith.index_cast %v4808 : index to i64
     %v4810 = arith.uitofp %v4809 : i64 to f32
     %v4811 = arith.mulf %v4810, %c4796 : f32
     %v4812 = arith.mulf %v4811, %c4795 : f32
     %v4813 = math.exp %v4812 : f32
     %v4814 = arith.mulf %v4807, %v4813 : f32
-    %v4815 = arith.cmpi ult, %v4804, %c4797 : index
+    %v4815 = arith.cmpi ult, %v4805, %c4797 : index
     %v4816 = arith.negf %in4801 : f32
     %v4817 = arith.select %v4815, %v4816, %in4801 : f32
     %v4818 = math.cos %v4814 : f32
@@ -11813,18 +11813,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4827 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4787, %expanded4787 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty4826 : tensor<1x1x8x128xf32>) {
   ^bb0(%in4828: f32, %in4829: f32, %out4830: f32):
     %v4831 = linalg.index 1 : index
-    %v4832 = linalg.index 3 : index
-    %v4833 = arith.addi %position, %v4831 : index
-    %v4834 = arith.index_cast %v4833 : index to i64
+    %v4832 = arith.addi %position, %v4831 : index
+    %v4833 = linalg.index 3 : index
+    %v4834 = arith.index_cast %v4832 : index to i64
     %v4835 = arith.uitofp %v4834 : i64 to f32
-    %v4836 = arith.remui %v4832, %c4825 : index
+    %v4836 = arith.remui %v4833, %c4825 : index
     %v4837 = arith.index_cast %v4836 : index to i64
     %v4838 = arith.uitofp %v4837 : i64 to f32
     %v4839 = arith.mulf %v4838, %c4824 : f32
     %v4840 = arith.mulf %v4839, %c4823 : f32
     %v4841 = math.exp %v4840 : f32
     %v4842 = arith.mulf %v4835, %v4841 : f32
-    %v4843 = arith.cmpi ult, %v4832, %c4825 : index
+    %v4843 = arith.cmpi ult, %v4833, %c4825 : index
     %v4844 = arith.negf %in4829 : f32
     %v4845 = arith.select %v4843, %v4844, %in4829 : f32
     %v4846 = math.cos %v4842 : f32
@@ -11866,9 +11866,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic4878 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4874 : tensor<1x32x1x8192xf32>) outs(%empty4877 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in4879: f32, %out4880: f32):
     %v4881 = linalg.index 2 : index
-    %v4882 = linalg.index 3 : index
-    %v4883 = arith.addi %position, %v4881 : index
-    %v4884 = arith.cmpi ule, %v4882, %v4883 : index
+    %v4882 = arith.addi %position, %v4881 : index
+    %v4883 = linalg.index 3 : index
+    %v4884 = arith.cmpi ule, %v4883, %v4882 : index
     %v4885 = arith.mulf %in4879, %c4875 : f32
     %v4886 = arith.select %v4884, %v4885, %c4876 : f32
     linalg.yield %v4886 : f32
@@ -12004,18 +12004,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5015 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded4996, %expanded4996 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty5014 : tensor<1x1x32x128xf32>) {
   ^bb0(%in5016: f32, %in5017: f32, %out5018: f32):
     %v5019 = linalg.index 1 : index
-    %v5020 = linalg.index 3 : index
-    %v5021 = arith.addi %position, %v5019 : index
-    %v5022 = arith.index_cast %v5021 : index to i64
+    %v5020 = arith.addi %position, %v5019 : index
+    %v5021 = linalg.index 3 : index
+    %v5022 = arith.index_cast %v5020 : index to i64
     %v5023 = arith.uitofp %v5022 : i64 to f32
-    %v5024 = arith.remui %v5020, %c5013 : index
+    %v5024 = arith.remui %v5021, %c5013 : index
     %v5025 = arith.index_cast %v5024 : index to i64
     %v5026 = arith.uitofp %v5025 : i64 to f32
     %v5027 = arith.mulf %v5026, %c5012 : f32
     %v5028 = arith.mulf %v5027, %c5011 : f32
     %v5029 = math.exp %v5028 : f32
     %v5030 = arith.mulf %v5023, %v5029 : f32
-    %v5031 = arith.cmpi ult, %v5020, %c5013 : index
+    %v5031 = arith.cmpi ult, %v5021, %c5013 : index
     %v5032 = arith.negf %in5017 : f32
     %v5033 = arith.select %v5031, %v5032, %in5017 : f32
     %v5034 = math.cos %v5030 : f32
@@ -12032,18 +12032,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5043 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5003, %expanded5003 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty5042 : tensor<1x1x8x128xf32>) {
   ^bb0(%in5044: f32, %in5045: f32, %out5046: f32):
     %v5047 = linalg.index 1 : index
-    %v5048 = linalg.index 3 : index
-    %v5049 = arith.addi %position, %v5047 : index
-    %v5050 = arith.index_cast %v5049 : index to i64
+    %v5048 = arith.addi %position, %v5047 : index
+    %v5049 = linalg.index 3 : index
+    %v5050 = arith.index_cast %v5048 : index to i64
     %v5051 = arith.uitofp %v5050 : i64 to f32
-    %v5052 = arith.remui %v5048, %c5041 : index
+    %v5052 = arith.remui %v5049, %c5041 : index
     %v5053 = arith.index_cast %v5052 : index to i64
     %v5054 = arith.uitofp %v5053 : i64 to f32
     %v5055 = arith.mulf %v5054, %c5040 : f32
     %v5056 = arith.mulf %v5055, %c5039 : f32
     %v5057 = math.exp %v5056 : f32
     %v5058 = arith.mulf %v5051, %v5057 : f32
-    %v5059 = arith.cmpi ult, %v5048, %c5041 : index
+    %v5059 = arith.cmpi ult, %v5049, %c5041 : index
     %v5060 = arith.negf %in5045 : f32
     %v5061 = arith.select %v5059, %v5060, %in5045 : f32
     %v5062 = math.cos %v5058 : f32
@@ -12085,9 +12085,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5094 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5090 : tensor<1x32x1x8192xf32>) outs(%empty5093 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in5095: f32, %out5096: f32):
     %v5097 = linalg.index 2 : index
-    %v5098 = linalg.index 3 : index
-    %v5099 = arith.addi %position, %v5097 : index
-    %v5100 = arith.cmpi ule, %v5098, %v5099 : index
+    %v5098 = arith.addi %position, %v5097 : index
+    %v5099 = linalg.index 3 : index
+    %v5100 = arith.cmpi ule, %v5099, %v5098 : index
     %v5101 = arith.mulf %in5095, %c5091 : f32
     %v5102 = arith.select %v5100, %v5101, %c5092 : f32
     linalg.yield %v5102 : f32
@@ -12223,18 +12223,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5231 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5212, %expanded5212 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty5230 : tensor<1x1x32x128xf32>) {
   ^bb0(%in5232: f32, %in5233: f32, %out5234: f32):
     %v5235 = linalg.index 1 : index
-    %v5236 = linalg.index 3 : index
-    %v5237 = arith.addi %position, %v5235 : index
-    %v5238 = arith.index_cast %v5237 : index to i64
+    %v5236 = arith.addi %position, %v5235 : index
+    %v5237 = linalg.index 3 : index
+    %v5238 = arith.index_cast %v5236 : index to i64
     %v5239 = arith.uitofp %v5238 : i64 to f32
-    %v5240 = arith.remui %v5236, %c5229 : index
+    %v5240 = arith.remui %v5237, %c5229 : index
     %v5241 = arith.index_cast %v5240 : index to i64
     %v5242 = arith.uitofp %v5241 : i64 to f32
     %v5243 = arith.mulf %v5242, %c5228 : f32
     %v5244 = arith.mulf %v5243, %c5227 : f32
     %v5245 = math.exp %v5244 : f32
     %v5246 = arith.mulf %v5239, %v5245 : f32
-    %v5247 = arith.cmpi ult, %v5236, %c5229 : index
+    %v5247 = arith.cmpi ult, %v5237, %c5229 : index
     %v5248 = arith.negf %in5233 : f32
     %v5249 = arith.select %v5247, %v5248, %in5233 : f32
     %v5250 = math.cos %v5246 : f32
@@ -12251,18 +12251,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5259 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5219, %expanded5219 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty5258 : tensor<1x1x8x128xf32>) {
   ^bb0(%in5260: f32, %in5261: f32, %out5262: f32):
     %v5263 = linalg.index 1 : index
-    %v5264 = linalg.index 3 : index
-    %v5265 = arith.addi %position, %v5263 : index
-    %v5266 = arith.index_cast %v5265 : index to i64
+    %v5264 = arith.addi %position, %v5263 : index
+    %v5265 = linalg.index 3 : index
+    %v5266 = arith.index_cast %v5264 : index to i64
     %v5267 = arith.uitofp %v5266 : i64 to f32
-    %v5268 = arith.remui %v5264, %c5257 : index
+    %v5268 = arith.remui %v5265, %c5257 : index
     %v5269 = arith.index_cast %v5268 : index to i64
     %v5270 = arith.uitofp %v5269 : i64 to f32
     %v5271 = arith.mulf %v5270, %c5256 : f32
     %v5272 = arith.mulf %v5271, %c5255 : f32
     %v5273 = math.exp %v5272 : f32
     %v5274 = arith.mulf %v5267, %v5273 : f32
-    %v5275 = arith.cmpi ult, %v5264, %c5257 : index
+    %v5275 = arith.cmpi ult, %v5265, %c5257 : index
     %v5276 = arith.negf %in5261 : f32
     %v5277 = arith.select %v5275, %v5276, %in5261 : f32
     %v5278 = math.cos %v5274 : f32
@@ -12304,9 +12304,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5310 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5306 : tensor<1x32x1x8192xf32>) outs(%empty5309 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in5311: f32, %out5312: f32):
     %v5313 = linalg.index 2 : index
-    %v5314 = linalg.index 3 : index
-    %v5315 = arith.addi %position, %v5313 : index
-    %v5316 = arith.cmpi ule, %v5314, %v5315 : index
+    %v5314 = arith.addi %position, %v5313 : index
+    %v5315 = linalg.index 3 : index
+    %v5316 = arith.cmpi ule, %v5315, %v5314 : index
     %v5317 = arith.mulf %in5311, %c5307 : f32
     %v5318 = arith.select %v5316, %v5317, %c5308 : f32
     linalg.yield %v5318 : f32
@@ -12442,18 +12442,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5447 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5428, %expanded5428 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty5446 : tensor<1x1x32x128xf32>) {
   ^bb0(%in5448: f32, %in5449: f32, %out5450: f32):
     %v5451 = linalg.index 1 : index
-    %v5452 = linalg.index 3 : index
-    %v5453 = arith.addi %position, %v5451 : index
-    %v5454 = arith.index_cast %v5453 : index to i64
+    %v5452 = arith.addi %position, %v5451 : index
+    %v5453 = linalg.index 3 : index
+    %v5454 = arith.index_cast %v5452 : index to i64
     %v5455 = arith.uitofp %v5454 : i64 to f32
-    %v5456 = arith.remui %v5452, %c5445 : index
+    %v5456 = arith.remui %v5453, %c5445 : index
     %v5457 = arith.index_cast %v5456 : index to i64
     %v5458 = arith.uitofp %v5457 : i64 to f32
     %v5459 = arith.mulf %v5458, %c5444 : f32
     %v5460 = arith.mulf %v5459, %c5443 : f32
     %v5461 = math.exp %v5460 : f32
     %v5462 = arith.mulf %v5455, %v5461 : f32
-    %v5463 = arith.cmpi ult, %v5452, %c5445 : index
+    %v5463 = arith.cmpi ult, %v5453, %c5445 : index
     %v5464 = arith.negf %in5449 : f32
     %v5465 = arith.select %v5463, %v5464, %in5449 : f32
     %v5466 = math.cos %v5462 : f32
@@ -12470,18 +12470,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5475 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5435, %expanded5435 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty5474 : tensor<1x1x8x128xf32>) {
   ^bb0(%in5476: f32, %in5477: f32, %out5478: f32):
     %v5479 = linalg.index 1 : index
-    %v5480 = linalg.index 3 : index
-    %v5481 = arith.addi %position, %v5479 : index
-    %v5482 = arith.index_cast %v5481 : index to i64
+    %v5480 = arith.addi %position, %v5479 : index
+    %v5481 = linalg.index 3 : index
+    %v5482 = arith.index_cast %v5480 : index to i64
     %v5483 = arith.uitofp %v5482 : i64 to f32
-    %v5484 = arith.remui %v5480, %c5473 : index
+    %v5484 = arith.remui %v5481, %c5473 : index
     %v5485 = arith.index_cast %v5484 : index to i64
     %v5486 = arith.uitofp %v5485 : i64 to f32
     %v5487 = arith.mulf %v5486, %c5472 : f32
     %v5488 = arith.mulf %v5487, %c5471 : f32
     %v5489 = math.exp %v5488 : f32
     %v5490 = arith.mulf %v5483, %v5489 : f32
-    %v5491 = arith.cmpi ult, %v5480, %c5473 : index
+    %v5491 = arith.cmpi ult, %v5481, %c5473 : index
     %v5492 = arith.negf %in5477 : f32
     %v5493 = arith.select %v5491, %v5492, %in5477 : f32
     %v5494 = math.cos %v5490 : f32
@@ -12523,9 +12523,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5526 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5522 : tensor<1x32x1x8192xf32>) outs(%empty5525 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in5527: f32, %out5528: f32):
     %v5529 = linalg.index 2 : index
-    %v5530 = linalg.index 3 : index
-    %v5531 = arith.addi %position, %v5529 : index
-    %v5532 = arith.cmpi ule, %v5530, %v5531 : index
+    %v5530 = arith.addi %position, %v5529 : index
+    %v5531 = linalg.index 3 : index
+    %v5532 = arith.cmpi ule, %v5531, %v5530 : index
     %v5533 = arith.mulf %in5527, %c5523 : f32
     %v5534 = arith.select %v5532, %v5533, %c5524 : f32
     linalg.yield %v5534 : f32
@@ -12661,18 +12661,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5663 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5644, %expanded5644 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty5662 : tensor<1x1x32x128xf32>) {
   ^bb0(%in5664: f32, %in5665: f32, %out5666: f32):
     %v5667 = linalg.index 1 : index
-    %v5668 = linalg.index 3 : index
-    %v5669 = arith.addi %position, %v5667 : index
-    %v5670 = arith.index_cast %v5669 : index to i64
+    %v5668 = arith.addi %position, %v5667 : index
+    %v5669 = linalg.index 3 : index
+    %v5670 = arith.index_cast %v5668 : index to i64
     %v5671 = arith.uitofp %v5670 : i64 to f32
-    %v5672 = arith.remui %v5668, %c5661 : index
+    %v5672 = arith.remui %v5669, %c5661 : index
     %v5673 = arith.index_cast %v5672 : index to i64
     %v5674 = arith.uitofp %v5673 : i64 to f32
     %v5675 = arith.mulf %v5674, %c5660 : f32
     %v5676 = arith.mulf %v5675, %c5659 : f32
     %v5677 = math.exp %v5676 : f32
     %v5678 = arith.mulf %v5671, %v5677 : f32
-    %v5679 = arith.cmpi ult, %v5668, %c5661 : index
+    %v5679 = arith.cmpi ult, %v5669, %c5661 : index
     %v5680 = arith.negf %in5665 : f32
     %v5681 = arith.select %v5679, %v5680, %in5665 : f32
     %v5682 = math.cos %v5678 : f32
@@ -12689,18 +12689,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5691 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5651, %expanded5651 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty5690 : tensor<1x1x8x128xf32>) {
   ^bb0(%in5692: f32, %in5693: f32, %out5694: f32):
     %v5695 = linalg.index 1 : index
-    %v5696 = linalg.index 3 : index
-    %v5697 = arith.addi %position, %v5695 : index
-    %v5698 = arith.index_cast %v5697 : index to i64
+    %v5696 = arith.addi %position, %v5695 : index
+    %v5697 = linalg.index 3 : index
+    %v5698 = arith.index_cast %v5696 : index to i64
     %v5699 = arith.uitofp %v5698 : i64 to f32
-    %v5700 = arith.remui %v5696, %c5689 : index
+    %v5700 = arith.remui %v5697, %c5689 : index
     %v5701 = arith.index_cast %v5700 : index to i64
     %v5702 = arith.uitofp %v5701 : i64 to f32
     %v5703 = arith.mulf %v5702, %c5688 : f32
     %v5704 = arith.mulf %v5703, %c5687 : f32
     %v5705 = math.exp %v5704 : f32
     %v5706 = arith.mulf %v5699, %v5705 : f32
-    %v5707 = arith.cmpi ult, %v5696, %c5689 : index
+    %v5707 = arith.cmpi ult, %v5697, %c5689 : index
     %v5708 = arith.negf %in5693 : f32
     %v5709 = arith.select %v5707, %v5708, %in5693 : f32
     %v5710 = math.cos %v5706 : f32
@@ -12742,9 +12742,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5742 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5738 : tensor<1x32x1x8192xf32>) outs(%empty5741 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in5743: f32, %out5744: f32):
     %v5745 = linalg.index 2 : index
-    %v5746 = linalg.index 3 : index
-    %v5747 = arith.addi %position, %v5745 : index
-    %v5748 = arith.cmpi ule, %v5746, %v5747 : index
+    %v5746 = arith.addi %position, %v5745 : index
+    %v5747 = linalg.index 3 : index
+    %v5748 = arith.cmpi ule, %v5747, %v5746 : index
     %v5749 = arith.mulf %in5743, %c5739 : f32
     %v5750 = arith.select %v5748, %v5749, %c5740 : f32
     linalg.yield %v5750 : f32
@@ -12880,18 +12880,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5879 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5860, %expanded5860 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty5878 : tensor<1x1x32x128xf32>) {
   ^bb0(%in5880: f32, %in5881: f32, %out5882: f32):
     %v5883 = linalg.index 1 : index
-    %v5884 = linalg.index 3 : index
-    %v5885 = arith.addi %position, %v5883 : index
-    %v5886 = arith.index_cast %v5885 : index to i64
+    %v5884 = arith.addi %position, %v5883 : index
+    %v5885 = linalg.index 3 : index
+    %v5886 = arith.index_cast %v5884 : index to i64
     %v5887 = arith.uitofp %v5886 : i64 to f32
-    %v5888 = arith.remui %v5884, %c5877 : index
+    %v5888 = arith.remui %v5885, %c5877 : index
     %v5889 = arith.index_cast %v5888 : index to i64
     %v5890 = arith.uitofp %v5889 : i64 to f32
     %v5891 = arith.mulf %v5890, %c5876 : f32
     %v5892 = arith.mulf %v5891, %c5875 : f32
     %v5893 = math.exp %v5892 : f32
     %v5894 = arith.mulf %v5887, %v5893 : f32
-    %v5895 = arith.cmpi ult, %v5884, %c5877 : index
+    %v5895 = arith.cmpi ult, %v5885, %c5877 : index
     %v5896 = arith.negf %in5881 : f32
     %v5897 = arith.select %v5895, %v5896, %in5881 : f32
     %v5898 = math.cos %v5894 : f32
@@ -12908,18 +12908,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5907 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5867, %expanded5867 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty5906 : tensor<1x1x8x128xf32>) {
   ^bb0(%in5908: f32, %in5909: f32, %out5910: f32):
     %v5911 = linalg.index 1 : index
-    %v5912 = linalg.index 3 : index
-    %v5913 = arith.addi %position, %v5911 : index
-    %v5914 = arith.index_cast %v5913 : index to i64
+    %v5912 = arith.addi %position, %v5911 : index
+    %v5913 = linalg.index 3 : index
+    %v5914 = arith.index_cast %v5912 : index to i64
     %v5915 = arith.uitofp %v5914 : i64 to f32
-    %v5916 = arith.remui %v5912, %c5905 : index
+    %v5916 = arith.remui %v5913, %c5905 : index
     %v5917 = arith.index_cast %v5916 : index to i64
     %v5918 = arith.uitofp %v5917 : i64 to f32
     %v5919 = arith.mulf %v5918, %c5904 : f32
     %v5920 = arith.mulf %v5919, %c5903 : f32
     %v5921 = math.exp %v5920 : f32
     %v5922 = arith.mulf %v5915, %v5921 : f32
-    %v5923 = arith.cmpi ult, %v5912, %c5905 : index
+    %v5923 = arith.cmpi ult, %v5913, %c5905 : index
     %v5924 = arith.negf %in5909 : f32
     %v5925 = arith.select %v5923, %v5924, %in5909 : f32
     %v5926 = math.cos %v5922 : f32
@@ -12961,9 +12961,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic5958 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded5954 : tensor<1x32x1x8192xf32>) outs(%empty5957 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in5959: f32, %out5960: f32):
     %v5961 = linalg.index 2 : index
-    %v5962 = linalg.index 3 : index
-    %v5963 = arith.addi %position, %v5961 : index
-    %v5964 = arith.cmpi ule, %v5962, %v5963 : index
+    %v5962 = arith.addi %position, %v5961 : index
+    %v5963 = linalg.index 3 : index
+    %v5964 = arith.cmpi ule, %v5963, %v5962 : index
     %v5965 = arith.mulf %in5959, %c5955 : f32
     %v5966 = arith.select %v5964, %v5965, %c5956 : f32
     linalg.yield %v5966 : f32
@@ -13099,18 +13099,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6095 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6076, %expanded6076 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty6094 : tensor<1x1x32x128xf32>) {
   ^bb0(%in6096: f32, %in6097: f32, %out6098: f32):
     %v6099 = linalg.index 1 : index
-    %v6100 = linalg.index 3 : index
-    %v6101 = arith.addi %position, %v6099 : index
-    %v6102 = arith.index_cast %v6101 : index to i64
+    %v6100 = arith.addi %position, %v6099 : index
+    %v6101 = linalg.index 3 : index
+    %v6102 = arith.index_cast %v6100 : index to i64
     %v6103 = arith.uitofp %v6102 : i64 to f32
-    %v6104 = arith.remui %v6100, %c6093 : index
+    %v6104 = arith.remui %v6101, %c6093 : index
     %v6105 = arith.index_cast %v6104 : index to i64
     %v6106 = arith.uitofp %v6105 : i64 to f32
     %v6107 = arith.mulf %v6106, %c6092 : f32
     %v6108 = arith.mulf %v6107, %c6091 : f32
     %v6109 = math.exp %v6108 : f32
     %v6110 = arith.mulf %v6103, %v6109 : f32
-    %v6111 = arith.cmpi ult, %v6100, %c6093 : index
+    %v6111 = arith.cmpi ult, %v6101, %c6093 : index
     %v6112 = arith.negf %in6097 : f32
     %v6113 = arith.select %v6111, %v6112, %in6097 : f32
     %v6114 = math.cos %v6110 : f32
@@ -13127,18 +13127,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6123 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6083, %expanded6083 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty6122 : tensor<1x1x8x128xf32>) {
   ^bb0(%in6124: f32, %in6125: f32, %out6126: f32):
     %v6127 = linalg.index 1 : index
-    %v6128 = linalg.index 3 : index
-    %v6129 = arith.addi %position, %v6127 : index
-    %v6130 = arith.index_cast %v6129 : index to i64
+    %v6128 = arith.addi %position, %v6127 : index
+    %v6129 = linalg.index 3 : index
+    %v6130 = arith.index_cast %v6128 : index to i64
     %v6131 = arith.uitofp %v6130 : i64 to f32
-    %v6132 = arith.remui %v6128, %c6121 : index
+    %v6132 = arith.remui %v6129, %c6121 : index
     %v6133 = arith.index_cast %v6132 : index to i64
     %v6134 = arith.uitofp %v6133 : i64 to f32
     %v6135 = arith.mulf %v6134, %c6120 : f32
     %v6136 = arith.mulf %v6135, %c6119 : f32
     %v6137 = math.exp %v6136 : f32
     %v6138 = arith.mulf %v6131, %v6137 : f32
-    %v6139 = arith.cmpi ult, %v6128, %c6121 : index
+    %v6139 = arith.cmpi ult, %v6129, %c6121 : index
     %v6140 = arith.negf %in6125 : f32
     %v6141 = arith.select %v6139, %v6140, %in6125 : f32
     %v6142 = math.cos %v6138 : f32
@@ -13180,9 +13180,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6174 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6170 : tensor<1x32x1x8192xf32>) outs(%empty6173 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in6175: f32, %out6176: f32):
     %v6177 = linalg.index 2 : index
-    %v6178 = linalg.index 3 : index
-    %v6179 = arith.addi %position, %v6177 : index
-    %v6180 = arith.cmpi ule, %v6178, %v6179 : index
+    %v6178 = arith.addi %position, %v6177 : index
+    %v6179 = linalg.index 3 : index
+    %v6180 = arith.cmpi ule, %v6179, %v6178 : index
     %v6181 = arith.mulf %in6175, %c6171 : f32
     %v6182 = arith.select %v6180, %v6181, %c6172 : f32
     linalg.yield %v6182 : f32
@@ -13318,18 +13318,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6311 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6292, %expanded6292 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty6310 : tensor<1x1x32x128xf32>) {
   ^bb0(%in6312: f32, %in6313: f32, %out6314: f32):
     %v6315 = linalg.index 1 : index
-    %v6316 = linalg.index 3 : index
-    %v6317 = arith.addi %position, %v6315 : index
-    %v6318 = arith.index_cast %v6317 : index to i64
+    %v6316 = arith.addi %position, %v6315 : index
+    %v6317 = linalg.index 3 : index
+    %v6318 = arith.index_cast %v6316 : index to i64
     %v6319 = arith.uitofp %v6318 : i64 to f32
-    %v6320 = arith.remui %v6316, %c6309 : index
+    %v6320 = arith.remui %v6317, %c6309 : index
     %v6321 = arith.index_cast %v6320 : index to i64
     %v6322 = arith.uitofp %v6321 : i64 to f32
     %v6323 = arith.mulf %v6322, %c6308 : f32
     %v6324 = arith.mulf %v6323, %c6307 : f32
     %v6325 = math.exp %v6324 : f32
     %v6326 = arith.mulf %v6319, %v6325 : f32
-    %v6327 = arith.cmpi ult, %v6316, %c6309 : index
+    %v6327 = arith.cmpi ult, %v6317, %c6309 : index
     %v6328 = arith.negf %in6313 : f32
     %v6329 = arith.select %v6327, %v6328, %in6313 : f32
     %v6330 = math.cos %v6326 : f32
@@ -13346,18 +13346,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6339 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6299, %expanded6299 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty6338 : tensor<1x1x8x128xf32>) {
   ^bb0(%in6340: f32, %in6341: f32, %out6342: f32):
     %v6343 = linalg.index 1 : index
-    %v6344 = linalg.index 3 : index
-    %v6345 = arith.addi %position, %v6343 : index
-    %v6346 = arith.index_cast %v6345 : index to i64
+    %v6344 = arith.addi %position, %v6343 : index
+    %v6345 = linalg.index 3 : index
+    %v6346 = arith.index_cast %v6344 : index to i64
     %v6347 = arith.uitofp %v6346 : i64 to f32
-    %v6348 = arith.remui %v6344, %c6337 : index
+    %v6348 = arith.remui %v6345, %c6337 : index
     %v6349 = arith.index_cast %v6348 : index to i64
     %v6350 = arith.uitofp %v6349 : i64 to f32
     %v6351 = arith.mulf %v6350, %c6336 : f32
     %v6352 = arith.mulf %v6351, %c6335 : f32
     %v6353 = math.exp %v6352 : f32
     %v6354 = arith.mulf %v6347, %v6353 : f32
-    %v6355 = arith.cmpi ult, %v6344, %c6337 : index
+    %v6355 = arith.cmpi ult, %v6345, %c6337 : index
     %v6356 = arith.negf %in6341 : f32
     %v6357 = arith.select %v6355, %v6356, %in6341 : f32
     %v6358 = math.cos %v6354 : f32
@@ -13399,9 +13399,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6390 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6386 : tensor<1x32x1x8192xf32>) outs(%empty6389 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in6391: f32, %out6392: f32):
     %v6393 = linalg.index 2 : index
-    %v6394 = linalg.index 3 : index
-    %v6395 = arith.addi %position, %v6393 : index
-    %v6396 = arith.cmpi ule, %v6394, %v6395 : index
+    %v6394 = arith.addi %position, %v6393 : index
+    %v6395 = linalg.index 3 : index
+    %v6396 = arith.cmpi ule, %v6395, %v6394 : index
     %v6397 = arith.mulf %in6391, %c6387 : f32
     %v6398 = arith.select %v6396, %v6397, %c6388 : f32
     linalg.yield %v6398 : f32
@@ -13537,18 +13537,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6527 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6508, %expanded6508 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty6526 : tensor<1x1x32x128xf32>) {
   ^bb0(%in6528: f32, %in6529: f32, %out6530: f32):
     %v6531 = linalg.index 1 : index
-    %v6532 = linalg.index 3 : index
-    %v6533 = arith.addi %position, %v6531 : index
-    %v6534 = arith.index_cast %v6533 : index to i64
+    %v6532 = arith.addi %position, %v6531 : index
+    %v6533 = linalg.index 3 : index
+    %v6534 = arith.index_cast %v6532 : index to i64
     %v6535 = arith.uitofp %v6534 : i64 to f32
-    %v6536 = arith.remui %v6532, %c6525 : index
+    %v6536 = arith.remui %v6533, %c6525 : index
     %v6537 = arith.index_cast %v6536 : index to i64
     %v6538 = arith.uitofp %v6537 : i64 to f32
     %v6539 = arith.mulf %v6538, %c6524 : f32
     %v6540 = arith.mulf %v6539, %c6523 : f32
     %v6541 = math.exp %v6540 : f32
     %v6542 = arith.mulf %v6535, %v6541 : f32
-    %v6543 = arith.cmpi ult, %v6532, %c6525 : index
+    %v6543 = arith.cmpi ult, %v6533, %c6525 : index
     %v6544 = arith.negf %in6529 : f32
     %v6545 = arith.select %v6543, %v6544, %in6529 : f32
     %v6546 = math.cos %v6542 : f32
@@ -13565,18 +13565,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6555 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6515, %expanded6515 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty6554 : tensor<1x1x8x128xf32>) {
   ^bb0(%in6556: f32, %in6557: f32, %out6558: f32):
     %v6559 = linalg.index 1 : index
-    %v6560 = linalg.index 3 : index
-    %v6561 = arith.addi %position, %v6559 : index
-    %v6562 = arith.index_cast %v6561 : index to i64
+    %v6560 = arith.addi %position, %v6559 : index
+    %v6561 = linalg.index 3 : index
+    %v6562 = arith.index_cast %v6560 : index to i64
     %v6563 = arith.uitofp %v6562 : i64 to f32
-    %v6564 = arith.remui %v6560, %c6553 : index
+    %v6564 = arith.remui %v6561, %c6553 : index
     %v6565 = arith.index_cast %v6564 : index to i64
     %v6566 = arith.uitofp %v6565 : i64 to f32
     %v6567 = arith.mulf %v6566, %c6552 : f32
     %v6568 = arith.mulf %v6567, %c6551 : f32
     %v6569 = math.exp %v6568 : f32
     %v6570 = arith.mulf %v6563, %v6569 : f32
-    %v6571 = arith.cmpi ult, %v6560, %c6553 : index
+    %v6571 = arith.cmpi ult, %v6561, %c6553 : index
     %v6572 = arith.negf %in6557 : f32
     %v6573 = arith.select %v6571, %v6572, %in6557 : f32
     %v6574 = math.cos %v6570 : f32
@@ -13618,9 +13618,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6606 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6602 : tensor<1x32x1x8192xf32>) outs(%empty6605 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in6607: f32, %out6608: f32):
     %v6609 = linalg.index 2 : index
-    %v6610 = linalg.index 3 : index
-    %v6611 = arith.addi %position, %v6609 : index
-    %v6612 = arith.cmpi ule, %v6610, %v6611 : index
+    %v6610 = arith.addi %position, %v6609 : index
+    %v6611 = linalg.index 3 : index
+    %v6612 = arith.cmpi ule, %v6611, %v6610 : index
     %v6613 = arith.mulf %in6607, %c6603 : f32
     %v6614 = arith.select %v6612, %v6613, %c6604 : f32
     linalg.yield %v6614 : f32
@@ -13756,18 +13756,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6743 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6724, %expanded6724 : tensor<1x1x32x128xf32>, tensor<1x1x32x128xf32>) outs(%empty6742 : tensor<1x1x32x128xf32>) {
   ^bb0(%in6744: f32, %in6745: f32, %out6746: f32):
     %v6747 = linalg.index 1 : index
-    %v6748 = linalg.index 3 : index
-    %v6749 = arith.addi %position, %v6747 : index
-    %v6750 = arith.index_cast %v6749 : index to i64
+    %v6748 = arith.addi %position, %v6747 : index
+    %v6749 = linalg.index 3 : index
+    %v6750 = arith.index_cast %v6748 : index to i64
     %v6751 = arith.uitofp %v6750 : i64 to f32
-    %v6752 = arith.remui %v6748, %c6741 : index
+    %v6752 = arith.remui %v6749, %c6741 : index
     %v6753 = arith.index_cast %v6752 : index to i64
     %v6754 = arith.uitofp %v6753 : i64 to f32
     %v6755 = arith.mulf %v6754, %c6740 : f32
     %v6756 = arith.mulf %v6755, %c6739 : f32
     %v6757 = math.exp %v6756 : f32
     %v6758 = arith.mulf %v6751, %v6757 : f32
-    %v6759 = arith.cmpi ult, %v6748, %c6741 : index
+    %v6759 = arith.cmpi ult, %v6749, %c6741 : index
     %v6760 = arith.negf %in6745 : f32
     %v6761 = arith.select %v6759, %v6760, %in6745 : f32
     %v6762 = math.cos %v6758 : f32
@@ -13784,18 +13784,18 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6771 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 64) mod 128)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6731, %expanded6731 : tensor<1x1x8x128xf32>, tensor<1x1x8x128xf32>) outs(%empty6770 : tensor<1x1x8x128xf32>) {
   ^bb0(%in6772: f32, %in6773: f32, %out6774: f32):
     %v6775 = linalg.index 1 : index
-    %v6776 = linalg.index 3 : index
-    %v6777 = arith.addi %position, %v6775 : index
-    %v6778 = arith.index_cast %v6777 : index to i64
+    %v6776 = arith.addi %position, %v6775 : index
+    %v6777 = linalg.index 3 : index
+    %v6778 = arith.index_cast %v6776 : index to i64
     %v6779 = arith.uitofp %v6778 : i64 to f32
-    %v6780 = arith.remui %v6776, %c6769 : index
+    %v6780 = arith.remui %v6777, %c6769 : index
     %v6781 = arith.index_cast %v6780 : index to i64
     %v6782 = arith.uitofp %v6781 : i64 to f32
     %v6783 = arith.mulf %v6782, %c6768 : f32
     %v6784 = arith.mulf %v6783, %c6767 : f32
     %v6785 = math.exp %v6784 : f32
     %v6786 = arith.mulf %v6779, %v6785 : f32
-    %v6787 = arith.cmpi ult, %v6776, %c6769 : index
+    %v6787 = arith.cmpi ult, %v6777, %c6769 : index
     %v6788 = arith.negf %in6773 : f32
     %v6789 = arith.select %v6787, %v6788, %in6773 : f32
     %v6790 = math.cos %v6786 : f32
@@ -13837,9 +13837,9 @@ func.func @decode(%hidden: tensor<1x1x4096xf32>, %position: index, %k_cache_0: t
   %generic6822 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded6818 : tensor<1x32x1x8192xf32>) outs(%empty6821 : tensor<1x32x1x8192xf32>) {
   ^bb0(%in6823: f32, %out6824: f32):
     %v6825 = linalg.index 2 : index
-    %v6826 = linalg.index 3 : index
-    %v6827 = arith.addi %position, %v6825 : index
-    %v6828 = arith.cmpi ule, %v6826, %v6827 : index
+    %v6826 = arith.addi %position, %v6825 : index
+    %v6827 = linalg.index 3 : index
+    %v6828 = arith.cmpi ule, %v6827, %v6826 : index
     %v6829 = arith.mulf %in6823, %c6819 : f32
     %v6830 = arith.select %v6828, %v6829, %c6820 : f32
     linalg.yield %v6830 : f32

@@ -487,18 +487,18 @@ func.func @decode(%hidden: tensor<2x1x64xf32>, %position: index, %k_cache_0: ten
   %generic47 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 8) mod 16)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded28, %expanded28 : tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>) outs(%empty46 : tensor<2x1x4x16xf32>) {
   ^bb0(%in48: f32, %in49: f32, %out50: f32):
     %v51 = linalg.index 1 : index
-    %v52 = linalg.index 3 : index
-    %v53 = arith.addi %position, %v51 : index
-    %v54 = arith.index_cast %v53 : index to i64
+    %v52 = arith.addi %position, %v51 : index
+    %v53 = linalg.index 3 : index
+    %v54 = arith.index_cast %v52 : index to i64
     %v55 = arith.uitofp %v54 : i64 to f32
-    %v56 = arith.remui %v52, %c45 : index
+    %v56 = arith.remui %v53, %c45 : index
     %v57 = arith.index_cast %v56 : index to i64
     %v58 = arith.uitofp %v57 : i64 to f32
     %v59 = arith.mulf %v58, %c44 : f32
     %v60 = arith.mulf %v59, %c43 : f32
     %v61 = math.exp %v60 : f32
     %v62 = arith.mulf %v55, %v61 : f32
-    %v63 = arith.cmpi ult, %v52, %c45 : index
+    %v63 = arith.cmpi ult, %v53, %c45 : index
     %v64 = arith.negf %in49 : f32
     %v65 = arith.select %v63, %v64, %in49 : f32
     %v66 = math.cos %v62 : f32
@@ -515,18 +515,18 @@ func.func @decode(%hidden: tensor<2x1x64xf32>, %position: index, %k_cache_0: ten
   %generic75 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 8) mod 16)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded35, %expanded35 : tensor<2x1x2x16xf32>, tensor<2x1x2x16xf32>) outs(%empty74 : tensor<2x1x2x16xf32>) {
   ^bb0(%in76: f32, %in77: f32, %out78: f32):
     %v79 = linalg.index 1 : index
-    %v80 = linalg.index 3 : index
-    %v81 = arith.addi %position, %v79 : index
-    %v82 = arith.index_cast %v81 : index to i64
+    %v80 = arith.addi %position, %v79 : index
+    %v81 = linalg.index 3 : index
+    %v82 = arith.index_cast %v80 : index to i64
     %v83 = arith.uitofp %v82 : i64 to f32
-    %v84 = arith.remui %v80, %c73 : index
+    %v84 = arith.remui %v81, %c73 : index
     %v85 = arith.index_cast %v84 : index to i64
     %v86 = arith.uitofp %v85 : i64 to f32
     %v87 = arith.mulf %v86, %c72 : f32
     %v88 = arith.mulf %v87, %c71 : f32
     %v89 = math.exp %v88 : f32
     %v90 = arith.mulf %v83, %v89 : f32
-    %v91 = arith.cmpi ult, %v80, %c73 : index
+    %v91 = arith.cmpi ult, %v81, %c73 : index
     %v92 = arith.negf %in77 : f32
     %v93 = arith.select %v91, %v92, %in77 : f32
     %v94 = math.cos %v90 : f32
@@ -568,9 +568,9 @@ func.func @decode(%hidden: tensor<2x1x64xf32>, %position: index, %k_cache_0: ten
   %generic126 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded122 : tensor<2x4x1x64xf32>) outs(%empty125 : tensor<2x4x1x64xf32>) {
   ^bb0(%in127: f32, %out128: f32):
     %v129 = linalg.index 2 : index
-    %v130 = linalg.index 3 : index
-    %v131 = arith.addi %position, %v129 : index
-    %v132 = arith.cmpi ule, %v130, %v131 : index
+    %v130 = arith.addi %position, %v129 : index
+    %v131 = linalg.index 3 : index
+    %v132 = arith.cmpi ule, %v131, %v130 : index
     %v133 = arith.mulf %in127, %c123 : f32
     %v134 = arith.select %v132, %v133, %c124 : f32
     linalg.yield %v134 : f32
@@ -706,18 +706,18 @@ func.func @decode(%hidden: tensor<2x1x64xf32>, %position: index, %k_cache_0: ten
   %generic263 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 8) mod 16)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded244, %expanded244 : tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>) outs(%empty262 : tensor<2x1x4x16xf32>) {
   ^bb0(%in264: f32, %in265: f32, %out266: f32):
     %v267 = linalg.index 1 : index
-    %v268 = linalg.index 3 : index
-    %v269 = arith.addi %position, %v267 : index
-    %v270 = arith.index_cast %v269 : index to i64
+    %v268 = arith.addi %position, %v267 : index
+    %v269 = linalg.index 3 : index
+    %v270 = arith.index_cast %v268 : index to i64
     %v271 = arith.uitofp %v270 : i64 to f32
-    %v272 = arith.remui %v268, %c261 : index
+    %v272 = arith.remui %v269, %c261 : index
     %v273 = arith.index_cast %v272 : index to i64
     %v274 = arith.uitofp %v273 : i64 to f32
     %v275 = arith.mulf %v274, %c260 : f32
     %v276 = arith.mulf %v275, %c259 : f32
     %v277 = math.exp %v276 : f32
     %v278 = arith.mulf %v271, %v277 : f32
-    %v279 = arith.cmpi ult, %v268, %c261 : index
+    %v279 = arith.cmpi ult, %v269, %c261 : index
     %v280 = arith.negf %in265 : f32
     %v281 = arith.select %v279, %v280, %in265 : f32
     %v282 = math.cos %v278 : f32
@@ -734,18 +734,18 @@ func.func @decode(%hidden: tensor<2x1x64xf32>, %position: index, %k_cache_0: ten
   %generic291 = linalg.generic {indexing_maps = [affine_map<(b, t, h, d) -> (b, t, h, d)>, affine_map<(b, t, h, d) -> (b, t, h, (d + 8) mod 16)>, affine_map<(b, t, h, d) -> (b, t, h, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded251, %expanded251 : tensor<2x1x2x16xf32>, tensor<2x1x2x16xf32>) outs(%empty290 : tensor<2x1x2x16xf32>) {
   ^bb0(%in292: f32, %in293: f32, %out294: f32):
     %v295 = linalg.index 1 : index
-    %v296 = linalg.index 3 : index
-    %v297 = arith.addi %position, %v295 : index
-    %v298 = arith.index_cast %v297 : index to i64
+    %v296 = arith.addi %position, %v295 : index
+    %v297 = linalg.index 3 : index
+    %v298 = arith.index_cast %v296 : index to i64
     %v299 = arith.uitofp %v298 : i64 to f32
-    %v300 = arith.remui %v296, %c289 : index
+    %v300 = arith.remui %v297, %c289 : index
     %v301 = arith.index_cast %v300 : index to i64
     %v302 = arith.uitofp %v301 : i64 to f32
     %v303 = arith.mulf %v302, %c288 : f32
     %v304 = arith.mulf %v303, %c287 : f32
     %v305 = math.exp %v304 : f32
     %v306 = arith.mulf %v299, %v305 : f32
-    %v307 = arith.cmpi ult, %v296, %c289 : index
+    %v307 = arith.cmpi ult, %v297, %c289 : index
     %v308 = arith.negf %in293 : f32
     %v309 = arith.select %v307, %v308, %in293 : f32
     %v310 = math.cos %v306 : f32
@@ -787,9 +787,9 @@ func.func @decode(%hidden: tensor<2x1x64xf32>, %position: index, %k_cache_0: ten
   %generic342 = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded338 : tensor<2x4x1x64xf32>) outs(%empty341 : tensor<2x4x1x64xf32>) {
   ^bb0(%in343: f32, %out344: f32):
     %v345 = linalg.index 2 : index
-    %v346 = linalg.index 3 : index
-    %v347 = arith.addi %position, %v345 : index
-    %v348 = arith.cmpi ule, %v346, %v347 : index
+    %v346 = arith.addi %position, %v345 : index
+    %v347 = linalg.index 3 : index
+    %v348 = arith.cmpi ule, %v347, %v346 : index
     %v349 = arith.mulf %in343, %c339 : f32
     %v350 = arith.select %v348, %v349, %c340 : f32
     linalg.yield %v350 : f32

@@ -120,6 +120,13 @@ class FunctionEmitter:
         self.emit(f"{name} = {text}")
         return name
 
+    def token_position(self, loop_dim: int) -> str:
+        """Inside a generic: position + the index of loop `loop_dim`."""
+        offset = self.op(f"linalg.index {loop_dim} : index")
+        if self.position == "0":
+            return offset
+        return self.op(f"arith.addi {self.position}, {offset} : index")
+
     # Layers ----------------------------------------------------------------
 
     def matmul(self, x, x_shape, weight, out_features) -> tuple:
@@ -161,12 +168,10 @@ class FunctionEmitter:
         log_theta = self.constant(math.log(self.config.rope_theta), F32)
         minus_two_over_d = self.constant(-2.0 / D, F32)
         c_half = self.constant(half, "index")
-        position = self.position
 
         def body(a, o):
-            t = self.op("linalg.index 1 : index")
+            pos = self.token_position(1)
             d = self.op("linalg.index 3 : index")
-            pos = self.op(f"arith.addi {position}, {t} : index") if position != "0" else t
             pos_f = self.op(f"arith.uitofp {self.op(f'arith.index_cast {pos} : index to i64')} : i64 to f32")
             i = self.op(f"arith.remui {d}, {c_half} : index")
             i_f = self.op(f"arith.uitofp {self.op(f'arith.index_cast {i} : index to i64')} : i64 to f32")
@@ -238,12 +243,10 @@ class FunctionEmitter:
     def mask_and_scale(self, scores, shape) -> str:
         scale = self.constant(1.0 / math.sqrt(self.config.head_dim), F32)
         neg_inf = self.constant(-math.inf, F32)
-        position = self.position
 
         def body(a, o):
-            i = self.op("linalg.index 2 : index")
+            query_pos = self.token_position(2)
             j = self.op("linalg.index 3 : index")
-            query_pos = self.op(f"arith.addi {position}, {i} : index") if position != "0" else i
             visible = self.op(f"arith.cmpi ule, {j}, {query_pos} : index")
             return self.op(f"arith.select {visible}, {self.op(f'arith.mulf {a[0]}, {scale} : f32')}, {neg_inf} : f32")
 
