@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the bundled example: install, build, run chunkkv-opt on
-# examples/ and show the result, then compress a bundled cache with
+# The main job on the bundled examples: install, build, run chunkkv-opt on
+# examples/ and show the results (the ops lowered to LLVM, the KV caches
+# found in the tiny Llama model), then compress a bundled cache with
 # chunkkv-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ echo "== chunkkv-opt $EXAMPLE (verified, printed in custom form)"
 "$BIN/chunkkv-opt" "$EXAMPLE"
 echo "== chunkkv-opt $EXAMPLE -chunkkv-cpu-pipeline (LLVM dialect: its functions)"
 "$BIN/chunkkv-opt" "$EXAMPLE" -chunkkv-cpu-pipeline | grep "llvm.func" | cut -c1-100
+echo "== chunkkv-opt examples/tiny_llama.mlir -chunkkv-detect-kv-cache=report=true"
+"$BIN/chunkkv-opt" examples/tiny_llama.mlir -chunkkv-detect-kv-cache=report=true -o /dev/null
 echo "== chunkkv-run on test/golden/kvpress_basic (333 tokens, kvpress, cr = 0.75)"
 CASE=test/golden/kvpress_basic
 OUT=$(mktemp -d)

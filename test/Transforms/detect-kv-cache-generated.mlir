@@ -37,6 +37,8 @@
 // UNROLLED-LABEL: func.func @prefill
 // UNROLLED-SAME: chunkkv.kv_layers = 3
 // UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<v_write, {{.*}}layer = 0>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<k_read, {{.*}}layer = 0>
+// UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<v_read, {{.*}}layer = 0>
 // UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<query, {{.*}}layer = 0>
 // UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<qk, {{.*}}layer = 0>
 // UNROLLED-DAG: chunkkv.kv = #chunkkv.kv<pv, {{.*}}layer = 0>
@@ -57,6 +59,8 @@
 // LOOP: scf.for
 // LOOP-DAG: chunkkv.kv = #chunkkv.kv<k_write, layout =
 // LOOP-DAG: chunkkv.kv = #chunkkv.kv<v_write, layout =
+// LOOP-DAG: chunkkv.kv = #chunkkv.kv<k_read, layout =
+// LOOP-DAG: chunkkv.kv = #chunkkv.kv<v_read, layout =
 // LOOP-DAG: chunkkv.kv = #chunkkv.kv<query, layout =
 // LOOP-DAG: chunkkv.kv = #chunkkv.kv<qk, layout =
 // LOOP-DAG: chunkkv.kv = #chunkkv.kv<pv, layout =

@@ -25,6 +25,8 @@
 // REPORT-NEXT: layout bshd; sequence offset a runtime value, written length 4
 // REPORT-NEXT: K write: tensor.insert_slice
 // REPORT-NEXT: V write: tensor.insert_slice
+// REPORT-NEXT: K read: linalg.generic
+// REPORT-NEXT: V read: linalg.generic
 // REPORT-NEXT: query: a function argument
 // REPORT-NEXT: QK^T: linalg.generic
 // REPORT-NEXT: PV: linalg.generic

@@ -67,9 +67,12 @@ static LogicalResult verifyKVRole(Operation *op, KVAttr kv) {
     break;
   }
   case KVRole::query:
+  case KVRole::k_read:
+  case KVRole::v_read:
     if (op->getNumResults() == 0 && !isa<linalg::LinalgOp>(op))
-      return op->emitOpError() << "'chunkkv.kv' role query expects an op that "
-                                  "produces the queries";
+      return op->emitOpError()
+             << "'chunkkv.kv' role " << stringifyKVRole(kv.getRole())
+             << " expects an op that produces a value";
     break;
   }
   if (std::optional<int64_t> layer = kv.getLayer()) {

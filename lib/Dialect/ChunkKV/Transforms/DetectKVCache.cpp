@@ -56,6 +56,7 @@ struct CacheRead {
   linalg::LinalgOp op;
   unsigned input;
   DimSets dims;
+  Operation *firstReader; // the op reading the cache on the way to `op`
 };
 
 /// One write into a rank-4 cache and the reads of the value it produces.
@@ -67,6 +68,7 @@ struct CacheWrite {
   bool keys = false;
   Layout layout = Layout::bhsd;
   Operation *attention = nullptr; // the QK^T or PV contraction
+  Operation *reader = nullptr;    // the op reading the cache towards it
 };
 
 std::string describe(Operation *op) {
@@ -201,21 +203,22 @@ bool isContractionInput(OpOperand &use) {
 
 /// Follows `value` (a cache or a view or copy of one) to its readers.
 void collectReads(Value value, const DimSets &dims, CacheWrite &write,
-                  int depth) {
+                  int depth, Operation *firstReader = nullptr) {
   if (depth > kMaxDepth)
     return;
   for (OpOperand &use : value.getUses()) {
     Operation *user = use.getOwner();
+    Operation *reader = firstReader ? firstReader : user;
     if (isFlowOutOrWrite(use))
       continue;
     if (auto next = followMovement(use, dims)) {
-      collectReads(next->first, next->second, write, depth + 1);
+      collectReads(next->first, next->second, write, depth + 1, reader);
       continue;
     }
     if (isContractionInput(use)) {
       write.contractions.push_back(
           {cast<linalg::LinalgOp>(user),
-           static_cast<unsigned>(use.getOperandNumber()), dims});
+           static_cast<unsigned>(use.getOperandNumber()), dims, reader});
       continue;
     }
     // Other views of a buffer (e.g. the subview a write goes through).
@@ -553,6 +556,7 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
     write.keys = anyKeys;
     write.layout = std::get<1>(roles.front());
     write.attention = std::get<2>(roles.front());
+    write.reader = write.contractions.front().firstReader;
     auto &readers = write.keys ? keyReaders : valueReaders;
     if (readers.count(write.attention)) {
       reject(write.op, "ambiguous: " + describe(write.attention) +
@@ -664,6 +668,10 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
     };
     mark(layer.key->op, KVRole::k_write);
     mark(layer.value->op, KVRole::v_write);
+    if (layer.key->reader != layer.qk)
+      mark(layer.key->reader, KVRole::k_read);
+    if (layer.value->reader != layer.pv)
+      mark(layer.value->reader, KVRole::v_read);
     mark(layer.query, KVRole::query);
     mark(layer.qk, KVRole::qk);
     mark(layer.pv, KVRole::pv);
@@ -671,6 +679,8 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
        << describeWrite(layer.key->op, layout) << "\n"
        << "    K write: " << describe(layer.key->op) << "\n"
        << "    V write: " << describe(layer.value->op) << "\n"
+       << "    K read:  " << describe(layer.key->reader) << "\n"
+       << "    V read:  " << describe(layer.value->reader) << "\n"
        << "    query:   "
        << (layer.query ? describe(layer.query) : std::string("a function argument"))
        << "\n"

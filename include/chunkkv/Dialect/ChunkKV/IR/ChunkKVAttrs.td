@@ -31,6 +31,9 @@ def ChunkKV_KVAttr : ChunkKV_Attr<"KV", "kv"> {
       (`tensor.insert_slice`, or `memref.copy` / `linalg.copy` into a
       `memref.subview`); the sequence offset and written length are that
       op's offset and size along the layout's sequence dimension;
+    - `k_read`, `v_read`: the op that reads the written cache on its way to
+      QK^T or PV (a GQA head broadcast, a transpose, a reshape), when that
+      op is not the contraction itself;
     - `query`: the op producing the queries (after RoPE) that QK^T reads;
     - `qk`, `pv`: the two attention contractions.
 

@@ -58,7 +58,9 @@ def ChunkKV_KVRole : I32Enum<"KVRole", "role of an op in a layer's attention", [
   I32EnumCase<"v_write", 1>,
   I32EnumCase<"query", 2>,
   I32EnumCase<"qk", 3>,
-  I32EnumCase<"pv", 4>
+  I32EnumCase<"pv", 4>,
+  I32EnumCase<"k_read", 5>,
+  I32EnumCase<"v_read", 6>
 ]> {
   let cppNamespace = "::mlir::chunkkv";
 }
