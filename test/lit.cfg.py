@@ -20,8 +20,12 @@ llvm_config.with_system_environment(["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTI
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.chunkkv_tools_dir, config.llvm_tools_dir]
-tools = ["chunkkv-opt", "chunkkv-run", "mlir-runner"]
+tools = ["chunkkv-opt", "chunkkv-run", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The plugin that upstream mlir-opt loads.
+config.substitutions.append(
+    ("%chunkkv_plugin", os.path.join(config.chunkkv_obj_root, "lib", "libChunkKVPlugin.so")))
 
 # The Python package (model generator) and where it finds the tools.
 config.substitutions.append(("%python", config.python_executable))
