@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-bash scripts/build.sh chunkkv-opt chunkkv-run
+bash scripts/build.sh chunkkv-opt chunkkv-run ChunkKVCAPI
+CHUNKKV_BUILD_DIR="$PWD/${BUILD_DIR:-build}" "${PYTHON:-python3}" -m pip install -q ./python
 BIN="${BUILD_DIR:-build}/bin"
 EXAMPLE=examples/select_and_compact.mlir
 echo "== chunkkv-opt $EXAMPLE (verified, printed in custom form)"

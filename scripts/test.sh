@@ -6,15 +6,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
+# The Python API always loads the uninstrumented C library: a sanitized one
+# cannot be loaded into an uninstrumented Python. The sanitizer pass checks
+# the C API itself through test/CAPI.
 run_suite() {
   local build=$1
   ninja -C "$build" check-chunkkv
   CHUNKKV_BUILD_DIR="$PWD/$build" PYTHONPATH="$PWD/python" \
+    CHUNKKV_LIBRARY="$PWD/build/lib/libChunkKVCAPI.so" \
     "$PYTHON" -m pytest -q test/python
 }
 
 bash scripts/setup.sh
 bash scripts/build.sh
+# The Python package, with the C library it wraps (import chunkkv anywhere).
+CHUNKKV_BUILD_DIR="$PWD/build" "$PYTHON" -m pip install -q ./python
 run_suite build
 [ "${CHUNKKV_SKIP_SANITIZE:-0}" = 1 ] && exit 0
 

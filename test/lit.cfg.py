@@ -10,7 +10,7 @@ from lit.llvm.subst import ToolSubst
 config.name = "CHUNKKV"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir"]
-config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "python", "golden"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "python", "golden", "CMakeLists.txt"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.chunkkv_obj_root, "test")
 
@@ -20,7 +20,7 @@ llvm_config.with_system_environment(["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTI
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.chunkkv_tools_dir, config.llvm_tools_dir]
-tools = ["chunkkv-opt", "chunkkv-run", "mlir-runner", "mlir-opt"]
+tools = ["chunkkv-opt", "chunkkv-run", "chunkkv-capi-test", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # The plugin that upstream mlir-opt loads.
