@@ -259,3 +259,58 @@ def test_bf16_needs_the_flag(tmp_path):
     ref = R.select(files["q"].astype(np.float32), files["k"].astype(np.float32), None,
                    R.Policy(budget=40))
     np.testing.assert_allclose(out["chunk_scores"], ref.scores, rtol=1e-2)
+
+
+def test_json_summary_and_quiet_when_piped(tmp_path):
+    folder = os.path.join(GOLDEN_DIR, "kvpress_basic")
+    result = subprocess.run(
+        [tool("chunkkv-run"), "--q", f"{folder}/q.npy", "--k", f"{folder}/k.npy", "--v",
+         f"{folder}/v.npy", "--out", str(tmp_path), "--policy", "kvpress",
+         "--compression-ratio", "0.75", "--json", "--repeat", "2"],
+        capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stderr == ""  # no progress when stderr is not a terminal
+    summary = json.loads(result.stdout)
+    assert summary["kept_lengths"] == [73] and summary["lengths"] == [333]
+    assert summary["kernel_runs"] == 2 and summary["kernel_seconds_median"] > 0
+    kept = summary["outputs"]["kept_positions"]
+    assert kept["shape"] == [1, 73] and kept["dtype"] == "i64"
+    assert os.path.exists(kept["path"])
+
+
+def test_module_mode_json(tmp_path):
+    module = tmp_path / "add.mlir"
+    module.write_text("func.func @add(%a: tensor<3xf32>, %n: index) -> tensor<3xf32> {\n"
+                      "  %0 = arith.addf %a, %a : tensor<3xf32>\n"
+                      "  return %0 : tensor<3xf32>\n}\n")
+    np.save(tmp_path / "a.npy", np.array([1.0, 2.0, 3.0], np.float32))
+    result = subprocess.run([tool("chunkkv-run"), "--module", str(module), "--entry", "add",
+                             "--arg", str(tmp_path / "a.npy"), "--arg", "7",
+                             "--out", str(tmp_path / "out"), "--json"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["entry"] == "add" and summary["results"][0]["shape"] == [3]
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "result_0.npy"), [2, 4, 6])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--entry", "missing"], "no function @missing with a body in the module"),
+    (["--entry", "add"], "@add takes 2 arguments, --arg gave 0"),
+    (["--entry", "add", "--arg", "A", "--arg", "x"], "expected an integer for index, got 'x'"),
+    (["--entry", "add", "--arg", "B", "--arg", "1"],
+     "argument #0: expected tensor<3xf32>, got a 4xf32 array"),
+])
+def test_module_mode_errors(tmp_path, args, message):
+    module = tmp_path / "add.mlir"
+    module.write_text("func.func @add(%a: tensor<3xf32>, %n: index) -> tensor<3xf32> {\n"
+                      "  return %a : tensor<3xf32>\n}\n")
+    np.save(tmp_path / "a.npy", np.zeros(3, np.float32))
+    np.save(tmp_path / "b.npy", np.zeros(4, np.float32))
+    args = [str(tmp_path / "a.npy") if a == "A" else str(tmp_path / "b.npy") if a == "B" else a
+            for a in args]
+    result = subprocess.run([tool("chunkkv-run"), "--module", str(module), *args,
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert not (tmp_path / "out").exists()

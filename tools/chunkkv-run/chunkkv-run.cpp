@@ -19,7 +19,9 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -115,6 +117,10 @@ static cl::opt<unsigned> repeat("repeat",
 static cl::opt<bool> timing("timing",
                             cl::desc("print compile and kernel times"),
                             cl::cat(category));
+static cl::opt<bool> json("json",
+                          cl::desc("print a JSON summary (outputs, lengths, "
+                                   "times) on stdout"),
+                          cl::cat(category));
 static cl::opt<bool> printModule("print-module",
                                  cl::desc("print the chunkkv module it runs"),
                                  cl::cat(category));
@@ -123,6 +129,29 @@ static cl::opt<int> vectorWidth("vector-width",
                                 cl::init(16), cl::cat(category));
 
 namespace {
+/// Progress on stderr when it is a terminal; silent when piped.
+class Progress {
+public:
+  Progress() : enabled(llvm::sys::Process::StandardErrIsDisplayed()) {}
+  ~Progress() { done(); }
+
+  void stage(const llvm::Twine &what) {
+    if (!enabled)
+      return;
+    llvm::errs() << "\r\x1b[K" << "chunkkv-run: " << what;
+    llvm::errs().flush();
+    shown = true;
+  }
+  void done() {
+    if (shown)
+      llvm::errs() << "\r\x1b[K";
+    shown = false;
+  }
+
+private:
+  bool enabled, shown = false;
+};
+
 llvm::Error fail(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
@@ -291,11 +320,24 @@ llvm::Error writeOutputs(const std::vector<std::pair<std::string, NpyArray>> &fi
   return llvm::Error::success();
 }
 
+/// A JSON description of an output file.
+llvm::json::Object describeOutput(const std::string &name,
+                                  const NpyArray &array) {
+  llvm::SmallString<256> path(outDir.getValue());
+  llvm::sys::path::append(path, name + ".npy");
+  return llvm::json::Object{
+      {"path", path.str().str()},
+      {"dtype", elementTypeName(array.type).str()},
+      {"shape", llvm::json::Array(array.shape)}};
+}
+
 /// --module: runs one function of a module on .npy arguments and writes
 /// its results as result_0.npy, result_1.npy, ...
 llvm::Error runModule() {
   if (entry.empty())
     return fail("--module needs --entry");
+  Progress progress;
+  progress.stage("compiling " + modulePath);
   auto source = llvm::MemoryBuffer::getFile(modulePath, /*IsText=*/true);
   if (!source)
     return fail(modulePath + ": " + source.getError().message());
@@ -322,13 +364,25 @@ llvm::Error runModule() {
     inputs[i].array = NpyArray::zeros(read->type, read->shape);
     std::memcpy(inputs[i].array.mutableBytes(), read->bytes(), read->numBytes());
   }
+  progress.stage("running @" + entry);
   auto results = (*runner)->run(inputs);
   if (!results)
     return fail("@" + entry + ": " + llvm::toString(results.takeError()));
   std::vector<std::pair<std::string, NpyArray>> files;
   for (size_t i = 0; i < results->size(); ++i)
     files.push_back({"result_" + std::to_string(i), std::move((*results)[i])});
-  return writeOutputs(files);
+  progress.stage("writing " + outDir);
+  llvm::json::Array written;
+  for (const auto &[name, array] : files)
+    written.push_back(describeOutput(name, array));
+  if (llvm::Error e = writeOutputs(files))
+    return e;
+  progress.done();
+  if (json)
+    llvm::outs() << llvm::formatv(
+        "{0:2}\n", llvm::json::Value(llvm::json::Object{
+                       {"entry", entry.getValue()}, {"results", std::move(written)}}));
+  return llvm::Error::success();
 }
 
 llvm::Error run() {
@@ -342,11 +396,14 @@ llvm::Error run() {
   if (repeat < 1)
     return fail("--repeat: expected at least 1");
   PolicyParams policy = policyFromFlags();
+  Progress progress;
+  progress.stage("reading inputs");
   llvm::Expected<Inputs> inputs = readInputs(policy);
   if (!inputs)
     return inputs.takeError();
   const SelectShape &s = inputs->shape;
 
+  progress.stage("compiling the kernel");
   auto compileStart = std::chrono::steady_clock::now();
   llvm::Expected<std::unique_ptr<SelectKernel>> kernel =
       SelectKernel::compile(policy, s, vectorWidth);
@@ -375,6 +432,8 @@ llvm::Error run() {
                         vOut.mutableBytes(), newLengths.mutableAs<int64_t>()};
   std::vector<double> seconds;
   for (unsigned i = 0; i < repeat; ++i) {
+    progress.stage("running the kernel (" + llvm::Twine(i + 1) + "/" +
+                   llvm::Twine(repeat.getValue()) + ")");
     auto start = std::chrono::steady_clock::now();
     if (llvm::Error e = (*kernel)->run(buffers))
       return e;
@@ -383,11 +442,12 @@ llvm::Error run() {
                           .count());
   }
   std::sort(seconds.begin(), seconds.end());
-  if (timing)
+  double median = seconds[seconds.size() / 2];
+  if (timing && !json)
     llvm::outs() << llvm::formatv("compile_seconds: {0:f6}\n"
                                   "kernel_seconds_median: {1:f6}\n"
                                   "kernel_runs: {2}\n",
-                                  compileSeconds, seconds[seconds.size() / 2],
+                                  compileSeconds, median,
                                   seconds.size());
 
   // Kept positions, padded with -1; rows past each new length are zeroed so
@@ -431,7 +491,29 @@ llvm::Error run() {
     files.push_back({"chunk_scores", std::move(scores)});
     files.push_back({"chunk_ids", std::move(ids)});
   }
-  return writeOutputs(files);
+  progress.stage("writing " + outDir);
+  llvm::json::Object outputs;
+  for (const auto &[name, array] : files)
+    outputs[name] = describeOutput(name, array);
+  llvm::json::Array lengths, newLengthsJson;
+  for (int64_t b = 0; b < B; ++b) {
+    lengths.push_back(inputs->lengths[b]);
+    newLengthsJson.push_back(positions[b].size());
+  }
+  if (llvm::Error e = writeOutputs(files))
+    return e;
+  progress.done();
+  if (json)
+    llvm::outs() << llvm::formatv(
+        "{0:2}\n",
+        llvm::json::Value(llvm::json::Object{
+            {"outputs", std::move(outputs)},
+            {"lengths", std::move(lengths)},
+            {"kept_lengths", std::move(newLengthsJson)},
+            {"compile_seconds", compileSeconds},
+            {"kernel_seconds_median", median},
+            {"kernel_runs", static_cast<int64_t>(seconds.size())}}));
+  return llvm::Error::success();
 }
 } // namespace
 

@@ -32,10 +32,12 @@ using namespace mlir;
 
 void chunkkv::buildCPUPipeline(OpPassManager &pm,
                                const CPUPipelineOptions &options) {
-  // Aggregates such as linalg.softmax become generics; then tensors become
+  // Elementwise arith/math on tensors and aggregates such as linalg.softmax
+  // become linalg generics; then tensors become
   // buffers (the chunkkv ops bufferize into their memref forms) and what does
   // not escape is freed: the deallocation passes reject
   // IR that already frees buffers, as the chunkkv lowering's scratch does.
+  pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createChunkKVDecomposeAggregatesPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
