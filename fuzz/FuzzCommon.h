@@ -4,6 +4,7 @@
 #define CHUNKKV_FUZZ_FUZZCOMMON_H
 
 #include "chunkkv/InitChunkKV.h"
+#include "chunkkv/Support/TextLimits.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -38,6 +39,11 @@ struct FuzzContext {
   /// tools do with the files they read.
   mlir::OwningOpRef<mlir::ModuleOp> parse(const uint8_t *data, size_t size) {
     std::string text(reinterpret_cast<const char *>(data), size);
+    // The tools reject deeper nesting before parsing (the parser recurses).
+    if (llvm::Error e = checkNesting(text)) {
+      llvm::consumeError(std::move(e));
+      return nullptr;
+    }
     mlir::OwningOpRef<mlir::ModuleOp> module =
         mlir::parseSourceString<mlir::ModuleOp>(text, &context);
     if (module && mlir::failed(mlir::verify(*module)))

@@ -23,6 +23,11 @@ tool_dirs = [config.chunkkv_tools_dir, config.llvm_tools_dir]
 tools = ["chunkkv-opt", "chunkkv-run", "chunkkv-capi-test", "mlir-runner", "mlir-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
+# In the sanitizer build, libraries are instrumented and cannot be loaded
+# into Debian's uninstrumented tools (mlir-opt plugins).
+if config.chunkkv_sanitize:
+    config.available_features.add("asan")
+
 # The plugin that upstream mlir-opt loads.
 config.substitutions.append(
     ("%chunkkv_plugin", os.path.join(config.chunkkv_obj_root, "lib", "libChunkKVPlugin.so")))

@@ -8,6 +8,7 @@
 #include "chunkkv/Dialect/ChunkKV/Transforms/Passes.h"
 #include "chunkkv/ExecutionEngine/SelectKernel.h"
 #include "chunkkv/InitChunkKV.h"
+#include "chunkkv/Support/TextLimits.h"
 
 #include "mlir/CAPI/IR.h"
 #include "mlir/CAPI/Registration.h"
@@ -77,6 +78,9 @@ int chunkkvCompile(ChunkkvContext *context, const char *module,
   if (!context || !module || !output)
     return fail(error, "chunkkvCompile: context, module and output must be "
                        "non-null");
+  if (llvm::Error e = chunkkv::checkNesting(module))
+    return fail(error, "the module does not parse or verify: " +
+                           llvm::toString(std::move(e)));
   std::string diagnostics;
   mlir::ScopedDiagnosticHandler handler(
       &context->context, [&](mlir::Diagnostic &diag) {

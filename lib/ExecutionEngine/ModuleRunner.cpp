@@ -4,6 +4,8 @@
 
 #include "JitSupport.h"
 
+#include "chunkkv/Support/TextLimits.h"
+
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -80,6 +82,8 @@ ModuleRunner::~ModuleRunner() = default;
 llvm::Expected<std::unique_ptr<ModuleRunner>>
 ModuleRunner::load(llvm::StringRef source, llvm::StringRef entry,
                    int vectorWidth) {
+  if (llvm::Error e = checkNesting(source))
+    return std::move(e);
   std::unique_ptr<ModuleRunner> runner(new ModuleRunner());
   runner->context = createJitContext();
   mlir::MLIRContext &context = *runner->context;

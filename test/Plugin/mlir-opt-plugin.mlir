@@ -1,4 +1,6 @@
 // Debian's mlir-opt runs the chunkkv passes from the plugin, without chunkkv-opt.
+// An instrumented plugin cannot load into the uninstrumented mlir-opt:
+// UNSUPPORTED: asan
 // RUN: mlir-opt %s --load-dialect-plugin=%chunkkv_plugin --load-pass-plugin=%chunkkv_plugin \
 // RUN:   | FileCheck %s --check-prefix=ROUNDTRIP
 // RUN: mlir-opt %s --load-dialect-plugin=%chunkkv_plugin --load-pass-plugin=%chunkkv_plugin \

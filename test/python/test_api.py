@@ -133,3 +133,9 @@ def test_compile_errors():
                         "builtin.module(chunkkv-lower-to-loops{vector-width=0})")
     with pytest.raises(TypeError):
         chunkkv.compile(b"func.func @f() { return }")
+
+
+def test_compile_rejects_deep_nesting():
+    deep = "func.func private @f() attributes {a = " + "[" * 5000 + "]" * 5000 + "}"
+    with pytest.raises(chunkkv.ChunkKVError, match="brackets nest deeper than 1000 levels"):
+        chunkkv.compile(deep)

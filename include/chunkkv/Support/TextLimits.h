@@ -1,0 +1,26 @@
+//===- TextLimits.h - limits checked before parsing MLIR text ---*- C++ -*-===//
+//
+// MLIR's parser recurses once per nested bracket, so text nesting brackets a
+// few thousand deep overflows the stack. The chunkkv tools check the nesting
+// before they parse and reject such input with a message instead.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CHUNKKV_SUPPORT_TEXTLIMITS_H
+#define CHUNKKV_SUPPORT_TEXTLIMITS_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+namespace chunkkv {
+
+/// Deepest bracket nesting the tools parse; real IR stays far below it.
+constexpr size_t kMaxNesting = 1000;
+
+/// An error naming the line where `text` nests (), [], {} or <> deeper than
+/// `limit` (brackets inside string literals do not count), or success.
+llvm::Error checkNesting(llvm::StringRef text, size_t limit = kMaxNesting);
+
+} // namespace chunkkv
+
+#endif // CHUNKKV_SUPPORT_TEXTLIMITS_H
