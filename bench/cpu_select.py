@@ -16,11 +16,9 @@ Usage: python3 bench/cpu_select.py [--build build] [--lengths 4096,16384,32768]
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -28,17 +26,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 from chunkkv import reference as R  # noqa: E402
 
-B, HQ, HKV, D, CHUNK, WINDOW, KEEP = 1, 32, 8, 128, 10, 32, 0.1
-REPEAT = 5
-
-
-def median_seconds(fn, repeat=REPEAT):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (B, CHUNK, D, HKV, HQ, KEEP, REPEAT, WINDOW,  # noqa: E402
+                    median_seconds, torch_eager_seconds)
 
 
 def run_chunkkv(binary, folder):
@@ -66,35 +56,6 @@ def peak_rss(binary, folder):
     if status:
         sys.exit("chunkkv-run failed")
     return usage.ru_maxrss * 1024
-
-
-def torch_eager_seconds(q, k, v, policy):
-    """The same selection as PyTorch eager CPU ops, when torch is installed."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    tq, tk, tv = (torch.from_numpy(a) for a in (q, k, v))
-    T = k.shape[2]
-    G = HQ // HKV
-    P = T - WINDOW
-
-    def select():
-        logits = torch.matmul(tq.view(B, HKV, G * WINDOW, D), tk.transpose(-1, -2)) / D ** 0.5
-        mask = torch.arange(T)[None, :] > (P + torch.arange(WINDOW).repeat(G))[:, None]
-        probs = torch.softmax(logits.masked_fill(mask, float("-inf")), dim=-1)
-        tok = probs[..., :P].sum(-2) / G
-        s = tok.sum(1)[0]
-        n = -(-P // CHUNK)
-        cs = torch.nn.functional.pad(s, (0, n * CHUNK - P)).view(n, CHUNK).sum(-1)
-        count = policy.num_selected(T)
-        ids = torch.sort(torch.topk(cs, count).indices).values
-        pos = torch.cat([(ids[:, None] * CHUNK + torch.arange(CHUNK)).flatten(),
-                         torch.arange(P, T)])
-        pos = pos[pos < T]
-        return tk[:, :, pos], tv[:, :, pos]
-
-    return median_seconds(select)
 
 
 def main():

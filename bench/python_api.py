@@ -12,9 +12,7 @@ Usage: python3 bench/python_api.py [--lengths 4096,16384,32768] [--plot out.png]
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -23,42 +21,9 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 import chunkkv  # noqa: E402
 from chunkkv import reference as R  # noqa: E402
 
-B, HQ, HKV, D, CHUNK, WINDOW, KEEP = 1, 32, 8, 128, 10, 32, 0.1
-REPEAT = 5
-
-
-def median_seconds(fn):
-    times = []
-    for _ in range(REPEAT):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def torch_eager(q, k, v, policy):
-    """The paper policy as PyTorch CPU eager ops, or None without torch."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    tq, tk, tv = (torch.from_numpy(a) for a in (q, k, v))
-    T = k.shape[2]
-    G, P = HQ // HKV, T - WINDOW
-
-    def run():
-        logits = torch.matmul(tq.view(B, HKV, G * WINDOW, D), tk.transpose(-1, -2)) / D ** 0.5
-        mask = torch.arange(T)[None, :] > (P + torch.arange(WINDOW).repeat(G))[:, None]
-        probs = torch.softmax(logits.masked_fill(mask, float("-inf")), dim=-1)
-        s = (probs[..., :P].sum(-2) / G).sum(1)[0]
-        n = -(-P // CHUNK)
-        cs = torch.nn.functional.pad(s, (0, n * CHUNK - P)).view(n, CHUNK).sum(-1)
-        ids = torch.sort(torch.topk(cs, policy.num_selected(T)).indices).values
-        pos = torch.cat([(ids[:, None] * CHUNK + torch.arange(CHUNK)).flatten(),
-                         torch.arange(P, T)])
-        return tk[:, :, pos[pos < T]], tv[:, :, pos[pos < T]]
-
-    return median_seconds(run)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (B, CHUNK, D, HKV, HQ, KEEP, REPEAT, WINDOW,  # noqa: E402
+                    median_seconds, torch_eager_seconds)
 
 
 def main():
@@ -80,7 +45,7 @@ def main():
         ours = median_seconds(lambda: chunkkv.compress(q, k, v, policy=policy))
         numpy_s = median_seconds(lambda: R.compress_layer(q, k, v, None, policy,
                                                           dtype=np.float32))
-        torch_s = torch_eager(q, k, v, policy)
+        torch_s = torch_eager_seconds(q, k, v, policy)
         rows.append((T, ours, numpy_s, torch_s))
         torch_text = "n/a | n/a" if torch_s is None else f"{torch_s:.4f} | {torch_s / ours:.2f}x"
         print(f"| {T} | {ours:.4f} | {numpy_s:.4f} | {numpy_s / ours:.2f}x | {torch_text} |")
