@@ -572,7 +572,9 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
     pvOps.insert(entry.first);
   SmallVector<Layer> layers;
   DenseSet<Operation *> pairedPV;
-  for (auto &[qk, keyWrite] : keyReaders) {
+  for (auto &entry : keyReaders) {
+    Operation *qk = entry.first;
+    CacheWrite *keyWrite = entry.second;
     llvm::SetVector<Operation *> found;
     DenseSet<Value> visited;
     auto qkOp = cast<linalg::LinalgOp>(qk);
