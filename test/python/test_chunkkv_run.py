@@ -314,3 +314,37 @@ def test_module_mode_errors(tmp_path, args, message):
     assert result.returncode == 1
     assert message in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_scale_vector_width_and_print_module(tmp_path):
+    folder = os.path.join(GOLDEN_DIR, "paper_basic")
+    q, k, v = (np.load(os.path.join(folder, f"{n}.npy")) for n in "qkv")
+    policy = R.Policy(chunk=10, window=8, budget=40)
+    out = run_tool(tmp_path, q, k, v, None, flags_of(policy),
+                   ["--scale", "0.5", "--vector-width", "8"])
+    ref = R.chunk_scores(q, k, None, policy, scale=0.5)
+    np.testing.assert_allclose(out["chunk_scores"], ref, rtol=1e-4)
+    result = subprocess.run(
+        [tool("chunkkv-run"), "--q", f"{folder}/q.npy", "--k", f"{folder}/k.npy", "--v",
+         f"{folder}/v.npy", "--out", str(tmp_path / "o2"), "--window", "8", "--budget", "40",
+         "--print-module"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "chunkkv.chunk_score #policy layout(bhsd)" in result.stdout
+    assert "memref<2x2x128x16xf32>" in result.stdout
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--dtype", "f64"], "--dtype: expected auto, f32, f16 or bf16, got 'f64'"),
+    (["--layout", "sbhd"], "--layout: expected bhsd or bshd, got 'sbhd'"),
+    (["--device", "cuda"], "--device: this chunkkv-run runs on 'cpu' only"),
+    (["--repeat", "0"], "--repeat: expected at least 1"),
+    (["--policy", "snapkv"], "policy: expected 'paper' or 'kvpress', got 'snapkv'"),
+    (["--aggregate", "max"], "aggregate: expected 'sum' or 'mean', got 'max'"),
+])
+def test_flag_errors(tmp_path, flags, message):
+    rng = np.random.default_rng(0)
+    files = {"q": rng.standard_normal((1, 2, 32, 8)).astype(np.float32),
+             "k": rng.standard_normal((1, 1, 64, 8)).astype(np.float32),
+             "v": rng.standard_normal((1, 1, 64, 8)).astype(np.float32)}
+    err = run_expecting_error(tmp_path, files, ["--budget", "40", *flags])
+    assert message in err
