@@ -109,3 +109,58 @@ def test_numpy_rope_rotates_pairs():
     out = numpy_model.rope(x, np.array([1.0]), 10000.0)
     # dims (0, 2) rotate by angle 1 * theta^0 = 1 radian.
     np.testing.assert_allclose(out[0, 0, 0], [np.cos(1.0), 0.0, np.sin(1.0), 0.0], atol=1e-12)
+
+
+def test_numpy_decode_with_per_sequence_rows_equals_uncompressed():
+    """decode_compressed with rows = positions is plain decode."""
+    config = ModelConfig(layers=2, batch=2, prompt=8, capacity=16)
+    weights = numpy_model.init_weights(config)
+    ks, vs = numpy_model.empty_caches(config)
+    rng = np.random.default_rng(3)
+    hidden = rng.standard_normal((2, 8, config.hidden))
+    _, ks, vs = numpy_model.prefill(config, hidden, ks, vs, weights)
+    step = rng.standard_normal((2, 1, config.hidden))
+    plain, _, _ = numpy_model.decode(config, step, 8, ks, vs, weights)
+    rows = np.full((config.layers, 2), 8)
+    same, _, _, lengths = numpy_model.decode_compressed(config, step, [8, 8], rows, ks, vs,
+                                                        weights)
+    np.testing.assert_array_equal(plain, same)
+    assert lengths.tolist() == [[9, 9], [9, 9]]
+
+
+@pytest.mark.parametrize("layout", ["bhsd", "bshd"])
+def test_numpy_compressed_model(layout):
+    from chunkkv import reference as R
+
+    config = ModelConfig(layers=3, batch=2, prompt=40, capacity=64, layout=layout)
+    weights = numpy_model.init_weights(config)
+    ks, vs = numpy_model.empty_caches(config)
+    rng = np.random.default_rng(4)
+    hidden = rng.standard_normal((2, 40, config.hidden))
+    prompts = np.array([40, 31])
+    # A budget above every prompt keeps everything: decode matches the
+    # uncompressed model exactly.
+    keep_all = R.Policy(chunk=4, window=8, budget=64, reuse=2)
+    out, kc, vc, lengths = numpy_model.prefill_compressed(config, hidden, prompts, ks, vs,
+                                                          weights, keep_all)
+    np.testing.assert_array_equal(lengths, np.stack([prompts] * 3))
+    step = rng.standard_normal((2, 1, config.hidden))
+    plain = numpy_model.run(config, step, *numpy_model.run(
+        config, hidden, ks, vs, weights, np.arange(40), np.zeros(2, np.int64))[1:3],
+        weights, prompts[:, None], prompts)[0]
+    compressed, _, _, _ = numpy_model.decode_compressed(config, step, prompts, lengths,
+                                                        kc, vc, weights)
+    np.testing.assert_array_equal(plain, compressed)
+    # A real budget: every layer keeps budget rows; followers reuse their
+    # leader's chunks (reuse = 2: layer 1 uses layer 0's selection).
+    policy = R.Policy(chunk=4, window=8, budget=20, reuse=2)
+    _, kc, vc, lengths = numpy_model.prefill_compressed(config, hidden, prompts, ks, vs,
+                                                        weights, policy)
+    assert lengths.tolist() == [[20, 20]] * 3
+    full_k = numpy_model.prefill(config, hidden, ks, vs, weights)[1]
+    bhsd = (lambda a: a) if layout == "bhsd" else (lambda a: a.transpose(0, 2, 1, 3))
+    row0 = bhsd(kc[0])[0, 0, :20]
+    row1 = bhsd(kc[1])[0, 0, :20]
+    # Layer 1's kept rows are layer 1's keys at layer 0's kept positions.
+    positions = [np.flatnonzero((bhsd(full_k[0])[0, 0] == r).all(-1))[0] for r in row0]
+    np.testing.assert_array_equal(row1, bhsd(full_k[1])[0, 0, positions])
