@@ -44,6 +44,10 @@ struct FuzzContext {
       llvm::consumeError(std::move(e));
       return nullptr;
     }
+    // A known crash in MLIR 22's parser, outside chunkkv (the tools guard
+    // their parse against it; under ASan the harness cannot).
+    if (hasMalformedIntegerList(text))
+      return nullptr;
     mlir::OwningOpRef<mlir::ModuleOp> module =
         mlir::parseSourceString<mlir::ModuleOp>(text, &context);
     if (module && mlir::failed(mlir::verify(*module)))

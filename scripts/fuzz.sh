@@ -3,6 +3,7 @@
 # SECONDS (default 60) from the seed corpus (lit cases, golden .npy files) with
 # the keyword dictionary. New inputs accumulate in build-asan/fuzz-corpus/;
 # a crash is saved to build-asan/fuzz-findings/ and fails the script.
+# CHUNKKV_FUZZ_SEED fixes libFuzzer's seed (0, the default, picks one).
 #   bash scripts/fuzz.sh [SECONDS] [FUZZER...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,7 @@ for fuzzer in "${FUZZERS[@]}"; do
   "$BUILD_DIR/bin/chunkkv-fuzz-$fuzzer" "$corpus" "$seeds" \
     -dict=fuzz/chunkkv.dict -max_total_time="$SECONDS_EACH" -timeout=30 \
     -rss_limit_mb=4096 -max_len=8192 -print_final_stats=1 \
+    -seed="${CHUNKKV_FUZZ_SEED:-0}" \
     -artifact_prefix="$BUILD_DIR/fuzz-findings/$fuzzer-" >"$log" 2>&1 || status=$?
   grep -E "^(INFO: seed corpus|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|Test unit written)" "$log" || true
   if [ "$status" -ne 0 ]; then

@@ -90,8 +90,13 @@ int chunkkvCompile(ChunkkvContext *context, const char *module,
           os << "  note: " << note << "\n";
         return mlir::success();
       });
-  mlir::OwningOpRef<mlir::ModuleOp> parsed =
-      mlir::parseSourceString<mlir::ModuleOp>(module, &context->context);
+  mlir::OwningOpRef<mlir::ModuleOp> parsed;
+  if (!chunkkv::runRecoveringFromCrash([&] {
+        parsed = mlir::parseSourceString<mlir::ModuleOp>(module,
+                                                         &context->context);
+      }))
+    return fail(error, "the module does not parse: MLIR's parser crashed on "
+                       "this malformed input (a bug in upstream MLIR 22)");
   if (!parsed)
     return fail(error, "the module does not parse or verify:\n" + diagnostics);
   if (pipeline && *pipeline) {

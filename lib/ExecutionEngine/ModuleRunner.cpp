@@ -88,8 +88,12 @@ ModuleRunner::load(llvm::StringRef source, llvm::StringRef entry,
   runner->context = createJitContext();
   mlir::MLIRContext &context = *runner->context;
   DiagnosticCollector diagnostics(context);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (!runRecoveringFromCrash([&] {
+        module = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
+      }))
+    return makeError("MLIR's parser crashed on this malformed input (a bug "
+                     "in upstream MLIR 22)");
   if (!module)
     return diagnostics.error("the module does not parse or verify");
 

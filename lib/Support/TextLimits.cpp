@@ -2,6 +2,10 @@
 
 #include "chunkkv/Support/TextLimits.h"
 
+#include "llvm/Support/CrashRecoveryContext.h"
+
+#include <mutex>
+
 llvm::Error chunkkv::checkNesting(llvm::StringRef text, size_t limit) {
   size_t depth = 0, line = 1;
   bool inString = false;
@@ -43,4 +47,26 @@ llvm::Error chunkkv::checkNesting(llvm::StringRef text, size_t limit) {
     }
   }
   return llvm::Error::success();
+}
+
+bool chunkkv::runRecoveringFromCrash(llvm::function_ref<void()> fn) {
+  static std::once_flag enabled;
+  std::call_once(enabled, [] { llvm::CrashRecoveryContext::Enable(); });
+  llvm::CrashRecoveryContext context;
+  return context.RunSafely(fn);
+}
+
+bool chunkkv::hasMalformedIntegerList(llvm::StringRef text) {
+  for (llvm::StringRef key : {"permutation = [", "dimensions = ["}) {
+    for (size_t at = text.find(key); at != llvm::StringRef::npos;
+         at = text.find(key, at + 1)) {
+      llvm::StringRef rest = text.drop_front(at + key.size());
+      size_t end = rest.find(']');
+      if (end == llvm::StringRef::npos ||
+          rest.take_front(end).find_first_not_of("0123456789, -") !=
+              llvm::StringRef::npos)
+        return true;
+    }
+  }
+  return false;
 }

@@ -139,3 +139,13 @@ def test_compile_rejects_deep_nesting():
     deep = "func.func private @f() attributes {a = " + "[" * 5000 + "]" * 5000 + "}"
     with pytest.raises(chunkkv.ChunkKVError, match="brackets nest deeper than 1000 levels"):
         chunkkv.compile(deep)
+
+
+def test_compile_survives_an_upstream_parser_crash():
+    crashing = ("func.func @f(%a: tensor<2x3xf32>, %e: tensor<3x2xf32>) {\n"
+                "  %t = linalg.transpose ins(%a : tensor<2x3xf32>) outs(%e : tensor<3x2xf32>)"
+                " permutation = [in5: f32, %out6: f32):\n  return\n}\n")
+    with pytest.raises(chunkkv.ChunkKVError, match="MLIR's parser crashed"):
+        chunkkv.compile(crashing)
+    # The context is still usable afterwards.
+    assert "func.func @g" in chunkkv.compile("func.func @g() { return }")

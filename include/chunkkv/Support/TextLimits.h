@@ -9,6 +9,7 @@
 #ifndef CHUNKKV_SUPPORT_TEXTLIMITS_H
 #define CHUNKKV_SUPPORT_TEXTLIMITS_H
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -20,6 +21,18 @@ constexpr size_t kMaxNesting = 1000;
 /// An error naming the line where `text` nests (), [], {} or <> deeper than
 /// `limit` (brackets inside string literals do not count), or success.
 llvm::Error checkNesting(llvm::StringRef text, size_t limit = kMaxNesting);
+
+/// Runs `fn`, turning a crash (a signal such as SIGSEGV) into a false return
+/// instead of ending the process. MLIR 22's parser crashes on some malformed
+/// input (e.g. `linalg.transpose ... permutation = [x: f32`), so the tools
+/// parse under this guard first. Under AddressSanitizer, its own handler
+/// reports the crash first.
+bool runRecoveringFromCrash(llvm::function_ref<void()> fn);
+
+/// Whether `text` holds a `permutation = [` or `dimensions = [` list with
+/// something other than integers before its `]`: input that crashes MLIR
+/// 22's parser (see runRecoveringFromCrash). The fuzz harnesses skip it.
+bool hasMalformedIntegerList(llvm::StringRef text);
 
 } // namespace chunkkv
 
