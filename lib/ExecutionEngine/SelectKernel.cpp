@@ -59,8 +59,8 @@ static llvm::Expected<PolicyAttr> buildPolicy(mlir::MLIRContext &context,
   if (!kind)
     return makeError("policy: expected 'paper' or 'kvpress', got '" +
                      params.kind + "'");
-  bool paper = *kind == PolicyKind::paper;
-  Aggregate aggregate = paper ? Aggregate::sum : Aggregate::mean;
+  PolicyDefaults defaults = getPolicyDefaults(*kind);
+  Aggregate aggregate = defaults.aggregate;
   if (params.aggregate) {
     std::optional<Aggregate> parsed = symbolizeAggregate(*params.aggregate);
     if (!parsed)
@@ -78,9 +78,9 @@ static llvm::Expected<PolicyAttr> buildPolicy(mlir::MLIRContext &context,
   };
   DiagnosticCollector diagnostics(context);
   PolicyAttr policy = PolicyAttr::getChecked(
-      emitError, &context, *kind, params.chunk.value_or(paper ? 10 : 20),
-      params.window.value_or(paper ? 32 : 64),
-      params.pool.value_or(paper ? 1 : 5), aggregate, params.budget,
+      emitError, &context, *kind, params.chunk.value_or(defaults.chunkSize),
+      params.window.value_or(defaults.window),
+      params.pool.value_or(defaults.pool), aggregate, params.budget,
       ratio(params.keepRatio), ratio(params.compressionRatio), params.reuse);
   if (!policy)
     return diagnostics.error("invalid policy");
@@ -133,6 +133,12 @@ func.func @chunkkv_select(%q: {1}, %k: {2}, %v: {2}, %len: {3},
 )mlir",
              policyText, q, cache, lengths, scores, ids, layout, scale)
       .str();
+}
+
+int64_t PolicyParams::resolvedWindow() const {
+  using namespace mlir::chunkkv;
+  PolicyKind policyKind = symbolizePolicyKind(kind).value_or(PolicyKind::paper);
+  return window.value_or(getPolicyDefaults(policyKind).window);
 }
 
 SelectKernel::SelectKernel() = default;

@@ -225,8 +225,7 @@ llvm::Expected<Inputs> readInputs(const PolicyParams &policy) {
   if (scale.getNumOccurrences())
     s.scale = scale;
   const std::vector<int64_t> &qs = in.q.shape;
-  int64_t expectedWindow =
-      policy.window.value_or(policy.kind == "kvpress" ? 64 : 32);
+  int64_t expectedWindow = policy.resolvedWindow();
   if (qs[0] != s.batch || qs[3] != s.headDim)
     return fail(queriesPath + ": expected [B = " + std::to_string(s.batch) +
                 ", Hq, w, D = " + std::to_string(s.headDim) + "] (from " +

@@ -35,6 +35,9 @@ struct PolicyParams {
   std::optional<int64_t> budget;
   std::optional<double> keepRatio, compressionRatio;
   int64_t reuse = 1;
+
+  /// The window, or the policy's default window.
+  int64_t resolvedWindow() const;
 };
 
 /// Shapes and types of one selection problem.

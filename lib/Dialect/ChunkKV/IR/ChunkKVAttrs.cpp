@@ -27,15 +27,7 @@ void ChunkKVDialect::registerAttributes() {
       >();
 }
 
-namespace {
-/// Defaults of the policy parameters that the textual form may leave out.
-struct PolicyDefaults {
-  int64_t chunkSize, window, pool;
-  Aggregate aggregate;
-};
-} // namespace
-
-static PolicyDefaults getDefaults(PolicyKind kind) {
+PolicyDefaults mlir::chunkkv::getPolicyDefaults(PolicyKind kind) {
   if (kind == PolicyKind::kvpress)
     return {20, 64, 5, Aggregate::mean};
   return {10, 32, 1, Aggregate::sum};
@@ -64,7 +56,7 @@ Attribute PolicyAttr::parse(AsmParser &parser, Type) {
     return {};
   }
 
-  PolicyDefaults defaults = getDefaults(*kind);
+  PolicyDefaults defaults = getPolicyDefaults(*kind);
   int64_t chunkSize = defaults.chunkSize, window = defaults.window,
           pool = defaults.pool, reuse = 1;
   Aggregate aggregate = defaults.aggregate;
