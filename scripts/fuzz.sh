@@ -4,6 +4,8 @@
 # the keyword dictionary. New inputs accumulate in build-asan/fuzz-corpus/;
 # a crash is saved to build-asan/fuzz-findings/ and fails the script.
 # CHUNKKV_FUZZ_SEED fixes libFuzzer's seed (0, the default, picks one).
+# SECONDS may be "ci": a fixed number of runs per fuzzer (about a minute each
+# here) with seed 1, so that CI repeats the same inputs every time.
 #   bash scripts/fuzz.sh [SECONDS] [FUZZER...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,13 +32,24 @@ for fuzzer in "${FUZZERS[@]}"; do
   esac
   corpus=$BUILD_DIR/fuzz-corpus/$fuzzer
   mkdir -p "$corpus"
-  echo "== chunkkv-fuzz-$fuzzer for ${SECONDS_EACH}s"
+  echo "== chunkkv-fuzz-$fuzzer (${SECONDS_EACH})"
+  if [ "$SECONDS_EACH" = ci ]; then
+    case $fuzzer in
+      parse-verify) limit=-runs=90000 ;;
+      lowering) limit=-runs=30000 ;;
+      npy) limit=-runs=20000000 ;;
+    esac
+    seed=1
+  else
+    limit=-max_total_time=$SECONDS_EACH
+    seed=${CHUNKKV_FUZZ_SEED:-0}
+  fi
   log=$BUILD_DIR/fuzz-findings/$fuzzer.log
   status=0
   "$BUILD_DIR/bin/chunkkv-fuzz-$fuzzer" "$corpus" "$seeds" \
-    -dict=fuzz/chunkkv.dict -max_total_time="$SECONDS_EACH" -timeout=30 \
+    -dict=fuzz/chunkkv.dict "$limit" -timeout=30 \
     -rss_limit_mb=4096 -max_len=8192 -print_final_stats=1 \
-    -seed="${CHUNKKV_FUZZ_SEED:-0}" \
+    -seed="$seed" \
     -artifact_prefix="$BUILD_DIR/fuzz-findings/$fuzzer-" >"$log" 2>&1 || status=$?
   grep -E "^(INFO: seed corpus|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|Test unit written)" "$log" || true
   if [ "$status" -ne 0 ]; then

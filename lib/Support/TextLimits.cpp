@@ -57,13 +57,16 @@ bool chunkkv::runRecoveringFromCrash(llvm::function_ref<void()> fn) {
 }
 
 bool chunkkv::hasMalformedIntegerList(llvm::StringRef text) {
-  for (llvm::StringRef key : {"permutation = [", "dimensions = ["}) {
+  for (llvm::StringRef key : {"permutation", "dimensions"}) {
     for (size_t at = text.find(key); at != llvm::StringRef::npos;
          at = text.find(key, at + 1)) {
-      llvm::StringRef rest = text.drop_front(at + key.size());
+      llvm::StringRef rest = text.drop_front(at + key.size()).ltrim(" \t\n");
+      if (!rest.consume_front("="))
+        continue;
+      rest = rest.ltrim(" \t\n");
       size_t end = rest.find(']');
-      if (end == llvm::StringRef::npos ||
-          rest.take_front(end).find_first_not_of("0123456789, -") !=
+      if (!rest.starts_with("[") || end == llvm::StringRef::npos ||
+          rest.substr(1, end - 1).find_first_not_of("0123456789, -\n") !=
               llvm::StringRef::npos)
         return true;
     }

@@ -29,9 +29,9 @@ llvm::Error checkNesting(llvm::StringRef text, size_t limit = kMaxNesting);
 /// reports the crash first.
 bool runRecoveringFromCrash(llvm::function_ref<void()> fn);
 
-/// Whether `text` holds a `permutation = [` or `dimensions = [` list with
-/// something other than integers before its `]`: input that crashes MLIR
-/// 22's parser (see runRecoveringFromCrash). The fuzz harnesses skip it.
+/// Whether `text` has `permutation =` or `dimensions =` followed by anything
+/// but a `[...]` list of integers: input on which MLIR 22's parser may crash
+/// (see runRecoveringFromCrash). The fuzz harnesses skip it.
 bool hasMalformedIntegerList(llvm::StringRef text);
 
 } // namespace chunkkv
