@@ -11,6 +11,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 LIBRARY = "libChunkKVCAPI.so"
+# Built where ptxas exists; bundled when present.
+CUDA_LIBRARIES = ("libchunkkv_cuda.so", "libchunkkv_cuda_runtime.so")
 
 
 class BuildPyWithLibrary(build_py):
@@ -26,6 +28,10 @@ class BuildPyWithLibrary(build_py):
         target = os.path.join(self.build_lib, "chunkkv", "_lib")
         os.makedirs(target, exist_ok=True)
         shutil.copy2(library, target)
+        for name in CUDA_LIBRARIES:
+            path = os.path.join(build, "lib", name)
+            if os.path.exists(path):
+                shutil.copy2(path, target)
 
 
 setup(cmdclass={"build_py": BuildPyWithLibrary})

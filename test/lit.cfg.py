@@ -37,6 +37,21 @@ config.substitutions.append(("%python", config.python_executable))
 config.environment["PYTHONPATH"] = os.path.join(config.chunkkv_src_root, "python")
 config.environment["CHUNKKV_BUILD_DIR"] = config.chunkkv_obj_root
 
+# GPU checks that need no GPU: ptxas assembles the generated PTX; the CUDA
+# runtime library is built where cuda.h exists. A GPU itself is never
+# assumed here (bench/gpu/run.sh runs the executed GPU tests).
+config.substitutions.append(("%chunkkv_src", config.chunkkv_src_root))
+if config.chunkkv_ptxas and os.path.exists(config.chunkkv_ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", config.chunkkv_ptxas))
+if config.chunkkv_cuda_include and "NOTFOUND" not in config.chunkkv_cuda_include:
+    config.available_features.add("cuda-runtime")
+    config.substitutions.append(
+        ("%chunkkv_cuda_runtime",
+         os.path.join(config.chunkkv_obj_root, "lib", "libchunkkv_cuda_runtime.so")))
+if os.path.exists("/dev/nvidia0"):
+    config.available_features.add("cuda-device")
+
 # Runtime libraries of mlir-runner for the executed tests.
 llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 for name in ("mlir_runner_utils", "mlir_c_runner_utils"):

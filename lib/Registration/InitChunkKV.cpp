@@ -11,6 +11,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 void mlir::chunkkv::registerChunkKVDialects(DialectRegistry &registry) {
   registry.insert<ChunkKVDialect>();
@@ -19,6 +20,8 @@ void mlir::chunkkv::registerChunkKVDialects(DialectRegistry &registry) {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerBufferizableOpInterfaceExternalModels(registry);
+  // gpu-module-to-binary translates kernels to LLVM IR.
+  registerAllToLLVMIRTranslations(registry);
 }
 
 void mlir::chunkkv::registerChunkKVPasses() {

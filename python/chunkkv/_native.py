@@ -26,14 +26,18 @@ class Shape(ctypes.Structure):
                 ("head_dim", ctypes.c_int64), ("scale", ctypes.c_float)]
 
 
-def _candidates():
+def find_library(name: str, variable: str, hint: str) -> str:
+    """Path of a bundled library: $variable, the package's _lib folder, or
+    $CHUNKKV_BUILD_DIR/lib (default ../build/lib of a source checkout).
+    Raises ChunkKVError naming where it looked and `hint`."""
     here = os.path.dirname(os.path.abspath(__file__))
-    if os.environ.get("CHUNKKV_LIBRARY"):
-        yield os.environ["CHUNKKV_LIBRARY"]
-    yield os.path.join(here, "_lib", LIBRARY_NAME)
-    build = os.environ.get("CHUNKKV_BUILD_DIR",
-                           os.path.join(here, "..", "..", "build"))
-    yield os.path.join(build, "lib", LIBRARY_NAME)
+    build = os.environ.get("CHUNKKV_BUILD_DIR", os.path.join(here, "..", "..", "build"))
+    tried = [p for p in (os.environ.get(variable), os.path.join(here, "_lib", name),
+                         os.path.join(build, "lib", name)) if p]
+    path = next((p for p in tried if os.path.exists(p)), None)
+    if path is None:
+        raise ChunkKVError(f"{name} not found (looked at {', '.join(tried)}); {hint}")
+    return os.path.abspath(path)
 
 
 _library = None
@@ -44,12 +48,9 @@ def library():
     global _library
     if _library is not None:
         return _library
-    tried = list(_candidates())
-    path = next((p for p in tried if os.path.exists(p)), None)
-    if path is None:
-        raise ChunkKVError(f"{LIBRARY_NAME} not found (looked at {', '.join(tried)}); "
-                           "build chunkkv and reinstall the package, or set CHUNKKV_LIBRARY")
-    lib = ctypes.CDLL(path)
+    lib = ctypes.CDLL(find_library(LIBRARY_NAME, "CHUNKKV_LIBRARY",
+                                   "build chunkkv and reinstall the package, or set "
+                                   "CHUNKKV_LIBRARY"))
     p, i64, i64p = ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_int64)
     err = ctypes.POINTER(ctypes.c_void_p)
     signatures = {

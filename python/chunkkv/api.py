@@ -146,10 +146,15 @@ def compress(q, k, v, lengths=None, policy: Union[reference.Policy, str, dict] =
     ("bshd"), f32/f16/bf16 NumPy arrays or CPU torch tensors; `lengths` [B]
     (default S). The policy is a reference.Policy, a kind with parameters as
     keywords (`compress(q, k, v, policy="paper", budget=512)`), or a dict of
-    the golden cases' `params`. device="cuda" needs the GPU library."""
+    the golden cases' `params`. device="cuda" takes CUDA tensors and runs the
+    kernels of libchunkkv_cuda.so (chunkkv.torch.compress)."""
+    if device == "cuda":
+        if scale is not None:
+            raise ChunkKVError("device='cuda' uses the default scale 1/sqrt(D)")
+        from . import torch as cuda
+        return cuda.compress(q, k, v, lengths, policy, layout=layout, **policy_params)
     if device != "cpu":
-        raise ChunkKVError(f"device={device!r}: this build runs on 'cpu' only "
-                           "(the CUDA library is not built)")
+        raise ChunkKVError(f"device must be 'cpu' or 'cuda', got {device!r}")
     if layout not in ("bhsd", "bshd"):
         raise ChunkKVError(f"layout must be 'bhsd' or 'bshd', got {layout!r}")
     policy = _as_policy(policy, {k_: v_ for k_, v_ in policy_params.items()

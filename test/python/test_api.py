@@ -81,7 +81,8 @@ def test_compress_torch_cpu_tensors():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(device="cuda"), "this build runs on 'cpu' only"),
+    (dict(device="cuda"), "q must be a PyTorch CUDA tensor"),
+    (dict(device="tpu"), "device must be 'cpu' or 'cuda'"),
     (dict(layout="sbhd"), "layout must be 'bhsd' or 'bshd'"),
     (dict(lengths=np.array([1, 2])), "lengths must have shape [1]"),
     (dict(lengths=np.array([400])), "length 400 of sequence 0 is outside [0, S = 333]"),

@@ -21,6 +21,11 @@ namespace chunkkv {
 void populateChunkKVToLoopsPatterns(RewritePatternSet &patterns,
                                     int64_t vectorWidth);
 
+/// Patterns lowering the memref forms of the chunkkv ops to gpu.launch
+/// kernels; `tokensPerBlock` keys per block of the score kernels.
+void populateChunkKVToGPUPatterns(RewritePatternSet &patterns,
+                                  int64_t tokensPerBlock);
+
 /// Options of `chunkkv-cpu-pipeline`.
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<int64_t> vectorWidth{
@@ -33,6 +38,46 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
 /// the LLVM dialect: lower-to-loops, one-shot bufferization, math
 /// approximation, then the upstream conversions to LLVM.
 void buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options);
+
+#ifndef CHUNKKV_DEFAULT_CUDA_PATH
+#define CHUNKKV_DEFAULT_CUDA_PATH ""
+#endif
+
+/// Options of `chunkkv-gpu-pipeline`.
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("target GPU (sm_80, sm_90, ...)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features; empty: +ptx80 for sm_90 and above, "
+                     "+ptx70 below"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("what the kernels become: isa (PTX text), bin (cubin, "
+                     "needs ptxas) or fatbin"),
+      llvm::cl::init("bin")};
+  PassOptions::Option<int64_t> optLevel{
+      *this, "opt-level", llvm::cl::desc("optimisation level of the kernels"),
+      llvm::cl::init(3)};
+  PassOptions::Option<std::string> cudaPath{
+      *this, "cuda-path",
+      llvm::cl::desc("CUDA toolkit (libdevice, ptxas); empty: upstream's "
+                     "search through $CUDA_ROOT, $CUDA_HOME, $CUDA_PATH"),
+      llvm::cl::init(CHUNKKV_DEFAULT_CUDA_PATH)};
+  PassOptions::Option<int64_t> tokensPerBlock{
+      *this, "tokens-per-block",
+      llvm::cl::desc("keys per block of the score kernels (multiple of 32)"),
+      llvm::cl::init(512)};
+};
+
+/// chunkkv ops in memref form on device buffers, and the host code around
+/// them, down to LLVM dialect host code with the kernels embedded as a
+/// gpu.binary: chunkkv-lower-to-gpu, kernel outlining, then the stages of
+/// upstream's gpu-lower-to-nvvm-pipeline with the CUDA toolkit of
+/// `cuda-path`.
+void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
 
 #define GEN_PASS_REGISTRATION
 #include "chunkkv/Conversion/Passes.h.inc"

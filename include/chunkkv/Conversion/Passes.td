@@ -47,6 +47,57 @@ def ChunkKVToLoopsPass : Pass<"chunkkv-lower-to-loops"> {
   ];
 }
 
+def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
+  let summary = "Lower chunkkv ops in memref form to gpu.launch kernels";
+  let description = [{
+    Lowers `chunkkv.chunk_score`, `chunkkv.topk_chunks` and `chunkkv.compact`
+    on device buffers (memref form; both policies, f32/f16/bf16 caches, bhsd
+    and bshd, per-sequence lengths) to `gpu.launch` kernels, with scratch
+    buffers from `gpu.alloc`. `gpu-kernel-outlining` and the NVVM pipeline
+    take them further (`chunkkv-gpu-pipeline`).
+
+    - `chunk_score`, five kernels, K read twice and no `[Hq, w, S]` buffer:
+      (1) one block per (span of `tokens-per-block` keys, kv head,
+      sequence) and one thread per window query of the group: the scaled
+      query lives in registers, keys are staged in shared memory as f32 with
+      16-byte loads, and each thread keeps an online softmax maximum and sum
+      over the visible keys of its span; (2) per query, the spans'
+      statistics are combined; (3) the blocks of (1) recompute the logits of
+      the prefix keys and sum `exp(x - max) * factor / sum` over the
+      group's queries with warp shuffles, giving a `[B, Hkv, S]` buffer of
+      per-token group sums; (4) per token: pooling, sum over kv heads and,
+      for kvpress, the batch maximum (integer atomic max on the bits of the
+      non-negative sums); (5) per chunk: the chunk reduction.
+    - `topk_chunks`: one block per sequence, radix select over 8-bit digits
+      with a shared-memory histogram, then block-wide scans (warp shuffles)
+      that take chunks in index order: ties go to the lower index, ids come
+      out ascending. Up to `2^31` chunks.
+    - `compact`: a plan kernel turns the ids into the source row of every
+      kept row (block-wide scan of chunk sizes); a grid-stride gather copies
+      rows with 16-byte vector loads and stores. In place, rows are gathered
+      into a second buffer and copied back, since blocks run in no order.
+
+    Requirements, each reported with the op and the reason: memref form,
+    static head dimension that is a multiple of 16 bytes, unit stride along
+    it, a head dimension of at most 128 for `chunk_score` (the query stays in
+    registers), and at most 1024 window queries per kv head (`G * w`).
+  }];
+  let options = [
+    Option<"tokensPerBlock", "tokens-per-block", "int64_t", /*default=*/"512",
+           "keys per block of the score kernels (a multiple of 32)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def ChunkKVDecomposeAggregatesPass : Pass<"chunkkv-decompose-aggregates"> {
   let summary = "Decompose aggregated linalg ops such as linalg.softmax";
   let description = [{

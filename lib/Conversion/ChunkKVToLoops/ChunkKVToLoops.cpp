@@ -7,8 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "KernelBuilder.h"
-
+#include "chunkkv/Conversion/KernelBuilder.h"
 #include "chunkkv/Conversion/Passes.h"
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVOps.h"
 
@@ -40,25 +39,6 @@ namespace {
 /// Keys of one register tile of the logits kernel, and vectors of queries.
 constexpr int64_t kKeysPerTile = 4;
 constexpr int64_t kVectorsPerTile = 4;
-
-/// Index of element (batch, head, position, feature) of a cache.
-SmallVector<Value> cacheIndex(Layout layout, Value batch, Value head,
-                              Value position, Value feature) {
-  if (layout == Layout::bhsd)
-    return {batch, head, position, feature};
-  return {batch, position, head, feature};
-}
-
-/// Dimension positions of the heads and the capacity in a cache.
-int64_t headsDim(Layout layout) { return layout == Layout::bhsd ? 1 : 2; }
-int64_t capacityDim(Layout layout) { return layout == Layout::bhsd ? 2 : 1; }
-
-/// Valid length of sequence `batch`, clamped to `[0, capacity]`.
-Value clampedLength(KernelBuilder &b, Value lengths, Value batch,
-                    Value capacity) {
-  Value length = b.toIndex(b.load(lengths, batch));
-  return b.min(b.max(length, b.index(0)), capacity);
-}
 
 Value fillVector(KernelBuilder &b, VectorType type, Value scalar) {
   return vector::BroadcastOp::create(b, type, scalar);
@@ -433,7 +413,6 @@ public:
 private:
   /// Order-preserving unsigned key of an f32 score; NaN is the lowest key
   /// and -0 equals +0.
-  Value orderedKey(Value score);
   /// Key of the `count`-th largest score among `[0, n)`, and how many chunks
   /// with exactly that key are to be taken.
   std::pair<Value, Value> radixSelect(Value batch, Value numChunks,
@@ -447,20 +426,6 @@ private:
   PolicyFormulas formulas;
   Value zero, one, histogram;
 };
-
-Value TopkLowering::orderedKey(Value score) {
-  Type i32 = b.getI32Type();
-  Value isZero = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, score,
-                                       b.f32(0.0));
-  Value bits = b.select(isZero, b.i32(0),
-                        arith::BitcastOp::create(b, i32, score));
-  Value negative = b.cmp(Pred::slt, bits, b.i32(0));
-  Value key = b.select(negative, arith::XOrIOp::create(b, bits, b.i32(-1)),
-                       arith::XOrIOp::create(b, bits, b.i32(INT32_MIN)));
-  Value isNaN = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, score,
-                                      score);
-  return b.select(isNaN, b.i32(0), key);
-}
 
 std::pair<Value, Value> TopkLowering::radixSelect(Value batch,
                                                   Value numChunks,
@@ -477,7 +442,7 @@ std::pair<Value, Value> TopkLowering::radixSelect(Value batch,
         b.forLoop(zero, bins, one,
                   [&](Value bin) { b.store(b.i32(0), histogram, bin); });
         b.forLoop(zero, numChunks, one, [&](Value c) {
-          Value key = orderedKey(b.load(scores, {batch, c}));
+          Value key = orderedScoreKey(b, b.load(scores, {batch, c}));
           b.ifThen(b.cmp(Pred::eq, b.andI(key, mask), prefix), [&]() {
             Value digit = b.toIndex(b.andI(
                 arith::ShRUIOp::create(b, key, shift), b.i32(255)));
@@ -516,7 +481,7 @@ Value TopkLowering::takeChosen(Value batch, Value length, Value numChunks,
       zero, numChunks, one, {zero, b.i32(0), zero},
       [&](Value c, ValueRange iters) -> SmallVector<Value> {
         Value position = iters[0], equalTaken = iters[1], tokens = iters[2];
-        Value key = orderedKey(b.load(op.getScores(), {batch, c}));
+        Value key = orderedScoreKey(b, b.load(op.getScores(), {batch, c}));
         Value equal = b.cmp(Pred::eq, key, threshold);
         Value take = b.orI(b.cmp(Pred::ugt, key, threshold),
                            b.andI(equal, b.cmp(Pred::slt, equalTaken,
@@ -770,14 +735,9 @@ struct ChunkKVToLoopsPass
           << static_cast<int64_t>(vectorWidth);
       return signalPassFailure();
     }
-    MLIRContext *ctx = &getContext();
-    ConversionTarget target(*ctx);
-    target.addIllegalDialect<ChunkKVDialect>();
-    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-    RewritePatternSet patterns(ctx);
+    RewritePatternSet patterns(&getContext());
     populateChunkKVToLoopsPatterns(patterns, vectorWidth);
-    if (failed(applyPartialConversion(getOperation(), target,
-                                      std::move(patterns))))
+    if (failed(lowerChunkKVOps(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -79,4 +79,9 @@ void chunkkv::registerChunkKVConversionPassesAndPipelines() {
       "Lower chunkkv ops (tensor or memref forms) and the code around them "
       "to the LLVM dialect for the host",
       buildCPUPipeline);
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "chunkkv-gpu-pipeline",
+      "Lower chunkkv ops on device buffers to GPU kernels (NVVM, embedded as "
+      "cubin/PTX/fatbin) and LLVM dialect host code that launches them",
+      buildGPUPipeline);
 }

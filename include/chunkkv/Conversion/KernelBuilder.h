@@ -1,17 +1,19 @@
-//===- KernelBuilder.h - IR-building helpers for the CPU lowering -*- C++ -*-=//
+//===- KernelBuilder.h - IR-building helpers of the lowerings ---*- C++ -*-===//
 //
 // Shorthands for the index arithmetic, loops and branches that the chunkkv
-// lowerings emit, and the policy formulas of docs/semantics.md as IR.
+// lowerings (CPU loops and GPU kernels) emit, the cache layout helpers, and
+// the policy formulas of docs/semantics.md as IR.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef CHUNKKV_LIB_CONVERSION_CHUNKKVTOLOOPS_KERNELBUILDER_H
-#define CHUNKKV_LIB_CONVERSION_CHUNKKVTOLOOPS_KERNELBUILDER_H
+#ifndef CHUNKKV_CONVERSION_KERNELBUILDER_H
+#define CHUNKKV_CONVERSION_KERNELBUILDER_H
 
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace mlir {
 namespace chunkkv {
@@ -110,7 +112,29 @@ private:
   PolicyAttr policy;
 };
 
+/// Applies `patterns` as a partial conversion of `root` in which every
+/// chunkkv op is illegal and every other op legal: the driver of the
+/// lowerings.
+LogicalResult lowerChunkKVOps(Operation *root, RewritePatternSet &&patterns);
+
+/// Index of element (batch, head, position, feature) of a cache.
+SmallVector<Value> cacheIndex(Layout layout, Value batch, Value head,
+                              Value position, Value feature);
+/// Dimension positions of the heads and the capacity in a cache.
+inline int64_t headsDim(Layout layout) {
+  return layout == Layout::bhsd ? 1 : 2;
+}
+inline int64_t capacityDim(Layout layout) {
+  return layout == Layout::bhsd ? 2 : 1;
+}
+/// An i32 key whose unsigned order is the order of the f32 `score`, with
+/// -0.0 == 0.0 and NaN below everything, for radix selection.
+Value orderedScoreKey(KernelBuilder &b, Value score);
+/// Valid length of sequence `batch`, clamped to `[0, capacity]`.
+Value clampedLength(KernelBuilder &b, Value lengths, Value batch,
+                    Value capacity);
+
 } // namespace chunkkv
 } // namespace mlir
 
-#endif // CHUNKKV_LIB_CONVERSION_CHUNKKVTOLOOPS_KERNELBUILDER_H
+#endif // CHUNKKV_CONVERSION_KERNELBUILDER_H

@@ -1,10 +1,13 @@
-//===- KernelBuilder.cpp - IR-building helpers for the CPU lowering -------===//
+//===- KernelBuilder.cpp - IR-building helpers of the lowerings -----------===//
 
-#include "KernelBuilder.h"
+#include "chunkkv/Conversion/KernelBuilder.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <cstdint>
 
 using namespace mlir;
 using namespace mlir::chunkkv;
@@ -162,4 +165,40 @@ Value PolicyFormulas::numSelected(Value length) {
   Value truncated =
       b.toIndex(arith::FPToSIOp::create(b, b.getI64Type(), product));
   return b.min(chunks, b.max(truncated, b.index(1)));
+}
+
+SmallVector<Value> mlir::chunkkv::cacheIndex(Layout layout, Value batch,
+                                             Value head, Value position,
+                                             Value feature) {
+  if (layout == Layout::bhsd)
+    return {batch, head, position, feature};
+  return {batch, position, head, feature};
+}
+
+Value mlir::chunkkv::clampedLength(KernelBuilder &b, Value lengths,
+                                   Value batch, Value capacity) {
+  Value length = b.toIndex(b.load(lengths, batch));
+  return b.min(b.max(length, b.index(0)), capacity);
+}
+
+Value mlir::chunkkv::orderedScoreKey(KernelBuilder &b, Value score) {
+  Type i32 = b.getI32Type();
+  Value isZero = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, score,
+                                       b.f32(0.0));
+  Value bits = b.select(isZero, b.i32(0),
+                        arith::BitcastOp::create(b, i32, score));
+  Value negative = b.cmp(arith::CmpIPredicate::slt, bits, b.i32(0));
+  Value key = b.select(negative, arith::XOrIOp::create(b, bits, b.i32(-1)),
+                       arith::XOrIOp::create(b, bits, b.i32(INT32_MIN)));
+  Value isNaN = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, score,
+                                      score);
+  return b.select(isNaN, b.i32(0), key);
+}
+
+LogicalResult mlir::chunkkv::lowerChunkKVOps(Operation *root,
+                                            RewritePatternSet &&patterns) {
+  ConversionTarget target(*root->getContext());
+  target.addIllegalDialect<ChunkKVDialect>();
+  target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+  return applyPartialConversion(root, target, std::move(patterns));
 }

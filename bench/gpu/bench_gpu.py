@@ -1,0 +1,173 @@
+"""GPU benchmark: fused ChunkKV score + select + compact vs PyTorch eager.
+
+For B in {1, 4} and T in {32768, 131072} (Hq=32, Hkv=8, D=128, f16, paper
+policy with C=10, w=32, keep 10 %), times in the same run:
+  - chunkkv: libchunkkv_cuda.so through chunkkv.torch.compress;
+  - eager:   the same policy as PyTorch eager ops, written like kvpress's
+             SnapKV/ChunkKV presses (repeat_kv, matmul, softmax, reductions,
+             topk, gather);
+  - roofline: the bytes the kernels must move (K once, then the kept rows of
+             K and V read and written) divided by the device-to-device copy
+             bandwidth measured here.
+Medians over --reps runs after warm-up. Prints a table and writes JSON.
+
+  python3 bench/gpu/bench_gpu.py [--json FILE] [--reps 10]
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "python"))
+
+from chunkkv import reference  # noqa: E402
+from chunkkv import torch as chunkkv_torch  # noqa: E402
+
+HQ, HKV, D, CHUNK, WINDOW, KEEP = 32, 8, 128, 10, 32, 0.1
+POLICY = reference.Policy("paper", chunk=CHUNK, window=WINDOW, keep_ratio=KEEP)
+
+
+def median_seconds(fn, reps):
+    fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def eager_select(q, k, v):
+    """The paper policy in PyTorch eager ops, as kvpress computes SnapKV scores."""
+    batch, _, window, dim = q.shape
+    length = k.shape[2]
+    group = HQ // HKV
+    keys = k.repeat_interleave(group, dim=1)
+    logits = torch.matmul(q, keys.transpose(-1, -2)) / math.sqrt(dim)
+    causal = torch.ones(window, window, dtype=torch.bool, device=q.device).triu(1)
+    logits[..., length - window:].masked_fill_(causal, float("-inf"))
+    prob = torch.softmax(logits.float(), dim=-1)
+    prefix = length - window
+    tokens = prob[..., :prefix].sum(dim=2)
+    scores = tokens.view(batch, HKV, group, prefix).mean(dim=2).sum(dim=1)
+    chunks = math.ceil(prefix / CHUNK)
+    padded = torch.nn.functional.pad(scores, (0, chunks * CHUNK - prefix))
+    chunk_scores = padded.view(batch, chunks, CHUNK).sum(dim=-1)
+    budget = math.floor(KEEP * length + 0.5)
+    count = min(chunks, (budget - window) // CHUNK)
+    chosen = chunk_scores.topk(count, dim=-1).indices.sort(dim=-1).values
+    positions = (chosen[..., None] * CHUNK +
+                 torch.arange(CHUNK, device=q.device)).view(batch, -1)
+    window_positions = torch.arange(prefix, length, device=q.device).expand(batch, -1)
+    positions = torch.cat([positions, window_positions], dim=1)
+    index = positions[:, None, :, None].expand(batch, HKV, positions.shape[1], dim)
+    return k.gather(2, index), v.gather(2, index), positions
+
+
+def kernels_only(q, k, v):
+    """The library call alone on preallocated outputs (compress() also
+    derives kept positions on the host)."""
+    batch, _, _, dim = q.shape
+    length = k.shape[2]
+    n_max, k_max = chunkkv_torch.output_sizes(POLICY, length)
+    lengths = torch.full((batch,), length, dtype=torch.int64, device="cuda")
+    outputs = dict(chunk_scores=torch.empty(batch, n_max, device="cuda"),
+                   chunk_ids=torch.empty(batch, k_max, dtype=torch.int64, device="cuda"),
+                   kept_lengths=torch.empty(batch, dtype=torch.int64, device="cuda"),
+                   keys_out=torch.empty_like(k), values_out=torch.empty_like(v),
+                   keys_out_lengths=torch.empty(batch, dtype=torch.int64, device="cuda"),
+                   values_out_lengths=torch.empty(batch, dtype=torch.int64, device="cuda"))
+    pointers = {name: t.data_ptr() for name, t in outputs.items()}
+    pointers.update(queries=q.data_ptr(), keys=k.data_ptr(), values=v.data_ptr(),
+                    lengths=lengths.data_ptr())
+    stream = torch.cuda.current_stream().cuda_stream
+
+    def run():
+        chunkkv_torch.select_pointers(POLICY, "float16", "bhsd", batch, HQ, HKV, length, dim,
+                                      pointers, stream=stream)
+    run.outputs = outputs
+    return run
+
+
+def profile(q, k, v):
+    """Per-kernel GPU times of one library call (torch.profiler / CUPTI)."""
+    run = kernels_only(q, k, v)
+    run()
+    torch.cuda.synchronize()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        run()
+        torch.cuda.synchronize()
+    return prof.key_averages().table(sort_by="cuda_time_total", row_limit=12)
+
+
+def copy_bandwidth(reps):
+    source = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    target = torch.empty_like(source)
+    seconds = median_seconds(lambda: target.copy_(source), reps)
+    return 2 * source.numel() / seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--batches", default="1,4")
+    parser.add_argument("--lengths", default="32768,131072")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print per-kernel times at B=1, T=131072")
+    args = parser.parse_args()
+
+    device_name = torch.cuda.get_device_name()
+    bandwidth = copy_bandwidth(args.reps)
+    print(f"device: {device_name}; device-to-device copy: {bandwidth / 1e9:.0f} GB/s")
+    rows = []
+    torch.manual_seed(0)
+    for batch in map(int, args.batches.split(",")):
+        for length in map(int, args.lengths.split(",")):
+            q = torch.randn(batch, HQ, WINDOW, D, dtype=torch.float16, device="cuda")
+            k = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
+            v = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
+            ours = median_seconds(kernels_only(q, k, v), args.reps)
+            eager = median_seconds(lambda: eager_select(q, k, v), args.reps)
+            result = chunkkv_torch.compress(q, k, v, policy=POLICY)
+            kept = int(result.lengths[0])
+            _, _, eager_positions = eager_select(q, k, v)
+            overlap = len(set(result.kept_positions[0].tolist()) &
+                          set(eager_positions[0].tolist())) / max(kept, 1)
+            element = 2
+            moved = (batch * HKV * length * D * element          # K read once
+                     + 2 * 2 * batch * HKV * kept * D * element)  # kept K, V rows in and out
+            roofline = moved / bandwidth
+            row = dict(batch=batch, length=length, chunkkv_ms=ours * 1e3,
+                       eager_ms=eager * 1e3, roofline_ms=roofline * 1e3,
+                       speedup_vs_eager=eager / ours, fraction_of_roofline=roofline / ours,
+                       kept=kept, overlap_with_eager=overlap)
+            rows.append(row)
+            print(f"B={batch} T={length}: chunkkv {ours * 1e3:.3f} ms, eager "
+                  f"{eager * 1e3:.3f} ms ({eager / ours:.1f}x), roofline {roofline * 1e3:.3f} ms "
+                  f"({100 * roofline / ours:.0f} % of it), kept {kept}, "
+                  f"same positions as eager {100 * overlap:.1f} %", flush=True)
+            del q, k, v, result
+            torch.cuda.empty_cache()
+    if args.profile:
+        q = torch.randn(1, HQ, WINDOW, D, dtype=torch.float16, device="cuda")
+        k = torch.randn(1, HKV, 131072, D, dtype=torch.float16, device="cuda")
+        print(profile(q, k, torch.randn_like(k)))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(device=device_name, copy_bandwidth_gbs=bandwidth / 1e9,
+                           reps=args.reps, rows=rows), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every GPU check of chunkkv, for a machine with a GPU, CUDA, PyTorch and
+# Python but no LLVM/MLIR. Build here first (bash scripts/build.sh
+# chunkkv_cuda), then run from the repository root with the two libraries
+# carried along:
+#   build/lib/libchunkkv_cuda.so build/lib/libchunkkv_cuda_runtime.so
+# Results go to $OUT (default /tmp/chunkkv-gpu). Under 5 minutes on an H100.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/chunkkv-gpu}
+mkdir -p "$OUT"
+export CHUNKKV_CUDA_LIBRARY=$PWD/build/lib/libchunkkv_cuda.so
+status=0
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/device.txt" 2>&1
+cat "$OUT/device.txt"
+
+echo "== integration tests (golden + 200 random cases)"
+timeout 150 python3 bench/gpu/test_gpu.py --random 200 --json "$OUT/tests.json" \
+  > "$OUT/tests.log" 2>&1 || status=1
+grep -E "FAIL|GPU cases passed" "$OUT/tests.log" | tail -20
+
+echo "== compute-sanitizer memcheck"
+SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+timeout 150 "$SANITIZER" --tool memcheck --error-exitcode 9 \
+  python3 bench/gpu/test_gpu.py --quick > "$OUT/memcheck.log" 2>&1
+echo "memcheck exit status: $?" | tee -a "$OUT/memcheck.log"
+grep -E "ERROR SUMMARY|GPU cases passed" "$OUT/memcheck.log"
+
+echo "== benchmark"
+timeout 150 python3 bench/gpu/bench_gpu.py --profile --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" \
+  || status=1
+exit $status

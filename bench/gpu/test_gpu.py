@@ -1,0 +1,301 @@
+"""GPU integration tests of libchunkkv_cuda.so against the NumPy reference.
+
+Runs the golden cases (and their f16/bf16/bshd/in-place variants) and
+random cases through chunkkv.torch.select_pointers on device buffers that the
+runtime library allocates (no PyTorch needed, so compute-sanitizer runs it
+quickly), and checks per docs/semantics.md's conformance rules: chunk scores
+within 1e-4 (f32) or 1e-2 (f16/bf16) of the reference, the chosen chunks a
+valid top-k of the reference scores, the kept lengths, and the compacted
+rows bit-exact. Exit status 0 when every case passes.
+
+  python3 bench/gpu/test_gpu.py [--random 200] [--quick] [--json FILE]
+"""
+
+import argparse
+import ctypes
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+sys.path.insert(0, os.path.join(ROOT, "runtime"))
+
+from chunkkv import reference  # noqa: E402
+from chunkkv import torch as cuda  # noqa: E402
+import variants as compiled  # noqa: E402
+
+GOLDEN = os.path.join(ROOT, "test", "golden")
+
+
+class Device:
+    """Device buffers through the runtime library's mgpu* functions."""
+
+    def __init__(self):
+        path = os.path.join(os.path.dirname(os.path.abspath(cuda.library()._name)),
+                            "libchunkkv_cuda_runtime.so")
+        self.rt = ctypes.CDLL(path)
+        self.rt.mgpuMemAlloc.restype = ctypes.c_void_p
+        self.rt.mgpuMemAlloc.argtypes = [ctypes.c_uint64, ctypes.c_void_p, ctypes.c_bool]
+        self.rt.mgpuMemFree.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        self.rt.mgpuMemcpy.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
+                                       ctypes.c_void_p]
+        self.rt.chunkkvCudaUnavailableReason.restype = ctypes.c_char_p
+        if not self.rt.chunkkvCudaAvailable():
+            sys.exit("no CUDA device: " + self.rt.chunkkvCudaUnavailableReason().decode())
+        self.live = []
+
+    def upload(self, array: np.ndarray) -> int:
+        array = np.ascontiguousarray(array)
+        pointer = self.rt.mgpuMemAlloc(max(array.nbytes, 16), None, False)
+        self.rt.mgpuMemcpy(pointer, array.ctypes.data, array.nbytes, None)
+        self.live.append(pointer)
+        return pointer
+
+    def empty(self, shape, dtype) -> int:
+        return self.upload(np.zeros(shape, dtype))
+
+    def download(self, pointer: int, shape, dtype) -> np.ndarray:
+        out = np.empty(shape, dtype)
+        self.rt.mgpuMemcpy(out.ctypes.data, pointer, out.nbytes, None)
+        return out
+
+    def free_all(self):
+        for pointer in self.live:
+            self.rt.mgpuMemFree(pointer, None)
+        self.live = []
+
+
+def to_bf16_bits(x: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 bit patterns (uint16), round to nearest even."""
+    bits = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return rounded.astype(np.uint16)
+
+
+def from_bf16_bits(bits: np.ndarray) -> np.ndarray:
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def encode(x: np.ndarray, dtype: str):
+    """(device-ready array, the f32 values the kernels see)."""
+    if dtype == "f32":
+        x = x.astype(np.float32)
+        return x, x
+    if dtype == "f16":
+        h = x.astype(np.float16)
+        return h, h.astype(np.float32)
+    bits = to_bf16_bits(x)
+    return bits, from_bf16_bits(bits)
+
+
+def variant_policy(name):
+    fields, dtype, layout, head_dim = compiled.VARIANTS[name]
+    p = compiled.full_policy(fields)
+    policy = reference.Policy(p["kind"], chunk=p["chunk"], window=p["window"], pool=p["pool"],
+                              aggregate=p["aggregate"], budget=p.get("budget"),
+                              keep_ratio=p.get("keep_ratio"),
+                              compression_ratio=p.get("compression_ratio"))
+    return policy, dtype, layout, head_dim
+
+
+def run_case(device, name, q, k, v, lengths, inplace=False):
+    """Runs one case on the GPU and checks it; returns a list of failures."""
+    policy, dtype, layout, head_dim = variant_policy(name)
+    batch, query_heads = q.shape[:2]
+    kv_heads, capacity = k.shape[1], k.shape[2]
+    qd, qf = encode(q, dtype)
+    kd, kf = encode(k, dtype)
+    vd, vf = encode(v, dtype)
+    if layout == "bshd":
+        kd, vd = (np.ascontiguousarray(a.transpose(0, 2, 1, 3)) for a in (kd, vd))
+    n_max, k_max = cuda.output_sizes(policy, capacity)
+    lens = np.asarray(lengths, np.int64)
+    ptr = dict(queries=device.upload(qd), keys=device.upload(kd), values=device.upload(vd),
+               lengths=device.upload(lens), chunk_scores=device.empty((batch, n_max), np.float32),
+               chunk_ids=device.empty((batch, k_max), np.int64),
+               kept_lengths=device.empty(batch, np.int64),
+               keys_out_lengths=device.empty(batch, np.int64),
+               values_out_lengths=device.empty(batch, np.int64))
+    if inplace:
+        ptr["keys_out"], ptr["values_out"] = ptr["keys"], ptr["values"]
+    else:
+        ptr["keys_out"] = device.empty(kd.shape, kd.dtype)
+        ptr["values_out"] = device.empty(vd.shape, vd.dtype)
+    cuda.select_pointers(policy, {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[dtype],
+                         layout, batch, query_heads, kv_heads, capacity, head_dim, ptr)
+    scores = device.download(ptr["chunk_scores"], (batch, n_max), np.float32)
+    ids = device.download(ptr["chunk_ids"], (batch, k_max), np.int64)
+    kept = device.download(ptr["kept_lengths"], batch, np.int64)
+    k_len = device.download(ptr["keys_out_lengths"], batch, np.int64)
+    v_len = device.download(ptr["values_out_lengths"], batch, np.int64)
+    k_out = device.download(ptr["keys_out"], kd.shape, kd.dtype)
+    v_out = device.download(ptr["values_out"], vd.shape, vd.dtype)
+    device.free_all()
+
+    failures = []
+    ref = reference.chunk_scores(qf, kf, lens, policy)
+    tol = 1e-4 if dtype == "f32" else 1e-2
+    finite = np.isfinite(ref)
+    if not np.array_equal(finite, np.isfinite(scores[:, :ref.shape[1]])):
+        failures.append("chunk scores: -inf slots differ")
+    else:
+        err = np.abs(scores[:, :ref.shape[1]][finite] - ref[finite])
+        bound = tol * np.maximum(np.abs(ref[finite]), 1e-30)
+        if np.any(err > bound):
+            failures.append(f"chunk scores: max relative error "
+                            f"{float(np.max(err / np.maximum(np.abs(ref[finite]), 1e-30))):.3g}")
+    ref_ids, ref_kept = reference.topk_chunks(ref, lens, policy)
+    positions = reference.kept_positions(ids, np.clip(lens, 0, capacity), policy)
+    for b in range(batch):
+        length = int(np.clip(lens[b], 0, capacity))
+        chosen = ids[b][ids[b] >= 0]
+        if not policy.keeps_whole(length):
+            n = policy.num_chunks(length)
+            count = policy.num_selected(length)
+            if len(chosen) != count or np.any(np.diff(chosen) <= 0) or np.any(chosen >= n):
+                failures.append(f"seq {b}: ids {chosen.tolist()} are not {count} ascending "
+                                f"chunks of {n}")
+                continue
+            mask = np.zeros(n, bool)
+            mask[chosen] = True
+            if count and (~mask).any():
+                low = ref[b, :n][mask].min()
+                high = ref[b, :n][~mask].max()
+                if low < high - tol * max(abs(high), 1e-30):
+                    failures.append(f"seq {b}: not a top-{count} set ({low} < {high})")
+        expected_len = len(positions[b])
+        if kept[b] != expected_len or k_len[b] != expected_len or v_len[b] != expected_len:
+            failures.append(f"seq {b}: kept {kept[b]}/{k_len[b]}/{v_len[b]}, positions "
+                            f"say {expected_len}")
+        if np.array_equal(ids[b], ref_ids[b]) and kept[b] != ref_kept[b]:
+            failures.append(f"seq {b}: kept length {kept[b]}, reference {ref_kept[b]}")
+        src_k, src_v, out_k, out_v = kd, vd, k_out, v_out
+        if layout == "bshd":
+            src_k, src_v, out_k, out_v = (a.transpose(0, 2, 1, 3) for a in (kd, vd, k_out, v_out))
+        pos = positions[b]
+        if not (np.array_equal(out_k[b][:, :len(pos)], src_k[b][:, pos]) and
+                np.array_equal(out_v[b][:, :len(pos)], src_v[b][:, pos])):
+            failures.append(f"seq {b}: compacted rows differ")
+    return failures
+
+
+def golden_cases():
+    cases = []
+    with open(os.path.join(GOLDEN, "cases.json")) as f:
+        names = json.load(f)
+    for case in names:
+        d = os.path.join(GOLDEN, case)
+        with open(os.path.join(d, "expected.json")) as f:
+            expected = json.load(f)
+        arrays = [np.load(os.path.join(d, n + ".npy")) for n in ("q", "k", "v")]
+        cases.append((case, arrays, expected))
+    return cases
+
+
+def matching_variants(params, head_dim):
+    policy = reference.Policy.from_params(params)
+    out = []
+    for name in compiled.VARIANTS:
+        p, _, _, d = variant_policy(name)
+        if p == policy and d == head_dim:
+            out.append(name)
+    return out
+
+
+def random_case(rng, name):
+    policy, dtype, layout, head_dim = variant_policy(name)
+    batch = int(rng.integers(1, 4))
+    kv_heads = int(rng.choice([1, 2, 4]))
+    group = int(rng.choice([1, 2, 4]))
+    capacity = int(rng.integers(policy.window + 1, policy.window + 700))
+    lengths = rng.integers(1, capacity + 1, size=batch)
+    lengths[rng.integers(0, batch)] = capacity
+    q = rng.standard_normal((batch, kv_heads * group, policy.window, head_dim)) * 1.5
+    k = rng.standard_normal((batch, kv_heads, capacity, head_dim)) * 1.5
+    v = rng.standard_normal((batch, kv_heads, capacity, head_dim))
+    return q, k, v, lengths
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--random", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true",
+                        help="golden cases and 10 random cases (for compute-sanitizer)")
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+    if args.quick:
+        args.random = 10
+
+    device = Device()
+    results = []
+
+    def record(label, failures, seconds):
+        results.append(dict(case=label, ok=not failures, failures=failures,
+                            seconds=round(seconds, 4)))
+        status = "PASS" if not failures else "FAIL " + "; ".join(failures[:3])
+        print(f"{label}: {status}", flush=True)
+
+    for case, (q, k, v), expected in golden_cases():
+        names = matching_variants(expected["params"], q.shape[3])
+        lengths = expected["params"]["lengths"]
+        for name in names:
+            for inplace in (False, True):
+                start = time.perf_counter()
+                failures = run_case(device, name, q, k, v, lengths, inplace)
+                if name.endswith("f32_bhsd_d%d" % q.shape[3]):
+                    ids_ok = _golden_positions_match(device, name, q, k, v, lengths, expected)
+                    if not ids_ok:
+                        failures.append("kept positions differ from the golden case")
+                record(f"golden {case} [{name}{' inplace' if inplace else ''}]", failures,
+                       time.perf_counter() - start)
+
+    rng = np.random.default_rng(args.seed)
+    names = list(compiled.VARIANTS)
+    for i in range(args.random):
+        name = names[i % len(names)]
+        q, k, v, lengths = random_case(rng, name)
+        start = time.perf_counter()
+        failures = run_case(device, name, q, k, v, lengths, inplace=bool(i % 3 == 0))
+        record(f"random {i} [{name} B={q.shape[0]} Hq={q.shape[1]} Hkv={k.shape[1]} "
+               f"S={k.shape[2]} lengths={list(map(int, lengths))}]", failures,
+               time.perf_counter() - start)
+
+    passed = sum(r["ok"] for r in results)
+    print(f"{passed}/{len(results)} GPU cases passed")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(passed=passed, total=len(results), results=results), f, indent=1)
+    return 0 if passed == len(results) else 1
+
+
+def _golden_positions_match(device, name, q, k, v, lengths, expected):
+    """Kept positions of the GPU run equal the golden ones (f32 variants)."""
+    policy, _, _, _ = variant_policy(name)
+    batch = q.shape[0]
+    capacity = k.shape[2]
+    n_max, k_max = cuda.output_sizes(policy, capacity)
+    ptr = dict(queries=device.upload(q.astype(np.float32)), keys=device.upload(k),
+               values=device.upload(v), lengths=device.upload(np.asarray(lengths, np.int64)),
+               chunk_scores=device.empty((batch, n_max), np.float32),
+               chunk_ids=device.empty((batch, k_max), np.int64),
+               kept_lengths=device.empty(batch, np.int64),
+               keys_out=device.empty(k.shape, np.float32),
+               values_out=device.empty(v.shape, np.float32),
+               keys_out_lengths=device.empty(batch, np.int64),
+               values_out_lengths=device.empty(batch, np.int64))
+    cuda.select_pointers(policy, "float32", "bhsd", batch, q.shape[1], k.shape[1], capacity,
+                         q.shape[3], ptr)
+    ids = device.download(ptr["chunk_ids"], (batch, k_max), np.int64)
+    device.free_all()
+    positions = reference.kept_positions(ids, np.asarray(lengths), policy)
+    return all(np.array_equal(p, e) for p, e in zip(positions, expected["kept_positions"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

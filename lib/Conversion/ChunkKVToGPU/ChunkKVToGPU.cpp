@@ -1,0 +1,1413 @@
+//===- ChunkKVToGPU.cpp - chunkkv ops to gpu dialect kernels --------------===//
+//
+// Lowers the memref forms of chunk_score, topk_chunks and compact to
+// gpu.launch kernels plus the device scratch buffers between them. The
+// kernels and their division of work are described in Passes.td; the numbers
+// follow docs/semantics.md exactly like the CPU lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "chunkkv/Conversion/KernelBuilder.h"
+#include "chunkkv/Conversion/Passes.h"
+#include "chunkkv/Dialect/ChunkKV/IR/ChunkKVOps.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
+
+namespace mlir {
+namespace chunkkv {
+#define GEN_PASS_DEF_CHUNKKVTOGPUPASS
+#include "chunkkv/Conversion/Passes.h.inc"
+} // namespace chunkkv
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::chunkkv;
+
+using Pred = arith::CmpIPredicate;
+
+namespace {
+
+constexpr int64_t kWarpSize = 32;
+/// Keys staged in shared memory at a time by the score kernels.
+constexpr int64_t kKeysPerTile = 32;
+/// Keys whose logits one thread computes together (independent FMA chains).
+constexpr int64_t kKeysPerStep = 4;
+/// Query features per vector register in the score kernels.
+constexpr int64_t kFeatureVector = 4; // == the 4 lanes of vector shuffles
+/// Bytes moved by one vector load or store of the caches.
+constexpr int64_t kVectorBytes = 16;
+/// Threads of the pooling, chunk and copy kernels.
+constexpr int64_t kBlockSize = 256;
+/// Threads of the one-block-per-sequence top-k and compaction-plan kernels.
+constexpr int64_t kScanBlockSize = 1024;
+/// Blocks per sequence of the grid-stride row gather.
+constexpr int64_t kGatherBlocks = 512;
+/// Window queries of one block of the tensor-core score kernels: one
+/// 16-row mma tile per warp, four warps.
+constexpr int64_t kMmaWarps = 4;
+constexpr int64_t kMmaRows = 16;
+constexpr int64_t kRowsPerMmaBlock = kMmaWarps * kMmaRows;
+/// Keys per step of a warp: four 8-key mma tiles, independent accumulators.
+constexpr int64_t kMmaTiles = 4;
+constexpr int64_t kMmaKeysPerStep = 8 * kMmaTiles;
+/// Features of one 16-byte load of f16/bf16 per lane; four lanes share a
+/// key row, so the head dimension must be a multiple of 32.
+constexpr int64_t kMmaFeatureStride = 32;
+/// Starting maximum of the tensor-core statistics: finite, so that a row
+/// without visible keys yet never computes exp(-inf - -inf).
+constexpr double kNoMaximum = -1e30;
+
+/// Largest head dimension whose window queries stay in registers.
+constexpr int64_t kMaxHeadDim = 128;
+/// Most threads of a block: one per window query of a kv-head group.
+constexpr int64_t kMaxQueriesPerGroup = 1024;
+
+double negInfinity() { return -std::numeric_limits<double>::infinity(); }
+
+MemRefType workgroupBuffer(MLIRContext *ctx, ArrayRef<int64_t> shape,
+                           Type element) {
+  return MemRefType::get(
+      shape, element, MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+}
+
+/// The device work of one op, ordered on one stream: every allocation,
+/// memset, launch and free depends on the previous one through an async
+/// token, and `finish` waits for the last. The host lowering turns this into
+/// one stream per op and a single synchronisation at its end.
+class DeviceQueue {
+public:
+  explicit DeviceQueue(KernelBuilder &b) : b(b) {
+    tokenType = gpu::AsyncTokenType::get(b.getContext());
+    token = gpu::WaitOp::create(b, tokenType, ValueRange{}).getAsyncToken();
+  }
+
+  /// A device buffer of `sizes` (all dynamic).
+  Value alloc(Type element, ValueRange sizes) {
+    SmallVector<int64_t> shape(sizes.size(), ShapedType::kDynamic);
+    return alloc(MemRefType::get(shape, element), sizes);
+  }
+  /// A device buffer of `type`, with the sizes of its dynamic dimensions.
+  Value alloc(MemRefType type, ValueRange dynamicSizes) {
+    auto op = gpu::AllocOp::create(b, type, tokenType, ValueRange{token},
+                                   dynamicSizes, ValueRange{},
+                                   /*hostShared=*/false);
+    token = op.getAsyncToken();
+    return op.getMemref();
+  }
+  void free(Value buffer) {
+    token = gpu::DeallocOp::create(b, tokenType, ValueRange{token}, buffer)
+                .getAsyncToken();
+  }
+  void memset(Value buffer, Value value) {
+    token = gpu::MemsetOp::create(b, tokenType, ValueRange{token}, buffer,
+                                  value)
+                .getAsyncToken();
+  }
+
+  /// Emits a `gpu.launch` of the kernel `name` (the name it gets when
+  /// outlined) with a 3-d grid and a 1-d block of `blockSize` threads, plus
+  /// workgroup (shared) buffers of the given types; `body` fills the kernel
+  /// and receives the launch op.
+  void launch(StringRef name, std::array<Value, 3> grid, Value blockSize,
+              ArrayRef<Type> shared, function_ref<void(gpu::LaunchOp)> body) {
+    Value one = b.index(1);
+    auto op = gpu::LaunchOp::create(
+        b, grid[0], grid[1], grid[2], blockSize, one, one,
+        /*dynamicSharedMemorySize=*/nullptr, tokenType, ValueRange{token},
+        TypeRange(shared), TypeRange{}, nullptr, nullptr, nullptr,
+        /*module=*/nullptr, FlatSymbolRefAttr::get(b.getContext(), name));
+    token = op.getAsyncToken();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&op.getBody().front());
+    body(op);
+    gpu::TerminatorOp::create(b);
+  }
+
+  /// Waits for everything queued.
+  void finish() { gpu::WaitOp::create(b, Type(), ValueRange{token}); }
+
+private:
+  KernelBuilder &b;
+  Type tokenType;
+  Value token;
+};
+
+Value shuffle(KernelBuilder &b, Value value, int64_t offset,
+              gpu::ShuffleMode mode) {
+  return gpu::ShuffleOp::create(b, value, b.i32(offset), b.i32(kWarpSize),
+                                mode)
+      .getShuffleResult();
+}
+
+/// Sum (or maximum) of `value` over the 32 lanes of a warp, in every lane.
+Value warpReduce(KernelBuilder &b, Value value, bool maximum) {
+  for (int64_t offset = kWarpSize / 2; offset > 0; offset /= 2) {
+    Value other = shuffle(b, value, offset, gpu::ShuffleMode::XOR);
+    if (!maximum)
+      value = b.addf(value, other);
+    else if (isa<FloatType>(value.getType()))
+      value = b.maxf(value, other);
+    else
+      value = b.max(value, other);
+  }
+  return value;
+}
+
+/// Inclusive prefix sum of the i32 `value` over the threads of a block of
+/// kScanBlockSize threads, and the block's total. `warpSums` is a workgroup
+/// buffer of kScanBlockSize / 32 i32. Every thread of the block must call it.
+std::pair<Value, Value> blockScan(KernelBuilder &b, Value value, Value thread,
+                                  Value warpSums) {
+  Value lane = b.rem(thread, b.index(kWarpSize));
+  Value warp = b.div(thread, b.index(kWarpSize));
+  for (int64_t offset = 1; offset < kWarpSize; offset *= 2) {
+    Value below = shuffle(b, value, offset, gpu::ShuffleMode::UP);
+    value = b.select(b.cmp(Pred::sge, lane, b.index(offset)),
+                     b.add(value, below), value);
+  }
+  b.ifThen(b.cmp(Pred::eq, lane, b.index(kWarpSize - 1)),
+           [&]() { b.store(value, warpSums, warp); });
+  gpu::BarrierOp::create(b);
+  SmallVector<Value> sums = b.forLoop(
+      b.index(0), b.index(kScanBlockSize / kWarpSize), b.index(1),
+      {b.i32(0), b.i32(0)},
+      [&](Value w, ValueRange acc) -> SmallVector<Value> {
+        Value sum = b.load(warpSums, w);
+        Value before = b.cmp(Pred::slt, w, warp);
+        return {b.select(before, b.add(acc[0], sum), acc[0]),
+                b.add(acc[1], sum)};
+      });
+  gpu::BarrierOp::create(b);
+  return {b.add(value, sums[0]), sums[1]};
+}
+
+/// Elements of one 16-byte vector of `element`.
+int64_t vectorLanes(Type element) {
+  return kVectorBytes / (element.getIntOrFloatBitWidth() / 8);
+}
+
+Value alignedLoad(KernelBuilder &b, VectorType type, Value memref,
+                  ValueRange indices, int64_t alignment) {
+  return vector::LoadOp::create(b, type, memref, indices,
+                                /*nontemporal=*/false,
+                                llvm::MaybeAlign(alignment));
+}
+
+void alignedStore(KernelBuilder &b, Value value, Value memref,
+                  ValueRange indices, int64_t alignment) {
+  vector::StoreOp::create(b, value, memref, indices, /*nontemporal=*/false,
+                          llvm::MaybeAlign(alignment));
+}
+
+//===----------------------------------------------------------------------===//
+// chunk_score
+//===----------------------------------------------------------------------===//
+
+/// Emits the kernels of chunk_score:
+///  1. softmax statistics: per (span of keys, kv head, sequence) block, one
+///     thread per window query of the group computes its logits against the
+///     keys staged in shared memory and keeps an online maximum and sum;
+///  2. combine: per window query, the statistics of all spans;
+///  3. token sums: the same blocks recompute the logits of the prefix keys
+///     and add up `exp(x - max) * factor / sum` over the group's queries;
+///  4. pooling, group mean and head sum per token (and kvpress's maximum);
+///  5. chunk reduction.
+class ChunkScoreGPULowering {
+public:
+  ChunkScoreGPULowering(KernelBuilder &b, ChunkScoreOp op,
+                        int64_t tokensPerBlock)
+      : b(b), op(op), policy(op.getPolicy()), layout(op.getLayout()),
+        formulas(b, policy), tokensPerBlock(tokensPerBlock), queue(b) {}
+
+  void emit();
+
+private:
+  /// Statistics (pass 1) or token sums (pass 2) with FMA loops: f32
+  /// caches and head dimensions that the tensor-core kernels do not take.
+  void emitScoreKernel(bool tokenPass);
+  /// The same with mma.sync (f16/bf16, head dimension a multiple of 32).
+  void emitTensorCoreScoreKernel(bool tokenPass);
+  /// `acc + a * b` on one 16x8x16 tile: `a` four and `b` two registers of
+  /// two f16/bf16 each, `acc` four f32.
+  SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> b,
+                         ArrayRef<Value> acc, Type element);
+  void emitCombineKernel();
+  /// The softmax statistics (max, sum) of two parts of a row, as one.
+  SmallVector<Value> combineStatistics(Value max1, Value sum1, Value max2,
+                                       Value sum2);
+  void emitPoolKernel();
+  void emitChunkKernel();
+
+  /// The logits' scale: the op's, or 1/sqrt(D).
+  Value scaleValue() {
+    if (std::optional<APFloat> attr = op.getScale())
+      return b.f32(attr->convertToDouble());
+    return b.f32(1.0 / std::sqrt(static_cast<double>(headDim)));
+  }
+  /// `dot(q, k)` for the staged keys `key0 .. key0 + kKeysPerStep`.
+  SmallVector<Value> logits(Value keyTile, Value key0,
+                            ArrayRef<Value> queryFeatures);
+
+  KernelBuilder &b;
+  ChunkScoreOp op;
+  PolicyAttr policy;
+  Layout layout;
+  PolicyFormulas formulas;
+  int64_t tokensPerBlock;
+  DeviceQueue queue;
+  int64_t headDim = 0;
+  bool useTensorCores = false;
+
+  Value zero, one, window, batchSize, kvHeads, capacity, groupSize;
+  Value numQueries, threadsPerGroup, numSpans;
+  Value spanMax, spanSum;     // [B, Hkv, G*w, spans] f32 partial statistics
+  Value rowMax, rowScale;     // [B, Hkv, G*w] f32 final statistics
+  Value tokenSums;  // [B, Hkv, row groups, S] f32 sums of probabilities
+  Value rowGroups;  // blocks that split the G*w queries of a kv head
+  Value sequenceSums;         // [B, S] f32 pooled per-token scores
+  Value windowMax;            // [1] i32 bits of kvpress's batch maximum
+};
+
+void ChunkScoreGPULowering::emit() {
+  Value q = op.getQueries(), k = op.getKeys();
+  headDim = cast<MemRefType>(k.getType()).getDimSize(3);
+  zero = b.index(0);
+  one = b.index(1);
+  window = b.index(policy.getWindow());
+  batchSize = b.dim(k, 0);
+  kvHeads = b.dim(k, headsDim(layout));
+  capacity = b.dim(k, capacityDim(layout));
+  groupSize = b.div(b.dim(q, 1), kvHeads);
+  numQueries = b.mul(groupSize, window);
+  Value warp = b.index(kWarpSize);
+  threadsPerGroup = b.mul(b.ceilDiv(numQueries, warp), warp);
+  Value span = b.index(tokensPerBlock);
+  numSpans = b.max(b.ceilDiv(capacity, span), one);
+
+  Type f32 = b.getF32Type();
+  spanMax = queue.alloc(f32, {batchSize, kvHeads, numQueries, numSpans});
+  spanSum = queue.alloc(f32, {batchSize, kvHeads, numQueries, numSpans});
+  rowMax = queue.alloc(f32, {batchSize, kvHeads, numQueries});
+  rowScale = queue.alloc(f32, {batchSize, kvHeads, numQueries});
+  Type element = getElementTypeOrSelf(k.getType());
+  useTensorCores = (element.isF16() || element.isBF16()) &&
+                   headDim % kMmaFeatureStride == 0;
+  rowGroups = useTensorCores
+                  ? b.ceilDiv(numQueries, b.index(kRowsPerMmaBlock))
+                  : one;
+  tokenSums = queue.alloc(f32, {batchSize, kvHeads, rowGroups, capacity});
+  sequenceSums = queue.alloc(f32, {batchSize, capacity});
+  windowMax = queue.alloc(b.getI32Type(), {one});
+  // 0 is the bit pattern of +0.0, below every pooled probability sum.
+  queue.memset(windowMax, b.i32(0));
+
+  auto scoreKernel = [&](bool tokenPass) {
+    if (useTensorCores)
+      emitTensorCoreScoreKernel(tokenPass);
+    else
+      emitScoreKernel(tokenPass);
+  };
+  scoreKernel(/*tokenPass=*/false);
+  emitCombineKernel();
+  scoreKernel(/*tokenPass=*/true);
+  emitPoolKernel();
+  emitChunkKernel();
+
+  for (Value buffer : {spanMax, spanSum, rowMax, rowScale, tokenSums,
+                       sequenceSums, windowMax})
+    queue.free(buffer);
+  queue.finish();
+}
+
+SmallVector<Value>
+ChunkScoreGPULowering::logits(Value keyTile, Value key0,
+                              ArrayRef<Value> queryFeatures) {
+  // One scalar FMA chain per key keeps the accumulators to kKeysPerStep
+  // registers next to the D registers of the query.
+  SmallVector<Value> acc(kKeysPerStep, b.f32(0.0));
+  for (int64_t d = 0, e = queryFeatures.size(); d < e; d += kFeatureVector) {
+    for (int64_t u = 0; u < kKeysPerStep; ++u) {
+      // Every thread reads the same address: a shared-memory broadcast.
+      Value keys = b.load(keyTile, {b.add(key0, b.index(u)),
+                                    b.index(d / kFeatureVector)});
+      for (int64_t lane = 0; lane < kFeatureVector; ++lane)
+        acc[u] = math::FmaOp::create(
+            b, queryFeatures[d + lane],
+            vector::ExtractOp::create(b, keys, ArrayRef<int64_t>{lane}),
+            acc[u]);
+    }
+  }
+  return acc;
+}
+
+void ChunkScoreGPULowering::emitScoreKernel(bool tokenPass) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  Value q = op.getQueries(), k = op.getKeys();
+  Type element = getElementTypeOrSelf(k.getType());
+  int64_t lanes = vectorLanes(element);
+  int64_t vectorsPerRow = headDim / lanes;
+  Value scale = scaleValue();
+
+  SmallVector<Type> shared = {
+      // Vectors as elements give the buffer the 16-byte alignment of
+      // vector<4xf32>, which 16-byte shared loads and stores need.
+      workgroupBuffer(ctx, {kKeysPerTile, headDim / kFeatureVector},
+                      VectorType::get({kFeatureVector}, f32))};
+  if (tokenPass)
+    shared.push_back(workgroupBuffer(
+        ctx, {kMaxQueriesPerGroup / kWarpSize, kKeysPerTile}, f32));
+
+  queue.launch(tokenPass ? "chunkkv_score_tokens" : "chunkkv_score_stats",
+               {numSpans, kvHeads, batchSize}, threadsPerGroup, shared,
+         [&](gpu::LaunchOp launchOp) {
+    Value keyTile = launchOp.getWorkgroupAttributions()[0];
+    Value spanIndex = launchOp.getBlockIds().x;
+    Value kvHead = launchOp.getBlockIds().y;
+    Value batch = launchOp.getBlockIds().z;
+    Value thread = launchOp.getThreadIds().x;
+    Value blockSize = launchOp.getBlockSize().x;
+
+    Value length = clampedLength(b, op.getLengths(), batch, capacity);
+    Value prefix = b.sub(length, window);
+    // Statistics cover every visible key; token sums only the prefix.
+    Value end = tokenPass ? prefix : length;
+    Value spanStart = b.mul(spanIndex, b.index(tokensPerBlock));
+    Value spanEnd = b.min(b.add(spanStart, b.index(tokensPerBlock)), end);
+    Value active = b.andI(b.cmp(Pred::sgt, prefix, zero),
+                          b.cmp(Pred::slt, spanStart, end));
+    b.ifThen(active, [&]() {
+      Value row = thread;
+      Value real = b.cmp(Pred::slt, row, numQueries);
+      Value safeRow = b.min(row, b.sub(numQueries, one));
+      Value head = b.add(b.mul(kvHead, groupSize), b.div(safeRow, window));
+      Value query = b.rem(safeRow, window);
+      Value lastVisible = b.add(prefix, query);
+
+      // The scaled window query stays in registers for the whole span.
+      auto queryType = VectorType::get({kFeatureVector}, element);
+      auto f32Vector = VectorType::get({kFeatureVector}, f32);
+      Value scaleVector = vector::BroadcastOp::create(b, f32Vector, scale);
+      SmallVector<Value> queryFeatures;
+      int64_t queryAlign = kFeatureVector * element.getIntOrFloatBitWidth() / 8;
+      for (int64_t d = 0; d < headDim; d += kFeatureVector) {
+        Value raw = alignedLoad(b, queryType, q,
+                                {batch, head, query, b.index(d)}, queryAlign);
+        if (!element.isF32())
+          raw = arith::ExtFOp::create(b, f32Vector, raw);
+        Value scaled = b.mulf(raw, scaleVector);
+        for (int64_t lane = 0; lane < kFeatureVector; ++lane)
+          queryFeatures.push_back(
+              vector::ExtractOp::create(b, scaled, ArrayRef<int64_t>{lane}));
+      }
+
+      Value statMax, statScale;
+      if (tokenPass) {
+        statMax = b.load(rowMax, {batch, kvHead, safeRow});
+        statScale = b.select(real, b.load(rowScale, {batch, kvHead, safeRow}),
+                             b.f32(0.0));
+      }
+      Value warpSlots = tokenPass ? Value(launchOp.getWorkgroupAttributions()[1])
+                                  : Value();
+      Value lane = b.rem(thread, b.index(kWarpSize));
+      Value warp = b.div(thread, b.index(kWarpSize));
+      Value numWarps = b.div(blockSize, b.index(kWarpSize));
+
+      auto loadedType = VectorType::get({lanes}, element);
+      auto stagedType = VectorType::get({lanes}, f32);
+      Value tileElements = b.index(kKeysPerTile * vectorsPerRow);
+      SmallVector<Value> stats = b.forLoop(
+          spanStart, spanEnd, b.index(kKeysPerTile),
+          {b.f32(negInfinity()), b.f32(0.0)},
+          [&](Value tile0, ValueRange iters) -> SmallVector<Value> {
+            // Stage the tile's keys as f32 with 16-byte loads.
+            gpu::BarrierOp::create(b);
+            b.forLoop(thread, tileElements, blockSize, [&](Value e) {
+              Value key = b.div(e, b.index(vectorsPerRow));
+              Value feature = b.mul(b.rem(e, b.index(vectorsPerRow)),
+                                    b.index(lanes));
+              Value position = b.add(tile0, key);
+              Value inside = b.cmp(Pred::slt, position, spanEnd);
+              Value safe = b.min(position, b.sub(spanEnd, one));
+              Value raw = alignedLoad(
+                  b, loadedType, k,
+                  cacheIndex(layout, batch, kvHead, safe, feature),
+                  kVectorBytes);
+              if (!element.isF32())
+                raw = arith::ExtFOp::create(b, stagedType, raw);
+              Value zeros =
+                  vector::BroadcastOp::create(b, stagedType, b.f32(0.0));
+              Value staged = b.select(inside, raw, zeros);
+              for (int64_t part = 0; part < lanes; part += kFeatureVector) {
+                Value slice = vector::ShuffleOp::create(
+                    b, staged, staged,
+                    ArrayRef<int64_t>{part, part + 1, part + 2, part + 3});
+                Value column = b.add(b.div(feature, b.index(kFeatureVector)),
+                                     b.index(part / kFeatureVector));
+                b.store(slice, keyTile, {key, column});
+              }
+            });
+            gpu::BarrierOp::create(b);
+
+            SmallVector<Value> next = b.forLoop(
+                zero, b.index(kKeysPerTile), b.index(kKeysPerStep),
+                {iters[0], iters[1]},
+                [&](Value key0, ValueRange running) -> SmallVector<Value> {
+                  SmallVector<Value> dots =
+                      logits(keyTile, key0, queryFeatures);
+                  Value max = running[0], sum = running[1];
+                  for (int64_t u = 0; u < kKeysPerStep; ++u) {
+                    Value slot = b.add(key0, b.index(u));
+                    Value position = b.add(tile0, slot);
+                    Value valid =
+                        b.andI(real, b.cmp(Pred::slt, position, spanEnd));
+                    if (!tokenPass) {
+                      valid = b.andI(valid, b.cmp(Pred::sle, position,
+                                                  lastVisible));
+                      Value newMax = b.maxf(max, dots[u]);
+                      Value rescaled = b.mulf(
+                          sum, math::ExpOp::create(
+                                   b, arith::SubFOp::create(b, max, newMax)));
+                      Value added = b.addf(
+                          rescaled,
+                          math::ExpOp::create(
+                              b, arith::SubFOp::create(b, dots[u], newMax)));
+                      max = b.select(valid, newMax, max);
+                      sum = b.select(valid, added, sum);
+                      continue;
+                    }
+                    Value p = b.mulf(
+                        math::ExpOp::create(
+                            b, arith::SubFOp::create(b, dots[u], statMax)),
+                        statScale);
+                    p = warpReduce(b, b.select(valid, p, b.f32(0.0)),
+                                   /*maximum=*/false);
+                    b.ifThen(b.cmp(Pred::eq, lane, zero), [&]() {
+                      b.store(p, warpSlots, {warp, slot});
+                    });
+                  }
+                  return {max, sum};
+                });
+            if (tokenPass) {
+              gpu::BarrierOp::create(b);
+              Value position = b.add(tile0, thread);
+              b.ifThen(b.andI(b.cmp(Pred::slt, thread,
+                                    b.index(kKeysPerTile)),
+                              b.cmp(Pred::slt, position, spanEnd)),
+                       [&]() {
+                         Value total = b.forLoop(
+                             zero, numWarps, one, {b.f32(0.0)},
+                             [&](Value w, ValueRange acc)
+                                 -> SmallVector<Value> {
+                               return {b.addf(
+                                   acc[0], b.load(warpSlots, {w, thread}))};
+                             })[0];
+                         b.store(total, tokenSums,
+                                 {batch, kvHead, zero, position});
+                       });
+            }
+            return next;
+          });
+      if (!tokenPass)
+        b.ifThen(real, [&]() {
+          b.store(stats[0], spanMax, {batch, kvHead, row, spanIndex});
+          b.store(stats[1], spanSum, {batch, kvHead, row, spanIndex});
+        });
+    });
+  });
+}
+
+SmallVector<Value> ChunkScoreGPULowering::mma(ArrayRef<Value> a,
+                                              ArrayRef<Value> bOperand,
+                                              ArrayRef<Value> acc,
+                                              Type element) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+  std::optional<std::array<NVVM::MMATypes, 2>> types;
+  SmallVector<Value> aRegs(a), bRegs(bOperand);
+  if (element.isBF16()) {
+    // bf16 multiplicands travel as i32 registers of two values each.
+    types = {NVVM::MMATypes::bf16, NVVM::MMATypes::bf16};
+    for (Value &reg : llvm::concat<Value>(aRegs, bRegs))
+      reg = LLVM::BitcastOp::create(b, b.getI32Type(), reg);
+  }
+  Value result = NVVM::MmaOp::create(
+      b, resultType, aRegs, bRegs, acc, ArrayRef<int64_t>{16, 8, 16},
+      std::nullopt, std::nullopt, types,
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < 4; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(b, result, i));
+  return out;
+}
+
+void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  Value q = op.getQueries(), k = op.getKeys();
+  Type element = getElementTypeOrSelf(k.getType());
+  // Lane (g, t) of a warp holds, for each 16-byte load j, features
+  // [32j + 8t, 32j + 8t + 8) of a row as four pairs. mma.sync k-step s takes
+  // pairs 2s and 2s + 1 as the lane's two k-pairs: a fixed permutation of
+  // the features, the same for queries and keys, so the dot products are
+  // unchanged and every key row is read with 16-byte loads.
+  int64_t loads = headDim / kMmaFeatureStride;
+  int64_t pairs = 4 * loads, kSteps = pairs / 2;
+  auto rowType = VectorType::get({8}, element);
+  Value scale = scaleValue();
+  Value negInf = b.f32(negInfinity());
+  Value block = b.index(kMmaWarps * kWarpSize);
+
+  SmallVector<Type> shared;
+  if (tokenPass)
+    shared.push_back(
+        workgroupBuffer(ctx, {kMmaWarps, tokensPerBlock}, f32));
+  queue.launch(
+      tokenPass ? "chunkkv_score_tokens" : "chunkkv_score_stats",
+      {rowGroups, numSpans, b.mul(kvHeads, batchSize)}, block, shared,
+      [&](gpu::LaunchOp launchOp) {
+        Value rowGroup = launchOp.getBlockIds().x;
+        Value spanIndex = launchOp.getBlockIds().y;
+        Value kvHead = b.rem(launchOp.getBlockIds().z, kvHeads);
+        Value batch = b.div(launchOp.getBlockIds().z, kvHeads);
+        Value thread = launchOp.getThreadIds().x;
+        Value lane = b.rem(thread, b.index(kWarpSize));
+        Value warp = b.div(thread, b.index(kWarpSize));
+        Value group = b.div(lane, b.index(4)), quad = b.rem(lane, b.index(4));
+
+        Value length = clampedLength(b, op.getLengths(), batch, capacity);
+        Value prefix = b.sub(length, window);
+        Value end = tokenPass ? prefix : length;
+        Value spanStart = b.mul(spanIndex, b.index(tokensPerBlock));
+        Value spanEnd =
+            b.min(b.add(spanStart, b.index(tokensPerBlock)), end);
+        Value active = b.andI(b.cmp(Pred::sgt, prefix, zero),
+                              b.cmp(Pred::slt, spanStart, end));
+        b.ifThen(active, [&]() {
+          // This lane's two rows of the warp's 16-row tile.
+          Value tileRow = b.add(b.mul(rowGroup, b.index(kRowsPerMmaBlock)),
+                                b.mul(warp, b.index(kMmaRows)));
+          SmallVector<Value> rows, real, lastVisible, pairsOf[2];
+          for (int64_t half = 0; half < 2; ++half) {
+            Value row = b.add(tileRow, b.add(group, b.index(8 * half)));
+            Value isReal = b.cmp(Pred::slt, row, numQueries);
+            Value safe = b.min(row, b.sub(numQueries, one));
+            Value head = b.add(b.mul(kvHead, groupSize), b.div(safe, window));
+            Value query = b.rem(safe, window);
+            rows.push_back(safe);
+            real.push_back(isReal);
+            lastVisible.push_back(b.add(prefix, query));
+            Value zeros = vector::BroadcastOp::create(
+                b, rowType, arith::ConstantOp::create(
+                                b, b.getFloatAttr(element, 0.0)));
+            for (int64_t j = 0; j < loads; ++j) {
+              Value feature = b.add(b.index(kMmaFeatureStride * j),
+                                    b.mul(quad, b.index(8)));
+              Value data = alignedLoad(b, rowType, q,
+                                       {batch, head, query, feature},
+                                       kVectorBytes);
+              data = b.select(isReal, data, zeros);
+              for (int64_t p = 0; p < 4; ++p)
+                pairsOf[half].push_back(vector::ShuffleOp::create(
+                    b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
+            }
+          }
+          Value statMax[2], statScale[2];
+          if (tokenPass)
+            for (int64_t half = 0; half < 2; ++half) {
+              statMax[half] = b.load(rowMax, {batch, kvHead, rows[half]});
+              statScale[half] =
+                  b.select(real[half],
+                           b.load(rowScale, {batch, kvHead, rows[half]}),
+                           b.f32(0.0));
+            }
+          Value warpSums =
+              tokenPass ? Value(launchOp.getWorkgroupAttributions()[0])
+                        : Value();
+
+          // The key rows of one step: per tile, this lane's 16-byte loads.
+          auto loadKeys = [&](Value key0) {
+            SmallVector<Value> data;
+            for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
+              Value key = b.add(key0, b.add(b.index(8 * tile), group));
+              Value safe = b.min(key, b.sub(spanEnd, one));
+              for (int64_t j = 0; j < loads; ++j) {
+                Value feature = b.add(b.index(kMmaFeatureStride * j),
+                                      b.mul(quad, b.index(8)));
+                data.push_back(alignedLoad(
+                    b, rowType, k,
+                    cacheIndex(layout, batch, kvHead, safe, feature),
+                    kVectorBytes));
+              }
+            }
+            return data;
+          };
+          Value noMax = b.f32(kNoMaximum);
+          SmallVector<Value> inits = {noMax, b.f32(0.0), noMax, b.f32(0.0)};
+          llvm::append_range(inits, loadKeys(spanStart));
+          Value step = b.index(kMmaKeysPerStep);
+          SmallVector<Value> stats = b.forLoop(
+              spanStart, spanEnd, step, inits,
+              [&](Value key0, ValueRange iters) -> SmallVector<Value> {
+                // Loads of the next step are in flight during this one's
+                // mma (past the span, they reread its last key).
+                SmallVector<Value> prefetched = loadKeys(b.add(key0, step));
+                SmallVector<SmallVector<Value>> keyPairs(kMmaTiles);
+                for (int64_t tile = 0; tile < kMmaTiles; ++tile)
+                  for (int64_t j = 0; j < loads; ++j) {
+                    Value data = iters[4 + tile * loads + j];
+                    for (int64_t p = 0; p < 4; ++p)
+                      keyPairs[tile].push_back(vector::ShuffleOp::create(
+                          b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
+                  }
+                SmallVector<SmallVector<Value>> acc(
+                    kMmaTiles, SmallVector<Value>(4, b.f32(0.0)));
+                for (int64_t step = 0; step < kSteps; ++step)
+                  for (int64_t tile = 0; tile < kMmaTiles; ++tile)
+                    acc[tile] = mma(
+                        {pairsOf[0][2 * step], pairsOf[1][2 * step],
+                         pairsOf[0][2 * step + 1], pairsOf[1][2 * step + 1]},
+                        {keyPairs[tile][2 * step],
+                         keyPairs[tile][2 * step + 1]},
+                        acc[tile], element);
+
+                SmallVector<Value> next(iters.begin(), iters.begin() + 4);
+                // Masked logits of this step per row (statistics pass).
+                SmallVector<Value> stepLogits[2];
+                for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
+                  // Accumulator i: row `group + 8 * (i / 2)`, key
+                  // `2 * quad + i % 2` of the tile.
+                  Value key = b.add(key0, b.add(b.index(8 * tile),
+                                                b.mul(quad, b.index(2))));
+                  Value keys[2] = {key, b.add(key, one)};
+                  Value sums[2] = {b.f32(0.0), b.f32(0.0)};
+                  for (int64_t half = 0; half < 2; ++half) {
+                    Value x[2], valid[2];
+                    for (int64_t c = 0; c < 2; ++c) {
+                      x[c] = b.mulf(acc[tile][2 * half + c], scale);
+                      valid[c] = b.andI(real[half],
+                                        b.cmp(Pred::slt, keys[c], spanEnd));
+                    }
+                    if (tokenPass) {
+                      for (int64_t c = 0; c < 2; ++c) {
+                        Value p = b.mulf(
+                            math::ExpOp::create(
+                                b, arith::SubFOp::create(b, x[c],
+                                                         statMax[half])),
+                            statScale[half]);
+                        sums[c] = b.addf(sums[c],
+                                         b.select(valid[c], p, b.f32(0.0)));
+                      }
+                      continue;
+                    }
+                    for (int64_t c = 0; c < 2; ++c) {
+                      valid[c] = b.andI(valid[c],
+                                        b.cmp(Pred::sle, keys[c],
+                                              lastVisible[half]));
+                      stepLogits[half].push_back(
+                          b.select(valid[c], x[c], negInf));
+                    }
+                  }
+                  if (!tokenPass)
+                    continue;
+                  // Sum the 16 rows: lanes with the same quad hold the
+                  // same keys.
+                  for (int64_t c = 0; c < 2; ++c) {
+                    for (int64_t offset : {4, 8, 16})
+                      sums[c] = b.addf(sums[c], shuffle(b, sums[c], offset,
+                                                        gpu::ShuffleMode::XOR));
+                  }
+                  b.ifThen(b.cmp(Pred::eq, group, zero), [&]() {
+                    for (int64_t c = 0; c < 2; ++c)
+                      b.store(sums[c], warpSums,
+                              {warp, b.sub(keys[c], spanStart)});
+                  });
+                }
+                // One rescale per step: the running max moves once.
+                for (int64_t half = 0; half < 2 && !tokenPass; ++half) {
+                  Value max = next[2 * half], sum = next[2 * half + 1];
+                  Value newMax = max;
+                  for (Value x : stepLogits[half])
+                    newMax = b.maxf(newMax, x);
+                  auto expDiff = [&](Value a, Value c) {
+                    return math::ExpOp::create(
+                        b, arith::SubFOp::create(b, a, c));
+                  };
+                  sum = b.mulf(sum, expDiff(max, newMax));
+                  for (Value x : stepLogits[half])
+                    sum = b.addf(sum, expDiff(x, newMax));
+                  next[2 * half] = newMax;
+                  next[2 * half + 1] = sum;
+                }
+                llvm::append_range(next, prefetched);
+                return next;
+              });
+
+          if (tokenPass) {
+            gpu::BarrierOp::create(b);
+            b.forLoop(thread, b.sub(spanEnd, spanStart), block, [&](Value e) {
+              Value total = b.f32(0.0);
+              for (int64_t w = 0; w < kMmaWarps; ++w)
+                total = b.addf(total, b.load(warpSums, {b.index(w), e}));
+              b.store(total, tokenSums,
+                      {batch, kvHead, rowGroup, b.add(spanStart, e)});
+            });
+            return;
+          }
+          // Combine the statistics of the four lanes that share a row.
+          for (int64_t half = 0; half < 2; ++half) {
+            Value max = stats[2 * half], sum = stats[2 * half + 1];
+            for (int64_t offset : {1, 2}) {
+              SmallVector<Value> both = combineStatistics(
+                  max, sum, shuffle(b, max, offset, gpu::ShuffleMode::XOR),
+                  shuffle(b, sum, offset, gpu::ShuffleMode::XOR));
+              max = both[0];
+              sum = both[1];
+            }
+            b.ifThen(b.andI(real[half], b.cmp(Pred::eq, quad, zero)), [&]() {
+              b.store(max, spanMax, {batch, kvHead, rows[half], spanIndex});
+              b.store(sum, spanSum, {batch, kvHead, rows[half], spanIndex});
+            });
+          }
+        });
+      });
+}
+
+void ChunkScoreGPULowering::emitCombineKernel() {
+  Value block = b.index(kBlockSize);
+  Value warpSize = b.index(kWarpSize);
+  Value rows = b.mul(b.mul(batchSize, kvHeads), numQueries);
+  // Paper: sum over queries, mean over the group; kvpress: both means.
+  Value factor = b.divf(b.f32(1.0), b.indexToFloat(groupSize, b.getF32Type()));
+  if (!formulas.isPaper())
+    factor = b.divf(factor, b.f32(policy.getWindow()));
+  // One warp per window query: lanes take every 32nd span, then combine.
+  Value rowsPerBlock = b.index(kBlockSize / kWarpSize);
+  queue.launch("chunkkv_score_combine",
+               {b.ceilDiv(rows, rowsPerBlock), one, one}, block, {},
+               [&](gpu::LaunchOp launchOp) {
+    Value thread = launchOp.getThreadIds().x;
+    Value lane = b.rem(thread, warpSize);
+    Value flat = b.add(b.mul(launchOp.getBlockIds().x, rowsPerBlock),
+                       b.div(thread, warpSize));
+    Value inside = b.cmp(Pred::slt, flat, rows);
+    Value safe = b.min(flat, b.sub(rows, one));
+    Value row = b.rem(safe, numQueries);
+    Value kvHead = b.rem(b.div(safe, numQueries), kvHeads);
+    Value batch = b.div(safe, b.mul(numQueries, kvHeads));
+    Value length = clampedLength(b, op.getLengths(), batch, capacity);
+    // Sequences without a prefix were not scored: no partials to read.
+    Value used = b.select(b.andI(inside, b.cmp(Pred::sgt, length, window)),
+                          b.ceilDiv(length, b.index(tokensPerBlock)), zero);
+    SmallVector<Value> total = b.forLoop(
+        lane, used, warpSize, {b.f32(negInfinity()), b.f32(0.0)},
+        [&](Value span, ValueRange acc) -> SmallVector<Value> {
+          return combineStatistics(acc[0], acc[1],
+                                   b.load(spanMax, {batch, kvHead, row, span}),
+                                   b.load(spanSum, {batch, kvHead, row, span}));
+        });
+    for (int64_t offset = kWarpSize / 2; offset > 0; offset /= 2)
+      total = combineStatistics(
+          total[0], total[1],
+          shuffle(b, total[0], offset, gpu::ShuffleMode::XOR),
+          shuffle(b, total[1], offset, gpu::ShuffleMode::XOR));
+    b.ifThen(b.andI(inside, b.cmp(Pred::eq, lane, zero)), [&]() {
+      b.store(total[0], rowMax, {batch, kvHead, row});
+      b.store(b.divf(factor, total[1]), rowScale, {batch, kvHead, row});
+    });
+  });
+}
+
+SmallVector<Value> ChunkScoreGPULowering::combineStatistics(Value max1,
+                                                            Value sum1,
+                                                            Value max2,
+                                                            Value sum2) {
+  // A part without visible keys has sum 0 and may have max -inf, where
+  // exp(-inf - -inf) would be NaN: take the other part as it is.
+  Value zeroSum = b.f32(0.0);
+  Value empty1 = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, sum1,
+                                       zeroSum);
+  Value empty2 = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, sum2,
+                                       zeroSum);
+  Value max = b.maxf(max1, max2);
+  Value sum = b.addf(
+      b.mulf(sum1, math::ExpOp::create(b, arith::SubFOp::create(b, max1, max))),
+      b.mulf(sum2,
+             math::ExpOp::create(b, arith::SubFOp::create(b, max2, max))));
+  return {b.select(empty1, max2, b.select(empty2, max1, max)),
+          b.select(empty1, sum2, b.select(empty2, sum1, sum))};
+}
+
+void ChunkScoreGPULowering::emitPoolKernel() {
+  Value block = b.index(kBlockSize);
+  int64_t half = policy.getPool() / 2;
+  Value invPool = b.f32(1.0 / static_cast<double>(policy.getPool()));
+  Type i32 = b.getI32Type();
+  queue.launch("chunkkv_score_pool", {b.ceilDiv(capacity, block), batchSize, one},
+               block, {},
+         [&](gpu::LaunchOp launchOp) {
+    Value j = b.add(b.mul(launchOp.getBlockIds().x, block),
+                    launchOp.getThreadIds().x);
+    Value batch = launchOp.getBlockIds().y;
+    Value length = clampedLength(b, op.getLengths(), batch, capacity);
+    Value prefix = b.sub(length, window);
+    Value inside = b.cmp(Pred::slt, j, prefix);
+    Value groupMax = b.ifThenElse(
+        {b.getF32Type()}, inside,
+        [&]() -> SmallVector<Value> {
+          SmallVector<Value> acc = b.forLoop(
+              zero, kvHeads, one, {b.f32(0.0), b.f32(0.0)},
+              [&](Value kvHead, ValueRange iters) -> SmallVector<Value> {
+                auto tokenSum = [&](Value t) {
+                  return b.forLoop(zero, rowGroups, one, {b.f32(0.0)},
+                                   [&](Value g, ValueRange s)
+                                       -> SmallVector<Value> {
+                                     return {b.addf(s[0],
+                                                    b.load(tokenSums,
+                                                           {batch, kvHead, g,
+                                                            t}))};
+                                   })[0];
+                };
+                Value pooled = tokenSum(j);
+                if (half > 0) {
+                  Value lo = b.max(b.sub(j, b.index(half)), zero);
+                  Value hi = b.min(b.add(j, b.index(half + 1)), prefix);
+                  Value sum =
+                      b.forLoop(lo, hi, one, {b.f32(0.0)},
+                                [&](Value t, ValueRange s)
+                                    -> SmallVector<Value> {
+                                  return {b.addf(s[0], tokenSum(t))};
+                                })[0];
+                  pooled = b.mulf(sum, invPool);
+                }
+                return {b.addf(iters[0], pooled), b.maxf(iters[1], pooled)};
+              });
+          b.store(acc[0], sequenceSums, {batch, j});
+          return {acc[1]};
+        },
+        [&]() -> SmallVector<Value> { return {b.f32(0.0)}; })[0];
+    if (formulas.isPaper())
+      return;
+    // Pooled sums are >= 0, so their bits order like signed integers.
+    Value bits = arith::BitcastOp::create(b, i32, groupMax);
+    Value warpMax = warpReduce(b, bits, /*maximum=*/true);
+    Value lane = b.rem(launchOp.getThreadIds().x, b.index(kWarpSize));
+    b.ifThen(b.cmp(Pred::eq, lane, zero), [&]() {
+      memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::maxs, warpMax,
+                                  windowMax, ValueRange{zero});
+    });
+  });
+}
+
+void ChunkScoreGPULowering::emitChunkKernel() {
+  Value out = op.getInit();
+  Value block = b.index(kBlockSize);
+  Value numSlots = b.dim(out, 1);
+  Value chunk = b.index(policy.getChunkSize());
+  bool mean = policy.getAggregate() == Aggregate::mean;
+  queue.launch("chunkkv_score_chunks",
+               {b.ceilDiv(numSlots, block), batchSize, one}, block, {},
+         [&](gpu::LaunchOp launchOp) {
+    Value c = b.add(b.mul(launchOp.getBlockIds().x, block),
+                    launchOp.getThreadIds().x);
+    Value batch = launchOp.getBlockIds().y;
+    b.ifThen(b.cmp(Pred::slt, c, numSlots), [&]() {
+      Value length = clampedLength(b, op.getLengths(), batch, capacity);
+      Value prefix = b.sub(length, window);
+      Value scored = formulas.scoredLength(length);
+      Value numChunks = b.min(formulas.numChunks(length), numSlots);
+      Value real = b.andI(b.cmp(Pred::sgt, prefix, zero),
+                          b.cmp(Pred::slt, c, numChunks));
+      Value score = b.ifThenElse(
+          {b.getF32Type()}, real,
+          [&]() -> SmallVector<Value> {
+            Value maxBits = b.load(windowMax, zero);
+            Value globalMax =
+                arith::BitcastOp::create(b, b.getF32Type(), maxBits);
+            Value windowScore =
+                b.mulf(b.indexToFloat(kvHeads, b.getF32Type()),
+                       b.addf(globalMax, b.f32(1.0)));
+            Value start = b.mul(c, chunk);
+            Value stop = b.min(b.add(start, chunk), scored);
+            Value sum = b.forLoop(
+                start, stop, one, {b.f32(0.0)},
+                [&](Value j, ValueRange acc) -> SmallVector<Value> {
+                  Value token =
+                      b.load(sequenceSums, {batch, b.min(j, prefix)});
+                  if (!formulas.isPaper())
+                    token = b.select(b.cmp(Pred::slt, j, prefix), token,
+                                     windowScore);
+                  return {b.addf(acc[0], token)};
+                })[0];
+            if (mean)
+              sum = b.divf(sum, b.indexToFloat(b.sub(stop, start),
+                                               b.getF32Type()));
+            return {sum};
+          },
+          [&]() -> SmallVector<Value> { return {b.f32(negInfinity())}; })[0];
+      b.store(score, out, {batch, c});
+    });
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// topk_chunks
+//===----------------------------------------------------------------------===//
+
+/// One block per sequence: a radix select (four 8-bit passes with a shared
+/// histogram) finds the k-th largest key and how many of the keys equal to
+/// it are taken; block-wide scans then take chunks in index order, so ties
+/// go to the lower index and the ids come out ascending.
+class TopkGPULowering {
+public:
+  TopkGPULowering(KernelBuilder &b, TopkChunksOp op)
+      : b(b), op(op), formulas(b, op.getPolicy()), queue(b) {}
+
+  void emit();
+
+private:
+  KernelBuilder &b;
+  TopkChunksOp op;
+  PolicyFormulas formulas;
+  DeviceQueue queue;
+};
+
+void TopkGPULowering::emit() {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type();
+  Value zero = b.index(0), one = b.index(1);
+  Value block = b.index(kScanBlockSize);
+  Value scores = op.getScores(), ids = op.getChunkIdsInit();
+  Value kept = op.getKeptLengthsInit();
+  Type idType = getElementTypeOrSelf(ids.getType());
+  Type lengthType = getElementTypeOrSelf(kept.getType());
+  Value maxChunks = b.dim(scores, 1), maxChosen = b.dim(ids, 1);
+  SmallVector<Type> shared = {
+      workgroupBuffer(ctx, {256}, i32),                       // histogram
+      workgroupBuffer(ctx, {kScanBlockSize / kWarpSize}, i32), // scan sums
+      workgroupBuffer(ctx, {4}, i32)};                        // broadcast
+  queue.launch("chunkkv_topk", {b.dim(scores, 0), one, one}, block, shared,
+         [&](gpu::LaunchOp launchOp) {
+    Value histogram = launchOp.getWorkgroupAttributions()[0];
+    Value warpSums = launchOp.getWorkgroupAttributions()[1];
+    Value common = launchOp.getWorkgroupAttributions()[2];
+    Value batch = launchOp.getBlockIds().x;
+    Value thread = launchOp.getThreadIds().x;
+    Value isFirst = b.cmp(Pred::eq, thread, zero);
+    Value length = b.max(b.toIndex(b.load(op.getLengths(), batch)), zero);
+    Value noChunk = b.fromIndex(b.index(-1), idType);
+    b.forLoop(thread, maxChosen, block,
+              [&](Value i) { b.store(noChunk, ids, {batch, i}); });
+    gpu::BarrierOp::create(b);
+    Value keepsWhole = formulas.keepsWhole(length);
+    b.ifThen(b.andI(keepsWhole, isFirst), [&]() {
+      b.store(b.fromIndex(length, lengthType), kept, batch);
+    });
+    b.ifThen(arith::XOrIOp::create(b, keepsWhole, b.boolean(true)), [&]() {
+      Value numChunks = b.min(formulas.numChunks(length), maxChunks);
+      Value count = b.min(formulas.numSelected(length),
+                          b.min(maxChosen, numChunks));
+      Value scored = formulas.scoredLength(length);
+      Value chunk = b.index(formulas.chunkSize());
+      Value lastChunk = b.sub(formulas.numChunks(length), one);
+      Value lastShortfall =
+          b.sub(chunk, b.sub(scored, b.mul(lastChunk, chunk)));
+      // Radix select: after pass p, `prefix` holds the top 8(p+1) bits of
+      // the k-th largest key and `remaining` how many keys with that prefix
+      // are still to take.
+      SmallVector<Value> found = b.forLoop(
+          zero, b.index(4), one,
+          {b.i32(0), b.i32(0), b.fromIndex(count, i32)},
+          [&](Value pass, ValueRange iters) -> SmallVector<Value> {
+            Value prefix = iters[0], mask = iters[1], remaining = iters[2];
+            Value shift = b.fromIndex(
+                b.sub(b.index(24), b.mul(pass, b.index(8))), i32);
+            b.ifThen(b.cmp(Pred::slt, thread, b.index(256)),
+                     [&]() { b.store(b.i32(0), histogram, thread); });
+            gpu::BarrierOp::create(b);
+            b.forLoop(thread, numChunks, block, [&](Value c) {
+              Value key = orderedScoreKey(b, b.load(scores, {batch, c}));
+              b.ifThen(b.cmp(Pred::eq, b.andI(key, mask), prefix), [&]() {
+                Value digit = b.toIndex(b.andI(
+                    arith::ShRUIOp::create(b, key, shift), b.i32(255)));
+                memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi,
+                                            b.i32(1), histogram,
+                                            ValueRange{digit});
+              });
+            });
+            gpu::BarrierOp::create(b);
+            b.ifThen(isFirst, [&]() {
+              SmallVector<Value> scan = b.forLoop(
+                  zero, b.index(256), one,
+                  {b.i32(0), b.i32(-1), remaining},
+                  [&](Value i, ValueRange state) -> SmallVector<Value> {
+                    Value bin = b.sub(b.index(255), i);
+                    Value total =
+                        b.add(state[0], b.load(histogram, bin));
+                    Value searching = b.cmp(Pred::slt, state[1], b.i32(0));
+                    Value hit = b.andI(searching,
+                                       b.cmp(Pred::sge, total, remaining));
+                    return {b.select(searching, total, state[0]),
+                            b.select(hit, b.fromIndex(bin, i32), state[1]),
+                            b.select(hit, b.sub(remaining, state[0]),
+                                     state[2])};
+                  });
+              b.store(scan[1], common, zero);
+              b.store(scan[2], common, one);
+            });
+            gpu::BarrierOp::create(b);
+            Value digit = b.load(common, zero);
+            Value left = b.load(common, one);
+            gpu::BarrierOp::create(b);
+            return {b.orI(prefix, arith::ShLIOp::create(b, digit, shift)),
+                    b.orI(mask, arith::ShLIOp::create(b, b.i32(255), shift)),
+                    left};
+          });
+      Value threshold = found[0], numEqual = found[2];
+      b.ifThen(isFirst, [&]() { b.store(b.i32(0), common, b.index(2)); });
+      gpu::BarrierOp::create(b);
+      // Take chunks in index order, a block of chunks at a time.
+      SmallVector<Value> taken = b.forLoop(
+          zero, numChunks, block, {b.i32(0), b.i32(0)},
+          [&](Value tile0, ValueRange iters) -> SmallVector<Value> {
+            Value position = iters[0], equalTaken = iters[1];
+            Value c = b.add(tile0, thread);
+            Value inside = b.cmp(Pred::slt, c, numChunks);
+            Value key = orderedScoreKey(
+                b, b.load(scores, {batch, b.min(c, b.sub(numChunks, one))}));
+            Value equal = b.andI(inside, b.cmp(Pred::eq, key, threshold));
+            Value above = b.andI(inside, b.cmp(Pred::ugt, key, threshold));
+            auto [equalRank, equalTotal] =
+                blockScan(b, arith::ExtUIOp::create(b, i32, equal), thread,
+                          warpSums);
+            // Rank among equal keys before this one, counting earlier tiles.
+            Value equalBefore = b.add(
+                equalTaken,
+                b.sub(equalRank, arith::ExtUIOp::create(b, i32, equal)));
+            Value take = b.orI(above,
+                               b.andI(equal, b.cmp(Pred::slt, equalBefore,
+                                                   numEqual)));
+            Value takeBit = arith::ExtUIOp::create(b, i32, take);
+            auto [takeRankValue, takeTotal] =
+                blockScan(b, takeBit, thread, warpSums);
+            Value takeRank = takeRankValue;
+            b.ifThen(take, [&]() {
+              Value slot = b.toIndex(
+                  b.add(position, b.sub(takeRank, takeBit)));
+              b.store(b.fromIndex(c, idType), ids, {batch, slot});
+              b.ifThen(b.cmp(Pred::eq, c, lastChunk), [&]() {
+                b.store(b.fromIndex(lastShortfall, i32), common,
+                        b.index(2));
+              });
+            });
+            return {b.add(position, takeTotal),
+                    b.add(equalTaken, equalTotal)};
+          });
+      gpu::BarrierOp::create(b);
+      b.ifThen(isFirst, [&]() {
+        Value tokens = b.sub(b.mul(b.toIndex(taken[0]), chunk),
+                             b.toIndex(b.load(common, b.index(2))));
+        if (formulas.isPaper())
+          tokens = b.add(tokens, b.index(formulas.window()));
+        b.store(b.fromIndex(tokens, lengthType), kept, batch);
+      });
+    });
+  });
+  queue.finish();
+}
+
+//===----------------------------------------------------------------------===//
+// compact
+//===----------------------------------------------------------------------===//
+
+/// Two kernels: a plan (one block per sequence) turns the chosen chunk ids
+/// into the source row of every kept row with a block-wide scan of chunk
+/// sizes, and the new length; then a grid-stride gather copies whole rows
+/// with 16-byte vectors. In place, the gather goes through a second buffer
+/// and a copy back, as blocks run in no particular order.
+class CompactGPULowering {
+public:
+  CompactGPULowering(KernelBuilder &b, CompactOp op)
+      : b(b), op(op), layout(op.getLayout()), formulas(b, op.getPolicy()),
+        queue(b) {}
+
+  void emit();
+
+private:
+  void emitPlanKernel();
+  /// Copies rows `[0, newLength)` of every sequence from `src` to `dst`;
+  /// row r comes from row `sourceRows[b, r]`, or from row r when
+  /// `sourceRows` is null.
+  void emitGatherKernel(Value src, Value dst, Value sourceRows);
+
+  KernelBuilder &b;
+  CompactOp op;
+  Layout layout;
+  PolicyFormulas formulas;
+  DeviceQueue queue;
+  Value zero, one, batchSize, heads, capacity;
+  Value sourceRows; // [B, S] i32
+  Value newLengths; // [B] i32
+};
+
+void CompactGPULowering::emit() {
+  Value cache = op.getCache();
+  zero = b.index(0);
+  one = b.index(1);
+  batchSize = b.dim(cache, 0);
+  heads = b.dim(cache, headsDim(layout));
+  capacity = b.dim(cache, capacityDim(layout));
+  sourceRows = queue.alloc(b.getI32Type(), {batchSize, capacity});
+  newLengths = queue.alloc(b.getI32Type(), {batchSize});
+  emitPlanKernel();
+  if (op.getCache() != op.getCacheInit()) {
+    emitGatherKernel(cache, op.getCacheInit(), sourceRows);
+  } else {
+    auto type = cast<MemRefType>(cache.getType());
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      if (type.isDynamicDim(i))
+        sizes.push_back(b.dim(cache, i));
+    Value staging = queue.alloc(
+        MemRefType::get(type.getShape(), type.getElementType()), sizes);
+    emitGatherKernel(cache, staging, sourceRows);
+    emitGatherKernel(staging, cache, Value());
+    queue.free(staging);
+  }
+  for (Value buffer : {sourceRows, newLengths})
+    queue.free(buffer);
+  queue.finish();
+}
+
+void CompactGPULowering::emitPlanKernel() {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type();
+  Value block = b.index(kScanBlockSize);
+  Value ids = op.getChunkIds();
+  Value maxChosen = b.dim(ids, 1);
+  Value chunk = b.index(formulas.chunkSize());
+  Type lengthType = getElementTypeOrSelf(op.getLengthsInit().getType());
+  bool copiesWhole = op.getCache() != op.getCacheInit();
+  queue.launch("chunkkv_compact_plan", {batchSize, one, one}, block,
+         {workgroupBuffer(ctx, {kScanBlockSize / kWarpSize}, i32)},
+         [&](gpu::LaunchOp launchOp) {
+    Value warpSums = launchOp.getWorkgroupAttributions()[0];
+    Value batch = launchOp.getBlockIds().x;
+    Value thread = launchOp.getThreadIds().x;
+    Value length = clampedLength(b, op.getLengths(), batch, capacity);
+    auto mapRows = [&](Value src, Value dst, Value count) {
+      b.forLoop(thread, count, block, [&](Value r) {
+        b.store(b.fromIndex(b.add(src, r), i32), sourceRows,
+                {batch, b.add(dst, r)});
+      });
+    };
+    Value newLength = b.ifThenElse(
+        {b.getIndexType()}, formulas.keepsWhole(length),
+        [&]() -> SmallVector<Value> {
+          // Out of place, a whole sequence is copied as it is.
+          mapRows(zero, zero, copiesWhole ? length : zero);
+          return {copiesWhole ? length : zero};
+        },
+        [&]() -> SmallVector<Value> {
+          Value scored = formulas.scoredLength(length);
+          Value numChunks = formulas.numChunks(length);
+          Value written = b.forLoop(
+              zero, maxChosen, block, {b.i32(0)},
+              [&](Value tile0, ValueRange iters) -> SmallVector<Value> {
+                Value i = b.add(tile0, thread);
+                Value inside = b.cmp(Pred::slt, i, maxChosen);
+                Value id = b.toIndex(
+                    b.load(ids, {batch, b.min(i, b.sub(maxChosen, one))}));
+                Value valid = b.andI(inside,
+                                     b.andI(b.cmp(Pred::sge, id, zero),
+                                            b.cmp(Pred::slt, id, numChunks)));
+                Value start = b.mul(id, chunk);
+                Value size = b.select(
+                    valid, b.min(chunk, b.sub(scored, start)), zero);
+                Value size32 = b.fromIndex(size, i32);
+                auto [end, total] = blockScan(b, size32, thread, warpSums);
+                Value dst = b.toIndex(b.add(iters[0], b.sub(end, size32)));
+                b.forLoop(zero, size, one, [&](Value r) {
+                  b.store(b.fromIndex(b.add(start, r), i32), sourceRows,
+                          {batch, b.add(dst, r)});
+                });
+                return {b.add(iters[0], total)};
+              })[0];
+          Value rows = b.toIndex(written);
+          if (!formulas.isPaper())
+            return {rows};
+          Value window = b.index(formulas.window());
+          mapRows(scored, rows, window);
+          return {b.add(rows, window)};
+        })[0];
+    b.ifThen(b.cmp(Pred::eq, thread, zero), [&]() {
+      Value reported = formulas.keepsWhole(length);
+      // The op reports the valid length even where nothing was copied.
+      Value result = b.select(reported, length, newLength);
+      b.store(b.fromIndex(result, lengthType), op.getLengthsInit(), batch);
+      b.store(b.fromIndex(newLength, i32), newLengths, batch);
+    });
+  });
+}
+
+void CompactGPULowering::emitGatherKernel(Value src, Value dst,
+                                          Value rowMap) {
+  Type element = getElementTypeOrSelf(src.getType());
+  int64_t lanes = vectorLanes(element);
+  int64_t headDim = cast<MemRefType>(src.getType()).getDimSize(3);
+  Value vectorsPerRow = b.index(headDim / lanes);
+  Value block = b.index(kBlockSize);
+  Value gridX = b.index(kGatherBlocks);
+  auto vectorType = VectorType::get({lanes}, element);
+  queue.launch("chunkkv_compact_gather", {gridX, batchSize, one}, block, {},
+               [&](gpu::LaunchOp launchOp) {
+    Value batch = launchOp.getBlockIds().y;
+    Value first = b.add(b.mul(launchOp.getBlockIds().x, block),
+                        launchOp.getThreadIds().x);
+    Value rows = b.toIndex(b.load(newLengths, batch));
+    Value perRow = b.mul(heads, vectorsPerRow);
+    b.forLoop(first, b.mul(rows, perRow), b.mul(gridX, block), [&](Value e) {
+      Value row = b.div(e, perRow);
+      Value head = b.div(b.rem(e, perRow), vectorsPerRow);
+      Value feature = b.mul(b.rem(e, vectorsPerRow), b.index(lanes));
+      Value from = rowMap ? b.toIndex(b.load(rowMap, {batch, row})) : row;
+      Value data =
+          alignedLoad(b, vectorType, src,
+                      cacheIndex(layout, batch, head, from, feature),
+                      kVectorBytes);
+      alignedStore(b, data, dst, cacheIndex(layout, batch, head, row, feature),
+                   kVectorBytes);
+    });
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns and pass
+//===----------------------------------------------------------------------===//
+
+/// Why the GPU kernels cannot take `op`, or an empty string.
+std::string unsupportedReason(Operation *op) {
+  if (llvm::any_of(op->getOperandTypes(),
+                   [](Type t) { return isa<RankedTensorType>(t); }))
+    return "expects the memref form (bufferize first): the GPU kernels "
+           "read and write device buffers";
+  auto checkCache = [](Value cache, bool queriesInRegisters) -> std::string {
+    auto type = cast<MemRefType>(cache.getType());
+    int64_t headDim = type.getDimSize(3);
+    Type element = type.getElementType();
+    if (ShapedType::isDynamic(headDim))
+      return "expects a static head dimension";
+    if (!type.isLastDimUnitStride())
+      return "expects caches with unit stride along the head dimension";
+    int64_t lanes = vectorLanes(element);
+    if (headDim % lanes != 0)
+      return "expects the head dimension to be a multiple of " +
+             std::to_string(lanes) + " (16-byte rows of " +
+             std::to_string(lanes) + " elements), got " +
+             std::to_string(headDim);
+    if (queriesInRegisters && headDim > kMaxHeadDim)
+      return "expects a head dimension of at most " +
+             std::to_string(kMaxHeadDim) + ", got " + std::to_string(headDim);
+    return "";
+  };
+  if (auto score = dyn_cast<ChunkScoreOp>(op)) {
+    auto q = cast<MemRefType>(score.getQueries().getType());
+    if (!q.isLastDimUnitStride())
+      return "expects queries with unit stride along the head dimension";
+    std::string reason = checkCache(score.getKeys(), /*queriesInRegisters=*/true);
+    if (!reason.empty())
+      return reason;
+    auto k = cast<MemRefType>(score.getKeys().getType());
+    int64_t kvHeads = k.getDimSize(headsDim(score.getLayout()));
+    if (!q.isDynamicDim(1) && !ShapedType::isDynamic(kvHeads) &&
+        q.getDimSize(1) / kvHeads * score.getPolicy().getWindow() >
+            kMaxQueriesPerGroup)
+      return "expects at most " + std::to_string(kMaxQueriesPerGroup) +
+             " window queries per kv head (G * w)";
+    return "";
+  }
+  if (auto compact = dyn_cast<CompactOp>(op))
+    return checkCache(compact.getCache(), /*queriesInRegisters=*/false);
+  return "";
+}
+
+template <typename OpTy, typename Emitter>
+struct LowerToKernels : public OpConversionPattern<OpTy> {
+  LowerToKernels(MLIRContext *ctx, int64_t tokensPerBlock)
+      : OpConversionPattern<OpTy>(ctx), tokensPerBlock(tokensPerBlock) {}
+
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::string reason = unsupportedReason(op);
+    if (!reason.empty())
+      return rewriter.notifyMatchFailure(op, reason);
+    KernelBuilder b(op.getLoc(), rewriter);
+    if constexpr (std::is_same_v<Emitter, ChunkScoreGPULowering>)
+      Emitter(b, op, tokensPerBlock).emit();
+    else
+      Emitter(b, op).emit();
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  int64_t tokensPerBlock;
+};
+
+struct ChunkKVToGPUPass
+    : public chunkkv::impl::ChunkKVToGPUPassBase<ChunkKVToGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (tokensPerBlock < kKeysPerTile || tokensPerBlock % kKeysPerTile != 0) {
+      getOperation()->emitError()
+          << "chunkkv-lower-to-gpu: tokens-per-block must be a positive "
+             "multiple of "
+          << kKeysPerTile << ", got " << static_cast<int64_t>(tokensPerBlock);
+      return signalPassFailure();
+    }
+    // Report every op the kernels cannot take, with the reason, before
+    // changing anything.
+    bool unsupported = false;
+    getOperation()->walk([&](Operation *op) {
+      if (!isa<ChunkScoreOp, TopkChunksOp, CompactOp>(op))
+        return;
+      std::string reason = unsupportedReason(op);
+      if (reason.empty())
+        return;
+      op->emitOpError("cannot be lowered to GPU kernels: ") << reason;
+      unsupported = true;
+    });
+    if (unsupported)
+      return signalPassFailure();
+
+    RewritePatternSet patterns(&getContext());
+    populateChunkKVToGPUPatterns(patterns, tokensPerBlock);
+    if (failed(lowerChunkKVOps(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::chunkkv::populateChunkKVToGPUPatterns(RewritePatternSet &patterns,
+                                                 int64_t tokensPerBlock) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<LowerToKernels<ChunkScoreOp, ChunkScoreGPULowering>,
+               LowerToKernels<TopkChunksOp, TopkGPULowering>,
+               LowerToKernels<CompactOp, CompactGPULowering>>(ctx,
+                                                              tokensPerBlock);
+}

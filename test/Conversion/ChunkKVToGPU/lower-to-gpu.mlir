@@ -1,0 +1,130 @@
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu | FileCheck %s
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="tokens-per-block=128" | FileCheck %s --check-prefix=SPAN128
+
+#p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
+
+// f16 caches with D = 128: the tensor-core score kernels (mma.sync on
+// 16x8x16 tiles, 16-byte loads of K), the combine, pool and chunk kernels,
+// all on one stream of async tokens, scratch from gpu.alloc and freed.
+// CHECK-LABEL: func.func @chunk_score_f16
+// CHECK-NOT: chunkkv.
+// CHECK: %[[T0:.*]] = gpu.wait async
+// CHECK: %[[PARTIALS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}) : memref<?x?x?x?xf32>
+// CHECK: gpu.memset async
+// CHECK: gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}) threads({{.*}}) in (%{{.*}} = %c128
+// CHECK-SAME: function(@chunkkv_score_stats)
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<?x?x?x128xf16>, vector<8xf16>
+// CHECK: nvvm.mma.sync
+// CHECK: math.exp
+// CHECK: gpu.shuffle  xor
+// CHECK: function(@chunkkv_score_combine)
+// CHECK: function(@chunkkv_score_tokens)
+// CHECK: workgroup(%{{.*}} : memref<4x512xf32, #gpu.address_space<workgroup>>)
+// CHECK: nvvm.mma.sync
+// CHECK: gpu.barrier
+// CHECK: function(@chunkkv_score_pool)
+// CHECK: function(@chunkkv_score_chunks)
+// CHECK: gpu.dealloc async
+// CHECK: gpu.wait [%{{.*}}]
+// CHECK-NOT: chunkkv.
+// SPAN128-LABEL: func.func @chunk_score_f16
+// SPAN128: workgroup(%{{.*}} : memref<4x128xf32, #gpu.address_space<workgroup>>)
+func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
+                           %len: memref<?xi64>, %s: memref<?x?xf32>) {
+  chunkkv.chunk_score #p layout(bhsd)
+      ins(%q, %k, %len : memref<?x?x32x128xf16>, memref<?x?x?x128xf16>, memref<?xi64>)
+      outs(%s : memref<?x?xf32>)
+  return
+}
+
+// -----
+
+// f32 caches: FMA kernels, one thread per window query, keys staged in
+// shared memory as vector<4xf32> (16-byte aligned); no mma.
+#p = #chunkkv.policy<kvpress, chunk = 20, window = 64, compression_ratio = 0.75>
+// CHECK-LABEL: func.func @chunk_score_f32_bshd
+// CHECK: function(@chunkkv_score_stats)
+// CHECK: workgroup(%{{.*}} : memref<32x4xvector<4xf32>, #gpu.address_space<workgroup>>)
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<1x333x2x16xf32>, vector<4xf32>
+// CHECK: math.fma
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: function(@chunkkv_score_pool)
+// kvpress: the batch maximum through an integer atomic max.
+// CHECK: memref.atomic_rmw maxs
+// CHECK: function(@chunkkv_score_chunks)
+func.func @chunk_score_f32_bshd(%q: memref<1x4x64x16xf32>, %k: memref<1x333x2x16xf32>,
+                                %len: memref<1xi64>, %s: memref<1x17xf32>) {
+  chunkkv.chunk_score #p layout(bshd)
+      ins(%q, %k, %len : memref<1x4x64x16xf32>, memref<1x333x2x16xf32>, memref<1xi64>)
+      outs(%s : memref<1x17xf32>)
+  return
+}
+
+// -----
+
+// Top-k: one block of 1024 threads per sequence; a shared 256-bin histogram
+// filled with atomics, then block-wide scans with warp shuffles.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @topk
+// CHECK: gpu.launch async {{.*}} threads({{.*}}) in (%{{.*}} = %c1024
+// CHECK-SAME: function(@chunkkv_topk)
+// CHECK-SAME: workgroup(%{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>>
+// CHECK: memref.atomic_rmw addi
+// CHECK: gpu.shuffle  up
+// CHECK: gpu.wait [%{{.*}}]
+func.func @topk(%s: memref<2x12xf32>, %len: memref<2xi64>, %ids: memref<2x3xi64>,
+                %kept: memref<2xi64>) {
+  chunkkv.topk_chunks #p ins(%s, %len : memref<2x12xf32>, memref<2xi64>)
+      outs(%ids, %kept : memref<2x3xi64>, memref<2xi64>)
+  return
+}
+
+// -----
+
+// Out of place: a plan kernel and one gather with 16-byte vectors.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @compact_out_of_place
+// CHECK: function(@chunkkv_compact_plan)
+// CHECK: function(@chunkkv_compact_gather)
+// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<2x2x128x16xbf16>, vector<8xbf16>
+// CHECK: vector.store %{{.*}} {alignment = 16 : i64} : memref<2x2x128x16xbf16>, vector<8xbf16>
+// CHECK-NOT: function(@chunkkv_compact_gather)
+// CHECK: gpu.wait [%{{.*}}]
+func.func @compact_out_of_place(%k: memref<2x2x128x16xbf16>, %ids: memref<2x3xi64>,
+                                %len: memref<2xi64>, %out: memref<2x2x128x16xbf16>,
+                                %new: memref<2xi64>) {
+  chunkkv.compact #p layout(bhsd) ins(%k, %ids, %len : memref<2x2x128x16xbf16>, memref<2x3xi64>, memref<2xi64>)
+      outs(%out, %new : memref<2x2x128x16xbf16>, memref<2xi64>)
+  return
+}
+
+// -----
+
+// In place: blocks run in no order, so the gather goes through a second
+// buffer and a copy back.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @compact_in_place
+// CHECK: function(@chunkkv_compact_plan)
+// CHECK: %[[STAGING:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<2x2x128x16xf32>
+// CHECK: function(@chunkkv_compact_gather)
+// CHECK: vector.store %{{.*}}, %[[STAGING]]
+// CHECK: function(@chunkkv_compact_gather)
+// CHECK: vector.load %[[STAGING]]
+// CHECK: gpu.dealloc async {{.*}} %[[STAGING]]
+func.func @compact_in_place(%k: memref<2x2x128x16xf32>, %ids: memref<2x3xi64>,
+                            %len: memref<2xi64>, %new: memref<2xi64>) {
+  chunkkv.compact #p layout(bhsd) ins(%k, %ids, %len : memref<2x2x128x16xf32>, memref<2x3xi64>, memref<2xi64>)
+      outs(%k, %new : memref<2x2x128x16xf32>, memref<2xi64>)
+  return
+}
+
+// -----
+
+// Code without chunkkv ops is left as it is.
+// CHECK-LABEL: func.func @no_chunkkv
+// CHECK-NEXT: arith.addf
+// CHECK-NEXT: return
+func.func @no_chunkkv(%a: f32) -> f32 {
+  %0 = arith.addf %a, %a : f32
+  return %0 : f32
+}

@@ -1,0 +1,56 @@
+// The host side: one stream per op, kernels embedded as a gpu.binary and
+// launched through the mgpu* runtime functions. Format isa needs no ptxas.
+// RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_80 format=isa" | FileCheck %s
+// RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=isa" | FileCheck %s --check-prefix=SM90
+
+// PTX for sm_80 and sm_90 that ptxas accepts, without spills to local
+// memory (the register table of docs/gpu.md comes from the same script).
+// RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_80 format=isa" | %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_80 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=isa" | %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_90 | FileCheck %s --check-prefix=PTXAS %}
+// A cubin straight from the pipeline (format=bin runs ptxas itself).
+// RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=bin" | FileCheck %s --check-prefix=CUBIN %}
+
+// CHECK-LABEL: llvm.func @select
+// CHECK: llvm.call @mgpuStreamCreate()
+// CHECK: llvm.call @mgpuMemAlloc
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @chunkkv_score_stats::@chunkkv_score_stats
+// CHECK: llvm.call @mgpuMemFree
+// CHECK: llvm.call @mgpuStreamSynchronize
+// CHECK: llvm.call @mgpuStreamDestroy
+// CHECK: @chunkkv_topk::@chunkkv_topk
+// CHECK: llvm.func @_mlir_ciface_select
+// CHECK: gpu.binary @chunkkv_score_stats  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70"
+// CHECK: gpu.binary @chunkkv_topk
+// CHECK: gpu.binary @chunkkv_compact_gather
+// SM90: #nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"
+// SM90: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+
+// PTXAS: | kernel | registers
+// PTXAS-NOT: rejected
+// PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 0 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_combine | {{[0-9]+}} | 0 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_tokens | {{[0-9]+}} | 8192 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_pool | {{[0-9]+}} | 0 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_chunks | {{[0-9]+}} | 0 | 0/0 | 0 |
+// PTXAS: | chunkkv_topk | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
+// PTXAS: | chunkkv_compact_plan | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
+// PTXAS: | chunkkv_compact_gather | {{[0-9]+}} | 0 | 0/0 | 0 |
+// PTXAS-NOT: rejected
+
+// CUBIN: gpu.binary @chunkkv_score_stats  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"{{.*}}bin = "\7FELF
+
+#p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
+func.func @select(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
+                  %len: memref<?xi64>, %scores: memref<?x?xf32>, %ids: memref<?x?xi64>,
+                  %kept: memref<?xi64>, %kout: memref<?x?x?x128xf16>, %klen: memref<?xi64>)
+    attributes {llvm.emit_c_interface} {
+  chunkkv.chunk_score #p layout(bhsd)
+      ins(%q, %k, %len : memref<?x?x32x128xf16>, memref<?x?x?x128xf16>, memref<?xi64>)
+      outs(%scores : memref<?x?xf32>)
+  chunkkv.topk_chunks #p ins(%scores, %len : memref<?x?xf32>, memref<?xi64>)
+      outs(%ids, %kept : memref<?x?xi64>, memref<?xi64>)
+  chunkkv.compact #p layout(bhsd)
+      ins(%k, %ids, %len : memref<?x?x?x128xf16>, memref<?x?xi64>, memref<?xi64>)
+      outs(%kout, %klen : memref<?x?x?x128xf16>, memref<?xi64>)
+  return
+}
