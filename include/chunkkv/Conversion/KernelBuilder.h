@@ -14,6 +14,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <type_traits>
 
 namespace mlir {
 namespace chunkkv {
@@ -110,6 +113,35 @@ private:
 
   KernelBuilder &b;
   PolicyAttr policy;
+};
+
+/// Replaces an op of type `OpTy` for which `canLower` holds by what
+/// `Emitter(builder, op[, option]).emit()` builds: the pattern of every
+/// chunkkv lowering (`option` is the lowering's tuning parameter, passed to
+/// emitters that take one).
+template <typename OpTy, typename Emitter>
+struct EmitterPattern : public OpConversionPattern<OpTy> {
+  EmitterPattern(MLIRContext *ctx, int64_t option,
+                 bool (*canLower)(Operation *))
+      : OpConversionPattern<OpTy>(ctx), option(option), canLower(canLower) {}
+
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!canLower(op))
+      return failure();
+    KernelBuilder b(op.getLoc(), rewriter);
+    if constexpr (std::is_constructible_v<Emitter, KernelBuilder &, OpTy,
+                                          int64_t>)
+      Emitter(b, op, option).emit();
+    else
+      Emitter(b, op).emit();
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  int64_t option;
+  bool (*canLower)(Operation *);
 };
 
 /// Applies `patterns` as a partial conversion of `root` in which every

@@ -1344,29 +1344,6 @@ std::string unsupportedReason(Operation *op) {
   return "";
 }
 
-template <typename OpTy, typename Emitter>
-struct LowerToKernels : public OpConversionPattern<OpTy> {
-  LowerToKernels(MLIRContext *ctx, int64_t tokensPerBlock)
-      : OpConversionPattern<OpTy>(ctx), tokensPerBlock(tokensPerBlock) {}
-
-  LogicalResult
-  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    std::string reason = unsupportedReason(op);
-    if (!reason.empty())
-      return rewriter.notifyMatchFailure(op, reason);
-    KernelBuilder b(op.getLoc(), rewriter);
-    if constexpr (std::is_same_v<Emitter, ChunkScoreGPULowering>)
-      Emitter(b, op, tokensPerBlock).emit();
-    else
-      Emitter(b, op).emit();
-    rewriter.eraseOp(op);
-    return success();
-  }
-
-  int64_t tokensPerBlock;
-};
-
 struct ChunkKVToGPUPass
     : public chunkkv::impl::ChunkKVToGPUPassBase<ChunkKVToGPUPass> {
   using Base::Base;
@@ -1406,8 +1383,11 @@ struct ChunkKVToGPUPass
 void mlir::chunkkv::populateChunkKVToGPUPatterns(RewritePatternSet &patterns,
                                                  int64_t tokensPerBlock) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<LowerToKernels<ChunkScoreOp, ChunkScoreGPULowering>,
-               LowerToKernels<TopkChunksOp, TopkGPULowering>,
-               LowerToKernels<CompactOp, CompactGPULowering>>(ctx,
-                                                              tokensPerBlock);
+  auto isSupported = [](Operation *op) {
+    return unsupportedReason(op).empty();
+  };
+  patterns.add<EmitterPattern<ChunkScoreOp, ChunkScoreGPULowering>,
+               EmitterPattern<TopkChunksOp, TopkGPULowering>,
+               EmitterPattern<CompactOp, CompactGPULowering>>(
+      ctx, tokensPerBlock, +isSupported);
 }

@@ -700,30 +700,6 @@ struct BufferizeTensorForm : public OpConversionPattern<OpTy> {
   }
 };
 
-/// Lowers a memref-form op with an emitter class.
-template <typename OpTy, typename Emitter>
-struct LowerMemRefForm : public OpConversionPattern<OpTy> {
-  LowerMemRefForm(MLIRContext *ctx, int64_t vectorWidth)
-      : OpConversionPattern<OpTy>(ctx), vectorWidth(vectorWidth) {}
-
-  LogicalResult
-  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (hasTensorSemantics(op))
-      return failure();
-    KernelBuilder b(op.getLoc(), rewriter);
-    if constexpr (std::is_constructible_v<Emitter, KernelBuilder &, OpTy,
-                                          int64_t>)
-      Emitter(b, op, vectorWidth).emit();
-    else
-      Emitter(b, op).emit();
-    rewriter.eraseOp(op);
-    return success();
-  }
-
-  int64_t vectorWidth;
-};
-
 struct ChunkKVToLoopsPass
     : public chunkkv::impl::ChunkKVToLoopsPassBase<ChunkKVToLoopsPass> {
   using Base::Base;
@@ -750,7 +726,9 @@ void mlir::chunkkv::populateChunkKVToLoopsPatterns(RewritePatternSet &patterns,
   patterns.add<BufferizeTensorForm<ChunkScoreOp>,
                BufferizeTensorForm<TopkChunksOp>,
                BufferizeTensorForm<CompactOp>>(ctx);
-  patterns.add<LowerMemRefForm<ChunkScoreOp, ChunkScoreLowering>,
-               LowerMemRefForm<CompactOp, CompactLowering>>(ctx, vectorWidth);
-  patterns.add<LowerMemRefForm<TopkChunksOp, TopkLowering>>(ctx, vectorWidth);
+  auto isMemRefForm = [](Operation *op) { return !hasTensorSemantics(op); };
+  patterns.add<EmitterPattern<ChunkScoreOp, ChunkScoreLowering>,
+               EmitterPattern<CompactOp, CompactLowering>,
+               EmitterPattern<TopkChunksOp, TopkLowering>>(
+      ctx, vectorWidth, +isMemRefForm);
 }
