@@ -2,6 +2,7 @@
 
 #include "chunkkv/ExecutionEngine/SelectKernel.h"
 
+#include "CudaLibrary.h"
 #include "JitSupport.h"
 
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVDialect.h"
@@ -146,7 +147,7 @@ SelectKernel::~SelectKernel() = default;
 
 llvm::Expected<std::unique_ptr<SelectKernel>>
 SelectKernel::compile(const PolicyParams &params, const SelectShape &shape,
-                      int vectorWidth) {
+                      int vectorWidth, SelectDevice device) {
   std::unique_ptr<SelectKernel> kernel(new SelectKernel());
   kernel->context = createJitContext();
   mlir::MLIRContext &context = *kernel->context;
@@ -167,6 +168,17 @@ SelectKernel::compile(const PolicyParams &params, const SelectShape &shape,
       mlir::parseSourceString<mlir::ModuleOp>(kernel->moduleSource, &context);
   if (!module)
     return diagnostics.error("the shapes do not fit the policy");
+
+  if (device == SelectDevice::cuda) {
+    if (shape.scale)
+      return makeError("--device=cuda: the kernel library uses the default "
+                       "scale 1/sqrt(D); --scale is not supported");
+    auto cuda = CudaLibrary::load();
+    if (!cuda)
+      return cuda.takeError();
+    kernel->cuda = std::move(*cuda);
+    return kernel;
+  }
 
   auto engine = compileForHost(*module, vectorWidth);
   if (!engine)
@@ -208,6 +220,8 @@ SelectKernel::keptPositions(int64_t length, llvm::ArrayRef<int64_t> ids) const {
 }
 
 llvm::Error SelectKernel::run(const SelectBuffers &buffers) {
+  if (cuda)
+    return runOnCuda(buffers);
   const SelectShape &s = selectShape;
   auto policy = PolicyAttr::getFromOpaquePointer(policyStorage);
   int64_t B = s.batch;
@@ -232,5 +246,103 @@ llvm::Error SelectKernel::run(const SelectBuffers &buffers) {
   for (void *&descriptor : descriptors)
     args.push_back(&descriptor);
   entry(args.data());
+  return llvm::Error::success();
+}
+
+llvm::Error SelectKernel::runOnCuda(const SelectBuffers &buffers) {
+  const SelectShape &s = selectShape;
+  auto policy = PolicyAttr::getFromOpaquePointer(policyStorage);
+  using mlir::chunkkv::stringifyAggregate;
+  using mlir::chunkkv::stringifyPolicyKind;
+  std::string kind = stringifyPolicyKind(policy.getKind()).str();
+  std::string aggregate = stringifyAggregate(policy.getAggregate()).str();
+  auto ratio = [](mlir::FloatAttr value) {
+    return value ? value.getValueAsDouble() : -1.0;
+  };
+  ChunkKVCudaPolicy cudaPolicy{kind.c_str(),
+                               policy.getChunkSize(),
+                               policy.getWindow(),
+                               policy.getPool(),
+                               aggregate.c_str(),
+                               policy.getBudget().value_or(-1),
+                               ratio(policy.getKeepRatio()),
+                               ratio(policy.getCompressionRatio())};
+
+  int64_t B = s.batch, n = policyInfo.numScoreChunks,
+          k = policyInfo.maxSelectedChunks;
+  size_t element = elementSize(s.cacheType);
+  size_t queryBytes = B * s.queryHeads * policy.getWindow() * s.headDim * element;
+  size_t cacheBytes = B * s.kvHeads * s.capacity * s.headDim * element;
+  size_t lengthBytes = B * sizeof(int64_t);
+  struct Transfer {
+    const void *host;
+    void *hostOut;
+    size_t bytes;
+    void *device = nullptr;
+  };
+  Transfer transfers[] = {
+      {buffers.queries, nullptr, queryBytes},
+      {buffers.keys, nullptr, cacheBytes},
+      {buffers.values, nullptr, cacheBytes},
+      {buffers.lengths, nullptr, lengthBytes},
+      {nullptr, buffers.scores, B * n * sizeof(float)},
+      {nullptr, buffers.chunkIds, B * k * sizeof(int64_t)},
+      {nullptr, buffers.keptLengths, lengthBytes},
+      {nullptr, buffers.keysOut, cacheBytes},
+      {nullptr, buffers.valuesOut, cacheBytes},
+      {nullptr, buffers.newLengths, lengthBytes},
+      {nullptr, nullptr, lengthBytes}, // V's new lengths, equal to K's
+  };
+  auto freeAll = [&]() {
+    for (Transfer &t : transfers)
+      if (t.device)
+        cuda->free(t.device);
+  };
+  for (Transfer &t : transfers) {
+    llvm::Expected<void *> device = cuda->upload(t.host, t.bytes);
+    if (!device) {
+      freeAll();
+      return device.takeError();
+    }
+    t.device = *device;
+  }
+  static const int elementCodes[] = {CHUNKKV_CUDA_F32, CHUNKKV_CUDA_F16,
+                                     CHUNKKV_CUDA_BF16};
+  if (static_cast<size_t>(s.cacheType) >= std::size(elementCodes)) {
+    freeAll();
+    return makeError("--device=cuda: caches must be f32, f16 or bf16");
+  }
+  ChunkKVCudaSelectArgs args{};
+  args.element_type = elementCodes[static_cast<size_t>(s.cacheType)];
+  args.layout = s.bshd ? CHUNKKV_CUDA_BSHD : CHUNKKV_CUDA_BHSD;
+  args.batch = B;
+  args.query_heads = s.queryHeads;
+  args.kv_heads = s.kvHeads;
+  args.capacity = s.capacity;
+  args.head_dim = s.headDim;
+  args.queries = transfers[0].device;
+  args.keys = transfers[1].device;
+  args.values = transfers[2].device;
+  args.lengths = static_cast<const int64_t *>(transfers[3].device);
+  args.chunk_scores = static_cast<float *>(transfers[4].device);
+  args.num_score_chunks = n;
+  args.chunk_ids = static_cast<int64_t *>(transfers[5].device);
+  args.max_selected = k;
+  args.kept_lengths = static_cast<int64_t *>(transfers[6].device);
+  args.keys_out = transfers[7].device;
+  args.values_out = transfers[8].device;
+  args.keys_out_lengths = static_cast<int64_t *>(transfers[9].device);
+  args.values_out_lengths = static_cast<int64_t *>(transfers[10].device);
+  if (llvm::Error e = cuda->select(cudaPolicy, args)) {
+    freeAll();
+    return e;
+  }
+  for (Transfer &t : transfers)
+    if (t.hostOut)
+      if (llvm::Error e = cuda->download(t.hostOut, t.device, t.bytes)) {
+        freeAll();
+        return e;
+      }
+  freeAll();
   return llvm::Error::success();
 }

@@ -105,7 +105,10 @@ static cl::opt<std::string>
                    "or bf16 (needed for ml_dtypes bfloat16 files, saved as "
                    "'<V2')"),
           cl::init("auto"), cl::cat(category));
-static cl::opt<std::string> device("device", cl::desc("cpu (default)"),
+static cl::opt<std::string> device(
+    "device",
+    cl::desc("cpu (default: JIT-compiled host code) or cuda (the kernels of "
+             "libchunkkv_cuda.so on the GPU; selection mode only)"),
                                    cl::init("cpu"), cl::cat(category));
 static cl::opt<bool> emitScores("emit-scores",
                                 cl::desc("also write chunk_scores.npy"),
@@ -385,13 +388,16 @@ llvm::Error runModule() {
 }
 
 llvm::Error run() {
-  if (!modulePath.empty())
+  if (!modulePath.empty()) {
+    if (device != "cpu")
+      return fail("--module runs on the CPU only; --device=" + device +
+                  " is for the selection mode");
     return runModule();
+  }
   if (queriesPath.empty() || keysPath.empty() || valuesPath.empty())
     return fail("expected --q, --k and --v (or --module)");
-  if (device != "cpu")
-    return fail("--device: this chunkkv-run runs on 'cpu' only, got '" +
-                device + "'");
+  if (device != "cpu" && device != "cuda")
+    return fail("--device: expected 'cpu' or 'cuda', got '" + device + "'");
   if (repeat < 1)
     return fail("--repeat: expected at least 1");
   PolicyParams policy = policyFromFlags();
@@ -405,7 +411,9 @@ llvm::Error run() {
   progress.stage("compiling the kernel");
   auto compileStart = std::chrono::steady_clock::now();
   llvm::Expected<std::unique_ptr<SelectKernel>> kernel =
-      SelectKernel::compile(policy, s, vectorWidth);
+      SelectKernel::compile(policy, s, vectorWidth,
+                            device == "cuda" ? SelectDevice::cuda
+                                             : SelectDevice::cpu);
   if (!kernel)
     return kernel.takeError();
   double compileSeconds = std::chrono::duration<double>(

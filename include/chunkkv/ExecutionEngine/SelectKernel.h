@@ -65,15 +65,27 @@ struct PolicyInfo {
   int64_t maxSelectedChunks = 0; // k, columns of the chunk ids
 };
 
+/// Where a SelectKernel runs.
+enum class SelectDevice {
+  /// JIT-compiled host code (chunkkv-cpu-pipeline).
+  cpu,
+  /// The kernels of libchunkkv_cuda.so, compiled ahead of time through
+  /// chunkkv-gpu-pipeline; buffers are copied to the GPU and back.
+  cuda
+};
+
+class CudaLibrary;
+
 class SelectKernel {
 public:
   ~SelectKernel();
 
-  /// Checks the policy and shapes, builds and compiles the kernel. Errors
-  /// carry the verifier's or the pipeline's diagnostics.
+  /// Checks the policy and shapes, builds and compiles the kernel (cpu) or
+  /// loads the CUDA kernel library (cuda). Errors carry the verifier's or
+  /// the pipeline's diagnostics, or say why the GPU path is unavailable.
   static llvm::Expected<std::unique_ptr<SelectKernel>>
   compile(const PolicyParams &policy, const SelectShape &shape,
-          int vectorWidth = 16);
+          int vectorWidth = 16, SelectDevice device = SelectDevice::cpu);
 
   const PolicyInfo &info() const { return policyInfo; }
   const SelectShape &shape() const { return selectShape; }
@@ -85,11 +97,12 @@ public:
   std::vector<int64_t> keptPositions(int64_t length,
                                      llvm::ArrayRef<int64_t> ids) const;
 
-  /// Runs score + select + compact of K and V.
+  /// Runs score + select + compact of K and V (host buffers).
   llvm::Error run(const SelectBuffers &buffers);
 
 private:
   SelectKernel();
+  llvm::Error runOnCuda(const SelectBuffers &buffers);
 
   std::unique_ptr<mlir::MLIRContext> context;
   std::unique_ptr<mlir::ExecutionEngine> engine;
@@ -100,6 +113,8 @@ private:
   SelectShape selectShape;
   PolicyInfo policyInfo;
   std::string moduleSource;
+  PolicyParams policyParams;
+  std::unique_ptr<CudaLibrary> cuda;
 };
 
 } // namespace chunkkv
