@@ -77,6 +77,11 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
       rows with 16-byte vector loads and stores. In place, rows are gathered
       into a second buffer and copied back, since blocks run in no order.
 
+    Each op's work is one chain of async tokens (one stream) ending in a
+    `gpu.wait`; where the next chunkkv op follows with only side-effect-free
+    host code in between, its chain continues the previous one, so a
+    sequence of ops synchronises once, at its end.
+
     Requirements, each reported with the op and the reason: memref form,
     static head dimension that is a multiple of 16 bytes, unit stride along
     it, a head dimension of at most 128 for `chunk_score` (the query stays in

@@ -19,8 +19,11 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <cmath>
 #include <limits>
 
 namespace mlir {
@@ -165,7 +168,7 @@ Value warpReduce(KernelBuilder &b, Value value, bool maximum) {
 }
 
 /// Inclusive prefix sum of the i32 `value` over the threads of a block of
-/// kScanBlockSize threads, and the block's total. `warpSums` is a workgroup
+/// kScanBlockSize (32 warps of 32) threads, and the block's total. `warpSums` is a workgroup
 /// buffer of kScanBlockSize / 32 i32. Every thread of the block must call it.
 std::pair<Value, Value> blockScan(KernelBuilder &b, Value value, Value thread,
                                   Value warpSums) {
@@ -179,17 +182,27 @@ std::pair<Value, Value> blockScan(KernelBuilder &b, Value value, Value thread,
   b.ifThen(b.cmp(Pred::eq, lane, b.index(kWarpSize - 1)),
            [&]() { b.store(value, warpSums, warp); });
   gpu::BarrierOp::create(b);
-  SmallVector<Value> sums = b.forLoop(
-      b.index(0), b.index(kScanBlockSize / kWarpSize), b.index(1),
-      {b.i32(0), b.i32(0)},
-      [&](Value w, ValueRange acc) -> SmallVector<Value> {
-        Value sum = b.load(warpSums, w);
-        Value before = b.cmp(Pred::slt, w, warp);
-        return {b.select(before, b.add(acc[0], sum), acc[0]),
-                b.add(acc[1], sum)};
-      });
+  // The first warp turns the warp totals into inclusive prefix sums.
+  b.ifThen(b.cmp(Pred::eq, warp, b.index(0)), [&]() {
+    Value total = b.load(warpSums, lane);
+    for (int64_t offset = 1; offset < kWarpSize; offset *= 2) {
+      Value below = shuffle(b, total, offset, gpu::ShuffleMode::UP);
+      total = b.select(b.cmp(Pred::sge, lane, b.index(offset)),
+                       b.add(total, below), total);
+    }
+    b.store(total, warpSums, lane);
+  });
   gpu::BarrierOp::create(b);
-  return {b.add(value, sums[0]), sums[1]};
+  Value before = b.ifThenElse(
+      {b.getI32Type()}, b.cmp(Pred::sgt, warp, b.index(0)),
+      [&]() -> SmallVector<Value> {
+        return {b.load(warpSums, b.sub(warp, b.index(1)))};
+      },
+      [&]() -> SmallVector<Value> { return {b.i32(0)}; })[0];
+  Value blockTotal =
+      b.load(warpSums, b.index(kScanBlockSize / kWarpSize - 1));
+  gpu::BarrierOp::create(b);
+  return {b.add(value, before), blockTotal};
 }
 
 /// Elements of one 16-byte vector of `element`.
@@ -249,11 +262,32 @@ private:
   void emitPoolKernel();
   void emitChunkKernel();
 
-  /// The logits' scale: the op's, or 1/sqrt(D).
-  Value scaleValue() {
+  /// The logits' scale (the op's, or 1/sqrt(D)) times log2(e): the score
+  /// kernels keep logits in base-2 units, so that every exponential is one
+  /// exp2 (ex2.approx) and the softmax is unchanged.
+  Value log2Scale() {
+    double scale = 1.0 / std::sqrt(static_cast<double>(headDim));
     if (std::optional<APFloat> attr = op.getScale())
-      return b.f32(attr->convertToDouble());
-    return b.f32(1.0 / std::sqrt(static_cast<double>(headDim)));
+      scale = attr->convertToDouble();
+    return b.f32(scale * M_LOG2E);
+  }
+  /// The sum (or maximum) of `values`, as a balanced tree of operations.
+  Value treeReduce(ArrayRef<Value> values, bool maximum) {
+    SmallVector<Value> level(values);
+    while (level.size() > 1) {
+      SmallVector<Value> up;
+      for (size_t i = 0; i + 1 < level.size(); i += 2)
+        up.push_back(maximum ? b.maxf(level[i], level[i + 1])
+                             : b.addf(level[i], level[i + 1]));
+      if (level.size() % 2)
+        up.push_back(level.back());
+      level = std::move(up);
+    }
+    return level.front();
+  }
+  /// `2^(a - c)`.
+  Value exp2Diff(Value a, Value c) {
+    return math::Exp2Op::create(b, arith::SubFOp::create(b, a, c));
   }
   /// `dot(q, k)` for the staged keys `key0 .. key0 + kKeysPerStep`.
   SmallVector<Value> logits(Value keyTile, Value key0,
@@ -358,7 +392,7 @@ void ChunkScoreGPULowering::emitScoreKernel(bool tokenPass) {
   Type element = getElementTypeOrSelf(k.getType());
   int64_t lanes = vectorLanes(element);
   int64_t vectorsPerRow = headDim / lanes;
-  Value scale = scaleValue();
+  Value scale = log2Scale();
 
   SmallVector<Type> shared = {
       // Vectors as elements give the buffer the 16-byte alignment of
@@ -477,19 +511,16 @@ void ChunkScoreGPULowering::emitScoreKernel(bool tokenPass) {
                                                   lastVisible));
                       Value newMax = b.maxf(max, dots[u]);
                       Value rescaled = b.mulf(
-                          sum, math::ExpOp::create(
-                                   b, arith::SubFOp::create(b, max, newMax)));
+                          sum, exp2Diff(max, newMax));
                       Value added = b.addf(
                           rescaled,
-                          math::ExpOp::create(
-                              b, arith::SubFOp::create(b, dots[u], newMax)));
+                          exp2Diff(dots[u], newMax));
                       max = b.select(valid, newMax, max);
                       sum = b.select(valid, added, sum);
                       continue;
                     }
                     Value p = b.mulf(
-                        math::ExpOp::create(
-                            b, arith::SubFOp::create(b, dots[u], statMax)),
+                        exp2Diff(dots[u], statMax),
                         statScale);
                     p = warpReduce(b, b.select(valid, p, b.f32(0.0)),
                                    /*maximum=*/false);
@@ -567,7 +598,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   int64_t loads = headDim / kMmaFeatureStride;
   int64_t pairs = 4 * loads, kSteps = pairs / 2;
   auto rowType = VectorType::get({8}, element);
-  Value scale = scaleValue();
+  Value scale = log2Scale();
   Value negInf = b.f32(negInfinity());
   Value block = b.index(kMmaWarps * kWarpSize);
 
@@ -684,74 +715,80 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                          keyPairs[tile][2 * step + 1]},
                         acc[tile], element);
 
-                SmallVector<Value> next(iters.begin(), iters.begin() + 4);
-                // Masked logits of this step per row (statistics pass).
-                SmallVector<Value> stepLogits[2];
-                for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
-                  // Accumulator i: row `group + 8 * (i / 2)`, key
-                  // `2 * quad + i % 2` of the tile.
-                  Value key = b.add(key0, b.add(b.index(8 * tile),
-                                                b.mul(quad, b.index(2))));
-                  Value keys[2] = {key, b.add(key, one)};
-                  Value sums[2] = {b.f32(0.0), b.f32(0.0)};
-                  for (int64_t half = 0; half < 2; ++half) {
-                    Value x[2], valid[2];
-                    for (int64_t c = 0; c < 2; ++c) {
-                      x[c] = b.mulf(acc[tile][2 * half + c], scale);
-                      valid[c] = b.andI(real[half],
-                                        b.cmp(Pred::slt, keys[c], spanEnd));
-                    }
-                    if (tokenPass) {
+                // Steps wholly inside the span and below the window need no
+                // masks: rows past G*w have zero queries and zero weights.
+                Value unmaskedEnd =
+                    tokenPass ? spanEnd : b.min(spanEnd, b.add(prefix, one));
+                Value unmasked =
+                    b.cmp(Pred::sle, b.add(key0, step), unmaskedEnd);
+                auto finish = [&](bool masked) -> SmallVector<Value> {
+                  SmallVector<Value> next(iters.begin(), iters.begin() + 4);
+                  // This step's logits per row (statistics pass).
+                  SmallVector<Value> stepLogits[2];
+                  for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
+                    // Accumulator i: row `group + 8 * (i / 2)`, key
+                    // `2 * quad + i % 2` of the tile.
+                    Value key = b.add(key0, b.add(b.index(8 * tile),
+                                                  b.mul(quad, b.index(2))));
+                    Value keys[2] = {key, b.add(key, one)};
+                    Value sums[2] = {b.f32(0.0), b.f32(0.0)};
+                    for (int64_t half = 0; half < 2; ++half) {
                       for (int64_t c = 0; c < 2; ++c) {
-                        Value p = b.mulf(
-                            math::ExpOp::create(
-                                b, arith::SubFOp::create(b, x[c],
-                                                         statMax[half])),
-                            statScale[half]);
-                        sums[c] = b.addf(sums[c],
-                                         b.select(valid[c], p, b.f32(0.0)));
+                        Value x = b.mulf(acc[tile][2 * half + c], scale);
+                        Value valid;
+                        if (masked)
+                          valid = b.andI(real[half],
+                                         b.cmp(Pred::slt, keys[c], spanEnd));
+                        if (tokenPass) {
+                          Value p = b.mulf(exp2Diff(x, statMax[half]),
+                                           statScale[half]);
+                          if (masked)
+                            p = b.select(valid, p, b.f32(0.0));
+                          sums[c] = b.addf(sums[c], p);
+                          continue;
+                        }
+                        if (masked)
+                          x = b.select(
+                              b.andI(valid, b.cmp(Pred::sle, keys[c],
+                                                  lastVisible[half])),
+                              x, negInf);
+                        stepLogits[half].push_back(x);
                       }
+                    }
+                    if (!tokenPass)
                       continue;
-                    }
-                    for (int64_t c = 0; c < 2; ++c) {
-                      valid[c] = b.andI(valid[c],
-                                        b.cmp(Pred::sle, keys[c],
-                                              lastVisible[half]));
-                      stepLogits[half].push_back(
-                          b.select(valid[c], x[c], negInf));
-                    }
-                  }
-                  if (!tokenPass)
-                    continue;
-                  // Sum the 16 rows: lanes with the same quad hold the
-                  // same keys.
-                  for (int64_t c = 0; c < 2; ++c) {
-                    for (int64_t offset : {4, 8, 16})
-                      sums[c] = b.addf(sums[c], shuffle(b, sums[c], offset,
-                                                        gpu::ShuffleMode::XOR));
-                  }
-                  b.ifThen(b.cmp(Pred::eq, group, zero), [&]() {
+                    // Sum the 16 rows: lanes with the same quad hold the
+                    // same keys.
                     for (int64_t c = 0; c < 2; ++c)
-                      b.store(sums[c], warpSums,
-                              {warp, b.sub(keys[c], spanStart)});
-                  });
-                }
-                // One rescale per step: the running max moves once.
-                for (int64_t half = 0; half < 2 && !tokenPass; ++half) {
-                  Value max = next[2 * half], sum = next[2 * half + 1];
-                  Value newMax = max;
-                  for (Value x : stepLogits[half])
-                    newMax = b.maxf(newMax, x);
-                  auto expDiff = [&](Value a, Value c) {
-                    return math::ExpOp::create(
-                        b, arith::SubFOp::create(b, a, c));
-                  };
-                  sum = b.mulf(sum, expDiff(max, newMax));
-                  for (Value x : stepLogits[half])
-                    sum = b.addf(sum, expDiff(x, newMax));
-                  next[2 * half] = newMax;
-                  next[2 * half + 1] = sum;
-                }
+                      for (int64_t offset : {4, 8, 16})
+                        sums[c] = b.addf(sums[c],
+                                         shuffle(b, sums[c], offset,
+                                                 gpu::ShuffleMode::XOR));
+                    b.ifThen(b.cmp(Pred::eq, group, zero), [&]() {
+                      for (int64_t c = 0; c < 2; ++c)
+                        b.store(sums[c], warpSums,
+                                {warp, b.sub(keys[c], spanStart)});
+                    });
+                  }
+                  // One rescale per step: the running max moves once.
+                  for (int64_t half = 0; half < 2 && !tokenPass; ++half) {
+                    Value max = next[2 * half], sum = next[2 * half + 1];
+                    Value newMax = b.maxf(max, treeReduce(stepLogits[half],
+                                                          /*maximum=*/true));
+                    SmallVector<Value> terms;
+                    for (Value x : stepLogits[half])
+                      terms.push_back(exp2Diff(x, newMax));
+                    next[2 * half] = newMax;
+                    next[2 * half + 1] =
+                        b.addf(b.mulf(sum, exp2Diff(max, newMax)),
+                               treeReduce(terms, /*maximum=*/false));
+                  }
+                  return next;
+                };
+                SmallVector<Type> statTypes(4, b.getF32Type());
+                SmallVector<Value> next = b.ifThenElse(
+                    statTypes, unmasked, [&]() { return finish(false); },
+                    [&]() { return finish(true); });
                 llvm::append_range(next, prefetched);
                 return next;
               });
@@ -844,9 +881,9 @@ SmallVector<Value> ChunkScoreGPULowering::combineStatistics(Value max1,
                                        zeroSum);
   Value max = b.maxf(max1, max2);
   Value sum = b.addf(
-      b.mulf(sum1, math::ExpOp::create(b, arith::SubFOp::create(b, max1, max))),
+      b.mulf(sum1, exp2Diff(max1, max)),
       b.mulf(sum2,
-             math::ExpOp::create(b, arith::SubFOp::create(b, max2, max))));
+             exp2Diff(max2, max)));
   return {b.select(empty1, max2, b.select(empty2, max1, max)),
           b.select(empty1, sum2, b.select(empty2, sum1, sum))};
 }
@@ -1028,7 +1065,8 @@ void TopkGPULowering::emit() {
       // Radix select: after pass p, `prefix` holds the top 8(p+1) bits of
       // the k-th largest key and `remaining` how many keys with that prefix
       // are still to take.
-      SmallVector<Value> found = b.forLoop(
+      auto radixSelect = [&]() -> SmallVector<Value> {
+        return b.forLoop(
           zero, b.index(4), one,
           {b.i32(0), b.i32(0), b.fromIndex(count, i32)},
           [&](Value pass, ValueRange iters) -> SmallVector<Value> {
@@ -1049,25 +1087,21 @@ void TopkGPULowering::emit() {
               });
             });
             gpu::BarrierOp::create(b);
-            b.ifThen(isFirst, [&]() {
-              SmallVector<Value> scan = b.forLoop(
-                  zero, b.index(256), one,
-                  {b.i32(0), b.i32(-1), remaining},
-                  [&](Value i, ValueRange state) -> SmallVector<Value> {
-                    Value bin = b.sub(b.index(255), i);
-                    Value total =
-                        b.add(state[0], b.load(histogram, bin));
-                    Value searching = b.cmp(Pred::slt, state[1], b.i32(0));
-                    Value hit = b.andI(searching,
-                                       b.cmp(Pred::sge, total, remaining));
-                    return {b.select(searching, total, state[0]),
-                            b.select(hit, b.fromIndex(bin, i32), state[1]),
-                            b.select(hit, b.sub(remaining, state[0]),
-                                     state[2])};
-                  });
-              b.store(scan[1], common, zero);
-              b.store(scan[2], common, one);
-            });
+            // Bins from the top: the digit is where the running count
+            // of keys reaches `remaining`.
+            Value isBin = b.cmp(Pred::slt, thread, b.index(256));
+            Value bin = b.sub(b.index(255), b.min(thread, b.index(255)));
+            Value binCount =
+                b.select(isBin, b.load(histogram, bin), b.i32(0));
+            Value through = blockScan(b, binCount, thread, warpSums).first;
+            Value above = b.sub(through, binCount);
+            b.ifThen(b.andI(isBin,
+                            b.andI(b.cmp(Pred::sge, through, remaining),
+                                   b.cmp(Pred::slt, above, remaining))),
+                     [&]() {
+                       b.store(b.fromIndex(bin, i32), common, zero);
+                       b.store(b.sub(remaining, above), common, one);
+                     });
             gpu::BarrierOp::create(b);
             Value digit = b.load(common, zero);
             Value left = b.load(common, one);
@@ -1075,6 +1109,14 @@ void TopkGPULowering::emit() {
             return {b.orI(prefix, arith::ShLIOp::create(b, digit, shift)),
                     b.orI(mask, arith::ShLIOp::create(b, b.i32(255), shift)),
                     left};
+          });
+      };
+      // Without chunks to choose, a threshold no key reaches takes none.
+      SmallVector<Type> selectTypes(3, i32);
+      SmallVector<Value> found = b.ifThenElse(
+          selectTypes, b.cmp(Pred::sgt, count, zero), radixSelect,
+          [&]() -> SmallVector<Value> {
+            return {b.i32(-1), b.i32(-1), b.i32(0)};
           });
       Value threshold = found[0], numEqual = found[2];
       b.ifThen(isFirst, [&]() { b.store(b.i32(0), common, b.index(2)); });
@@ -1344,6 +1386,31 @@ std::string unsupportedReason(Operation *op) {
   return "";
 }
 
+/// `gpu.wait [%t]` followed, past host ops without memory effects, by
+/// `%u = gpu.wait async`: the second op's device work (the next chunkkv op)
+/// continues the first one's stream instead of waiting for it. Consecutive
+/// ops then share one stream and one synchronisation at the end.
+struct JoinDeviceQueues : public OpRewritePattern<gpu::WaitOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(gpu::WaitOp wait,
+                                PatternRewriter &rewriter) const override {
+    if (wait.getAsyncToken() || wait.getAsyncDependencies().size() != 1)
+      return failure();
+    Operation *next = wait->getNextNode();
+    while (next && next->getNumRegions() == 0 && isMemoryEffectFree(next) &&
+           !isa<gpu::WaitOp>(next))
+      next = next->getNextNode();
+    auto start = dyn_cast_or_null<gpu::WaitOp>(next);
+    if (!start || !start.getAsyncToken() ||
+        !start.getAsyncDependencies().empty())
+      return failure();
+    rewriter.replaceOp(start, wait.getAsyncDependencies().front());
+    rewriter.eraseOp(wait);
+    return success();
+  }
+};
+
 struct ChunkKVToGPUPass
     : public chunkkv::impl::ChunkKVToGPUPassBase<ChunkKVToGPUPass> {
   using Base::Base;
@@ -1374,6 +1441,10 @@ struct ChunkKVToGPUPass
     RewritePatternSet patterns(&getContext());
     populateChunkKVToGPUPatterns(patterns, tokensPerBlock);
     if (failed(lowerChunkKVOps(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    RewritePatternSet joins(&getContext());
+    joins.add<JoinDeviceQueues>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(joins))))
       signalPassFailure();
   }
 };

@@ -128,3 +128,48 @@ func.func @no_chunkkv(%a: f32) -> f32 {
   %0 = arith.addf %a, %a : f32
   return %0 : f32
 }
+
+// -----
+
+// Consecutive ops continue one stream and synchronise once, at the end.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @one_stream
+// CHECK: %[[START:.*]] = gpu.wait async
+// CHECK-NOT: gpu.wait
+// CHECK: function(@chunkkv_topk)
+// CHECK-NOT: gpu.wait
+// CHECK: function(@chunkkv_compact_plan)
+// CHECK: gpu.wait [%{{.*}}]
+// CHECK-NOT: gpu.wait
+// CHECK: return
+func.func @one_stream(%s: memref<2x12xf32>, %len: memref<2xi64>, %ids: memref<2x3xi64>,
+                      %kept: memref<2xi64>, %k: memref<2x2x128x16xf32>, %new: memref<2xi64>) {
+  chunkkv.topk_chunks #p ins(%s, %len : memref<2x12xf32>, memref<2xi64>)
+      outs(%ids, %kept : memref<2x3xi64>, memref<2xi64>)
+  chunkkv.compact #p layout(bhsd) ins(%k, %ids, %len : memref<2x2x128x16xf32>, memref<2x3xi64>, memref<2xi64>)
+      outs(%k, %new : memref<2x2x128x16xf32>, memref<2xi64>)
+  return
+}
+
+// -----
+
+// Host code with memory effects in between keeps the first op's wait.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @host_code_between
+// CHECK: function(@chunkkv_topk)
+// CHECK: gpu.wait [%{{.*}}]
+// CHECK-NEXT: memref.store
+// CHECK: gpu.wait async
+// CHECK: function(@chunkkv_compact_plan)
+func.func @host_code_between(%s: memref<2x12xf32>, %len: memref<2xi64>, %ids: memref<2x3xi64>,
+                             %kept: memref<2xi64>, %k: memref<2x2x128x16xf32>, %new: memref<2xi64>,
+                             %host: memref<1xi64>) {
+  chunkkv.topk_chunks #p ins(%s, %len : memref<2x12xf32>, memref<2xi64>)
+      outs(%ids, %kept : memref<2x3xi64>, memref<2xi64>)
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1 : i64
+  memref.store %one, %host[%c0] : memref<1xi64>
+  chunkkv.compact #p layout(bhsd) ins(%k, %ids, %len : memref<2x2x128x16xf32>, memref<2x3xi64>, memref<2xi64>)
+      outs(%k, %new : memref<2x2x128x16xf32>, memref<2xi64>)
+  return
+}

@@ -15,9 +15,11 @@
 // CHECK: llvm.call @mgpuMemAlloc
 // CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @chunkkv_score_stats::@chunkkv_score_stats
 // CHECK: llvm.call @mgpuMemFree
+// The three ops share the stream: one synchronisation, at the end.
+// CHECK: @chunkkv_topk::@chunkkv_topk
+// CHECK: @chunkkv_compact_gather::@chunkkv_compact_gather
 // CHECK: llvm.call @mgpuStreamSynchronize
 // CHECK: llvm.call @mgpuStreamDestroy
-// CHECK: @chunkkv_topk::@chunkkv_topk
 // CHECK: llvm.func @_mlir_ciface_select
 // CHECK: gpu.binary @chunkkv_score_stats  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", features = "+ptx70"
 // CHECK: gpu.binary @chunkkv_topk
