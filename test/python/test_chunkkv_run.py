@@ -336,7 +336,7 @@ def test_scale_vector_width_and_print_module(tmp_path):
 @pytest.mark.parametrize("flags, message", [
     (["--dtype", "f64"], "--dtype: expected auto, f32, f16 or bf16, got 'f64'"),
     (["--layout", "sbhd"], "--layout: expected bhsd or bshd, got 'sbhd'"),
-    (["--device", "cuda"], "--device: this chunkkv-run runs on 'cpu' only"),
+    (["--device", "tpu"], "--device: expected 'cpu' or 'cuda', got 'tpu'"),
     (["--repeat", "0"], "--repeat: expected at least 1"),
     (["--policy", "snapkv"], "policy: expected 'paper' or 'kvpress', got 'snapkv'"),
     (["--aggregate", "max"], "aggregate: expected 'sum' or 'mean', got 'max'"),

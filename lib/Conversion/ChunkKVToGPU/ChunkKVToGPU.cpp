@@ -55,17 +55,26 @@ constexpr int64_t kBlockSize = 256;
 constexpr int64_t kScanBlockSize = 1024;
 /// Blocks per sequence of the grid-stride row gather.
 constexpr int64_t kGatherBlocks = 512;
-/// Window queries of one block of the tensor-core score kernels: one
-/// 16-row mma tile per warp, four warps.
+/// Window queries of one block of the tensor-core score kernels: four
+/// warps of kMmaRowTiles 16-row mma tiles; a lane holds rows
+/// `group + 8 * i` for i < kLaneRows. Each staged key fragment feeds
+/// kMmaRowTiles mma: more tiles trade registers (occupancy) for fewer
+/// shared-memory loads per mma. One tile per warp is what docs/perf.md
+/// measured.
 constexpr int64_t kMmaWarps = 4;
 constexpr int64_t kMmaRows = 16;
-constexpr int64_t kRowsPerMmaBlock = kMmaWarps * kMmaRows;
+constexpr int64_t kMmaRowTiles = 1;
+constexpr int64_t kLaneRows = 2 * kMmaRowTiles;
+constexpr int64_t kRowsPerMmaBlock = kMmaWarps * kMmaRowTiles * kMmaRows;
 /// Keys per step of a warp: four 8-key mma tiles, independent accumulators.
 constexpr int64_t kMmaTiles = 4;
 constexpr int64_t kMmaKeysPerStep = 8 * kMmaTiles;
 /// Features of one 16-byte load of f16/bf16 per lane; four lanes share a
 /// key row, so the head dimension must be a multiple of 32.
 constexpr int64_t kMmaFeatureStride = 32;
+/// 16-byte vectors of padding after each staged key row (see the score
+/// kernels' shared memory).
+constexpr int64_t kKeyRowPadding = 4;
 /// Starting maximum of the tensor-core statistics: finite, so that a row
 /// without visible keys yet never computes exp(-inf - -inf).
 constexpr double kNoMaximum = -1e30;
@@ -602,7 +611,13 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   Value negInf = b.f32(negInfinity());
   Value block = b.index(kMmaWarps * kWarpSize);
 
-  SmallVector<Type> shared;
+  // Keys are staged once per block in shared memory, two steps deep, as
+  // 16-byte vectors; rows are padded by 64 bytes so that the eight lanes of
+  // a quarter-warp (two rows, four 16-byte columns each) hit distinct banks.
+  int64_t rowVectors = headDim / 8 + kKeyRowPadding;
+  auto stagedType = VectorType::get({8}, element);
+  SmallVector<Type> shared = {workgroupBuffer(
+      ctx, {2, kMmaKeysPerStep, rowVectors}, stagedType)};
   if (tokenPass)
     shared.push_back(
         workgroupBuffer(ctx, {kMmaWarps, tokensPerBlock}, f32));
@@ -628,12 +643,14 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
         Value active = b.andI(b.cmp(Pred::sgt, prefix, zero),
                               b.cmp(Pred::slt, spanStart, end));
         b.ifThen(active, [&]() {
-          // This lane's two rows of the warp's 16-row tile.
-          Value tileRow = b.add(b.mul(rowGroup, b.index(kRowsPerMmaBlock)),
-                                b.mul(warp, b.index(kMmaRows)));
-          SmallVector<Value> rows, real, lastVisible, pairsOf[2];
-          for (int64_t half = 0; half < 2; ++half) {
-            Value row = b.add(tileRow, b.add(group, b.index(8 * half)));
+          // This lane's rows: `group` and `group + 8` of each of the warp's
+          // 16-row tiles.
+          Value warpRow =
+              b.add(b.mul(rowGroup, b.index(kRowsPerMmaBlock)),
+                    b.mul(warp, b.index(kMmaRows * kMmaRowTiles)));
+          SmallVector<Value> rows, real, lastVisible, pairsOf[kLaneRows];
+          for (int64_t half = 0; half < kLaneRows; ++half) {
+            Value row = b.add(warpRow, b.add(group, b.index(8 * half)));
             Value isReal = b.cmp(Pred::slt, row, numQueries);
             Value safe = b.min(row, b.sub(numQueries, one));
             Value head = b.add(b.mul(kvHead, groupSize), b.div(safe, window));
@@ -656,64 +673,95 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
             }
           }
-          Value statMax[2], statScale[2];
+          Value statMax[kLaneRows], statScale[kLaneRows];
           if (tokenPass)
-            for (int64_t half = 0; half < 2; ++half) {
+            for (int64_t half = 0; half < kLaneRows; ++half) {
               statMax[half] = b.load(rowMax, {batch, kvHead, rows[half]});
               statScale[half] =
                   b.select(real[half],
                            b.load(rowScale, {batch, kvHead, rows[half]}),
                            b.f32(0.0));
             }
+          Value keyTiles = launchOp.getWorkgroupAttributions()[0];
           Value warpSums =
-              tokenPass ? Value(launchOp.getWorkgroupAttributions()[0])
+              tokenPass ? Value(launchOp.getWorkgroupAttributions()[1])
                         : Value();
 
-          // The key rows of one step: per tile, this lane's 16-byte loads.
-          auto loadKeys = [&](Value key0) {
+          // One step's key rows, loaded by the whole block with coalesced
+          // 16-byte loads: this thread's share.
+          int64_t rowLoads = headDim / 8;
+          int64_t loadsPerThread =
+              kMmaKeysPerStep * rowLoads / (kMmaWarps * kWarpSize);
+          auto loadStep = [&](Value key0) {
             SmallVector<Value> data;
-            for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
-              Value key = b.add(key0, b.add(b.index(8 * tile), group));
+            for (int64_t i = 0; i < loadsPerThread; ++i) {
+              Value e = b.add(thread, b.index(i * kMmaWarps * kWarpSize));
+              Value key = b.add(key0, b.div(e, b.index(rowLoads)));
               Value safe = b.min(key, b.sub(spanEnd, one));
-              for (int64_t j = 0; j < loads; ++j) {
-                Value feature = b.add(b.index(kMmaFeatureStride * j),
-                                      b.mul(quad, b.index(8)));
-                data.push_back(alignedLoad(
-                    b, rowType, k,
-                    cacheIndex(layout, batch, kvHead, safe, feature),
-                    kVectorBytes));
-              }
+              Value feature = b.mul(b.rem(e, b.index(rowLoads)), b.index(8));
+              data.push_back(alignedLoad(
+                  b, rowType, k, cacheIndex(layout, batch, kvHead, safe, feature),
+                  kVectorBytes));
             }
             return data;
           };
+          auto storeStep = [&](Value buffer, ValueRange data) {
+            for (int64_t i = 0; i < loadsPerThread; ++i) {
+              Value e = b.add(thread, b.index(i * kMmaWarps * kWarpSize));
+              b.store(data[i], keyTiles,
+                      {buffer, b.div(e, b.index(rowLoads)),
+                       b.rem(e, b.index(rowLoads))});
+            }
+          };
           Value noMax = b.f32(kNoMaximum);
-          SmallVector<Value> inits = {noMax, b.f32(0.0), noMax, b.f32(0.0)};
-          llvm::append_range(inits, loadKeys(spanStart));
+          SmallVector<Value> inits;
+          for (int64_t half = 0; half < kLaneRows; ++half)
+            llvm::append_range(inits, ArrayRef<Value>{noMax, b.f32(0.0)});
+          llvm::append_range(inits, loadStep(spanStart));
           Value step = b.index(kMmaKeysPerStep);
           SmallVector<Value> stats = b.forLoop(
               spanStart, spanEnd, step, inits,
               [&](Value key0, ValueRange iters) -> SmallVector<Value> {
-                // Loads of the next step are in flight during this one's
+                // Two buffers: a warp still reading the previous step's
+                // buffer is past this step's barrier before anyone writes
+                // that buffer again.
+                Value buffer =
+                    b.rem(b.div(b.sub(key0, spanStart), step), b.index(2));
+                storeStep(buffer, iters.drop_front(2 * kLaneRows));
+                gpu::BarrierOp::create(b);
+                // The next step's loads are in flight during this step's
                 // mma (past the span, they reread its last key).
-                SmallVector<Value> prefetched = loadKeys(b.add(key0, step));
+                SmallVector<Value> prefetched = loadStep(b.add(key0, step));
                 SmallVector<SmallVector<Value>> keyPairs(kMmaTiles);
                 for (int64_t tile = 0; tile < kMmaTiles; ++tile)
                   for (int64_t j = 0; j < loads; ++j) {
-                    Value data = iters[4 + tile * loads + j];
+                    Value column = b.add(b.index(kMmaFeatureStride / 8 * j),
+                                         quad);
+                    Value data = b.load(
+                        keyTiles,
+                        {buffer, b.add(b.index(8 * tile), group), column});
                     for (int64_t p = 0; p < 4; ++p)
                       keyPairs[tile].push_back(vector::ShuffleOp::create(
                           b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
                   }
-                SmallVector<SmallVector<Value>> acc(
-                    kMmaTiles, SmallVector<Value>(4, b.f32(0.0)));
+                // acc[m][tile]: row tile m of the warp, 8-key tile `tile`;
+                // every staged key fragment feeds kMmaRowTiles mma.
+                SmallVector<SmallVector<SmallVector<Value>>> acc(
+                    kMmaRowTiles,
+                    SmallVector<SmallVector<Value>>(
+                        kMmaTiles, SmallVector<Value>(4, b.f32(0.0))));
                 for (int64_t step = 0; step < kSteps; ++step)
                   for (int64_t tile = 0; tile < kMmaTiles; ++tile)
-                    acc[tile] = mma(
-                        {pairsOf[0][2 * step], pairsOf[1][2 * step],
-                         pairsOf[0][2 * step + 1], pairsOf[1][2 * step + 1]},
-                        {keyPairs[tile][2 * step],
-                         keyPairs[tile][2 * step + 1]},
-                        acc[tile], element);
+                    for (int64_t m = 0; m < kMmaRowTiles; ++m) {
+                      ArrayRef<Value> low = pairsOf[2 * m],
+                                      high = pairsOf[2 * m + 1];
+                      acc[m][tile] = mma(
+                          {low[2 * step], high[2 * step], low[2 * step + 1],
+                           high[2 * step + 1]},
+                          {keyPairs[tile][2 * step],
+                           keyPairs[tile][2 * step + 1]},
+                          acc[m][tile], element);
+                    }
 
                 // Steps wholly inside the span and below the window need no
                 // masks: rows past G*w have zero queries and zero weights.
@@ -722,9 +770,10 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                 Value unmasked =
                     b.cmp(Pred::sle, b.add(key0, step), unmaskedEnd);
                 auto finish = [&](bool masked) -> SmallVector<Value> {
-                  SmallVector<Value> next(iters.begin(), iters.begin() + 4);
+                  SmallVector<Value> next(iters.begin(),
+                                          iters.begin() + 2 * kLaneRows);
                   // This step's logits per row (statistics pass).
-                  SmallVector<Value> stepLogits[2];
+                  SmallVector<Value> stepLogits[kLaneRows];
                   for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
                     // Accumulator i: row `group + 8 * (i / 2)`, key
                     // `2 * quad + i % 2` of the tile.
@@ -732,9 +781,10 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                                                   b.mul(quad, b.index(2))));
                     Value keys[2] = {key, b.add(key, one)};
                     Value sums[2] = {b.f32(0.0), b.f32(0.0)};
-                    for (int64_t half = 0; half < 2; ++half) {
+                    for (int64_t half = 0; half < kLaneRows; ++half) {
                       for (int64_t c = 0; c < 2; ++c) {
-                        Value x = b.mulf(acc[tile][2 * half + c], scale);
+                        Value x = b.mulf(
+                            acc[half / 2][tile][2 * (half % 2) + c], scale);
                         Value valid;
                         if (masked)
                           valid = b.andI(real[half],
@@ -771,7 +821,8 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     });
                   }
                   // One rescale per step: the running max moves once.
-                  for (int64_t half = 0; half < 2 && !tokenPass; ++half) {
+                  for (int64_t half = 0; half < kLaneRows && !tokenPass;
+                       ++half) {
                     Value max = next[2 * half], sum = next[2 * half + 1];
                     Value newMax = b.maxf(max, treeReduce(stepLogits[half],
                                                           /*maximum=*/true));
@@ -785,7 +836,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                   }
                   return next;
                 };
-                SmallVector<Type> statTypes(4, b.getF32Type());
+                SmallVector<Type> statTypes(2 * kLaneRows, b.getF32Type());
                 SmallVector<Value> next = b.ifThenElse(
                     statTypes, unmasked, [&]() { return finish(false); },
                     [&]() { return finish(true); });
@@ -805,7 +856,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             return;
           }
           // Combine the statistics of the four lanes that share a row.
-          for (int64_t half = 0; half < 2; ++half) {
+          for (int64_t half = 0; half < kLaneRows; ++half) {
             Value max = stats[2 * half], sum = stats[2 * half + 1];
             for (int64_t offset : {1, 2}) {
               SmallVector<Value> both = combineStatistics(

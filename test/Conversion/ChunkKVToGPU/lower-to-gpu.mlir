@@ -19,7 +19,7 @@
 // CHECK: gpu.shuffle  xor
 // CHECK: function(@chunkkv_score_combine)
 // CHECK: function(@chunkkv_score_tokens)
-// CHECK: workgroup(%{{.*}} : memref<4x512xf32, #gpu.address_space<workgroup>>)
+// CHECK: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x512xf32, #gpu.address_space<workgroup>>)
 // CHECK: nvvm.mma.sync
 // CHECK: gpu.barrier
 // CHECK: function(@chunkkv_score_pool)
@@ -28,7 +28,7 @@
 // CHECK: gpu.wait [%{{.*}}]
 // CHECK-NOT: chunkkv.
 // SPAN128-LABEL: func.func @chunk_score_f16
-// SPAN128: workgroup(%{{.*}} : memref<4x128xf32, #gpu.address_space<workgroup>>)
+// SPAN128: %{{.*}} : memref<4x128xf32, #gpu.address_space<workgroup>>)
 func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
                            %len: memref<?xi64>, %s: memref<?x?xf32>) {
   chunkkv.chunk_score #p layout(bhsd)

@@ -29,9 +29,9 @@
 
 // PTXAS: | kernel | registers
 // PTXAS-NOT: rejected
-// PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 0 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 20480 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_combine | {{[0-9]+}} | 0 | 0/0 | 0 |
-// PTXAS: | chunkkv_score_tokens | {{[0-9]+}} | 8192 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_tokens | {{[0-9]+}} | 28672 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_pool | {{[0-9]+}} | 0 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_chunks | {{[0-9]+}} | 0 | 0/0 | 0 |
 // PTXAS: | chunkkv_topk | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
