@@ -2,8 +2,10 @@
 //
 // Parses the input; when it verifies, runs the chunkkv passes on it:
 // chunkkv-detect-kv-cache, then chunkkv-cpu-pipeline (bufferization,
-// chunkkv-lower-to-loops, the LLVM lowering). A pass may reject the module
-// with a diagnostic; crashes and sanitizer reports are findings.
+// chunkkv-lower-to-loops, the LLVM lowering); and, on a copy of the input,
+// chunkkv-lower-to-gpu with kernel outlining (kernel code generation is
+// left out: it is slow and upstream's). A pass may reject the module with a
+// diagnostic; crashes and sanitizer reports are findings.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,16 +14,25 @@
 #include "chunkkv/Conversion/Passes.h"
 #include "chunkkv/Dialect/ChunkKV/Transforms/Passes.h"
 
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   chunkkv::FuzzContext fuzz;
   mlir::OwningOpRef<mlir::ModuleOp> module = fuzz.parse(data, size);
   if (!module)
     return 0;
+  mlir::OwningOpRef<mlir::ModuleOp> copy = module->clone();
   mlir::PassManager pm(&fuzz.context);
   pm.addPass(mlir::chunkkv::createChunkKVDetectKVCachePass());
   mlir::chunkkv::buildCPUPipeline(pm, mlir::chunkkv::CPUPipelineOptions());
   (void)pm.run(*module);
+
+  mlir::PassManager gpu(&fuzz.context);
+  gpu.addPass(mlir::chunkkv::createChunkKVToGPUPass());
+  gpu.addPass(mlir::createCanonicalizerPass());
+  gpu.addPass(mlir::createGpuKernelOutliningPass());
+  (void)gpu.run(*copy);
   return 0;
 }
