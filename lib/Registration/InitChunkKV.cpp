@@ -27,5 +27,6 @@ void mlir::chunkkv::registerChunkKVDialects(DialectRegistry &registry) {
 void mlir::chunkkv::registerChunkKVPasses() {
   registerAllPasses();
   registerChunkKVTransformsPasses();
+  registerChunkKVCompressPipeline();
   registerChunkKVConversionPassesAndPipelines();
 }

@@ -113,5 +113,34 @@ LogicalResult ChunkKVDialect::verifyOperationAttribute(Operation *op,
                                << "' expects a positive integer on a function";
     return success();
   }
+  if (name == kLayerAttrName) {
+    auto layer = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!isa<ChunkScoreOp, TopkChunksOp, CompactOp>(op) || !layer ||
+        layer.getInt() < 0)
+      return op->emitOpError() << "'" << name
+                               << "' expects a layer index >= 0 on a chunkkv op";
+    return success();
+  }
+  if (name == kLeaderAttrName) {
+    auto leader = dyn_cast<IntegerAttr>(attr.getValue());
+    auto compact = dyn_cast<CompactOp>(op);
+    if (!compact || !leader || leader.getInt() < 0)
+      return op->emitOpError() << "'" << name
+                               << "' expects a layer index >= 0 on a "
+                                  "chunkkv.compact";
+    // On tensors, the chosen chunks must come from the named layer's
+    // selection (after bufferization they travel through buffers).
+    if (!isa<RankedTensorType>(compact.getChunkIds().getType()))
+      return success();
+    auto topk = compact.getChunkIds().getDefiningOp<TopkChunksOp>();
+    auto topkLayer =
+        topk ? topk->getAttrOfType<IntegerAttr>(kLayerAttrName) : IntegerAttr();
+    if (!topkLayer || topkLayer.getInt() != leader.getInt())
+      return op->emitOpError()
+             << "'" << name << "' names layer " << leader.getInt()
+             << ", but the chunk ids do not come from a chunkkv.topk_chunks "
+                "of that layer";
+    return success();
+  }
   return op->emitOpError() << "unknown chunkkv attribute '" << name << "'";
 }

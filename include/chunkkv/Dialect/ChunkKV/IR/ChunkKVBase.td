@@ -33,6 +33,12 @@ def ChunkKV_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kKVAttrName = "chunkkv.kv";
     static constexpr ::llvm::StringLiteral kLayerLoopAttrName =
         "chunkkv.layer_loop";
+    /// On the chunkkv ops that chunkkv-insert-compression adds: the layer
+    /// whose cache they compress.
+    static constexpr ::llvm::StringLiteral kLayerAttrName = "chunkkv.layer";
+    /// On a compact that chunkkv-reuse-indices pointed at another layer's
+    /// selection: that (leader) layer.
+    static constexpr ::llvm::StringLiteral kLeaderAttrName = "chunkkv.leader";
     static constexpr ::llvm::StringLiteral kNumLayersAttrName =
         "chunkkv.kv_layers";
   }];

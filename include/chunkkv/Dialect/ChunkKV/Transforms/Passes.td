@@ -37,4 +37,79 @@ def ChunkKVDetectKVCachePass : Pass<"chunkkv-detect-kv-cache", "::mlir::ModuleOp
   let dependentDialects = ["::mlir::chunkkv::ChunkKVDialect"];
 }
 
+def ChunkKVInsertCompressionPass
+    : Pass<"chunkkv-insert-compression", "::mlir::ModuleOp"> {
+  let summary = "Compress each layer's KV cache with ChunkKV after prefill";
+  let description = [{
+    Runs on a module that chunkkv-detect-kv-cache annotated. In the prefill
+    function (option `function`), for every layer with a K write, a V write
+    and a query op, it adds before the return: the last `w` rows of the
+    layer's queries (after RoPE; `[B, T, Hq, D]` becomes `[B, Hq, w, D]`),
+    the valid lengths after prefill (write offset + T for every sequence),
+    `chunkkv.chunk_score`, `chunkkv.topk_chunks` and a `chunkkv.compact` of
+    the written K and V caches, all marked `chunkkv.layer = l`. The function
+    returns the compacted caches in place of the written ones (same types:
+    capacity is unchanged, only valid lengths shrink) and, appended to its
+    results, one `tensor<Bxi64>` of valid lengths per layer, in layer order.
+    Attention inside the function still reads the full caches.
+
+    What it takes: tensor form, layers unrolled, writes by
+    `tensor.insert_slice` whose results are returned, queries `[B, T, Hq, D]`
+    with `T >= w`, static shapes. Anything else is left unchanged; with
+    `report=true` the pass says why, per function and layer. An invalid
+    policy is an error.
+  }];
+  let options = [
+    Option<"policyKind", "policy", "std::string", /*default=*/"\"paper\"",
+           "selection policy: paper or kvpress">,
+    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"0",
+           "tokens per chunk C (0: the policy's default)">,
+    Option<"window", "window", "int64_t", /*default=*/"0",
+           "observation window w (0: the policy's default)">,
+    Option<"pool", "pool", "int64_t", /*default=*/"0",
+           "pooling kernel (0: the policy's default)">,
+    Option<"aggregate", "aggregate", "std::string", /*default=*/"\"\"",
+           "chunk aggregation sum or mean (empty: the policy's default)">,
+    Option<"budget", "budget", "int64_t", /*default=*/"-1",
+           "tokens kept L (paper; -1: unset)">,
+    Option<"keepRatio", "keep-ratio", "double", /*default=*/"-1.0",
+           "fraction of tokens kept (paper; negative: unset)">,
+    Option<"compressionRatio", "compression-ratio", "double",
+           /*default=*/"-1.0",
+           "fraction of chunks removed (kvpress; negative: unset)">,
+    Option<"function", "function", "std::string", /*default=*/"\"prefill\"",
+           "the prefill function">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "print what was compressed, or why nothing was">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::chunkkv::ChunkKVDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def ChunkKVReuseIndicesPass : Pass<"chunkkv-reuse-indices", "::mlir::ModuleOp"> {
+  let summary = "Reuse one layer's chunk selection in the next layers";
+  let description = [{
+    With interval `N`, layer `l` uses the selection of layer
+    `leader(l) = floor(l / N) * N` (docs/semantics.md): the `chunkkv.compact`
+    ops of a follower layer take the leader's `chunkkv.topk_chunks` ids and
+    get `chunkkv.leader = leader(l)`, which the dialect verifies (the ids must
+    come from that layer's selection); the follower's own `chunk_score` and
+    `topk_chunks` are removed. Works on the ops that
+    chunkkv-insert-compression marks with `chunkkv.layer`. `N = 1` changes
+    nothing; a follower whose leader has no selection is left as it is
+    (reported with `report=true`).
+  }];
+  let options = [
+    Option<"interval", "interval", "int64_t", /*default=*/"2",
+           "layers per selection (the paper uses 2)">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "print which layer reuses which">
+  ];
+  let dependentDialects = ["::mlir::chunkkv::ChunkKVDialect"];
+}
+
 #endif // CHUNKKV_DIALECT_CHUNKKV_TRANSFORMS_PASSES_TD

@@ -1,0 +1,295 @@
+//===- InsertCompression.cpp - chunkkv-insert-compression -----------------===//
+//
+// After prefill, compresses every detected layer's caches with ChunkKV:
+// window queries, chunk_score, topk_chunks, compact of K and V; the function
+// returns the compacted caches and the per-layer valid lengths.
+//
+//===----------------------------------------------------------------------===//
+
+#include "chunkkv/Dialect/ChunkKV/IR/ChunkKVDialect.h"
+#include "chunkkv/Dialect/ChunkKV/IR/ChunkKVOps.h"
+#include "chunkkv/Dialect/ChunkKV/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+
+namespace mlir {
+namespace chunkkv {
+#define GEN_PASS_DEF_CHUNKKVINSERTCOMPRESSIONPASS
+#include "chunkkv/Dialect/ChunkKV/Transforms/Passes.h.inc"
+} // namespace chunkkv
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::chunkkv;
+
+namespace {
+
+/// The ops of one layer that chunkkv-detect-kv-cache found.
+struct LayerOps {
+  tensor::InsertSliceOp keyWrite, valueWrite;
+  Operation *query = nullptr;
+  Layout layout = Layout::bhsd;
+};
+
+/// Why `layer` cannot be compressed, or an empty string.
+std::string unsupportedReason(LayerOps layer, func::ReturnOp ret,
+                              int64_t window) {
+  if (!layer.keyWrite || !layer.valueWrite)
+    return "its K and V writes are not tensor.insert_slice ops";
+  if (!layer.query || layer.query->getNumResults() != 1)
+    return "no single-result query op";
+  for (tensor::InsertSliceOp write : {layer.keyWrite, layer.valueWrite}) {
+    if (!llvm::is_contained(ret.getOperands(), write.getResult()))
+      return "a written cache is not returned by the function";
+    if (!write.getResultType().hasStaticShape() ||
+        !write.getSourceType().hasStaticShape())
+      return "a cache or a write has a dynamic shape";
+  }
+  auto queries = dyn_cast<RankedTensorType>(layer.query->getResult(0).getType());
+  int64_t seqDim = layer.layout == Layout::bhsd ? 2 : 1;
+  int64_t written = layer.keyWrite.getSourceType().getDimSize(seqDim);
+  if (!queries || queries.getRank() != 4 || !queries.hasStaticShape() ||
+      queries.getDimSize(1) != written ||
+      queries.getDimSize(3) != layer.keyWrite.getSourceType().getDimSize(3))
+    return "queries are not [B, T, Hq, D] with T the written rows";
+  if (written < window)
+    return "the prompt (" + std::to_string(written) +
+           " tokens) is shorter than the window (" + std::to_string(window) +
+           ")";
+  return "";
+}
+
+struct ChunkKVInsertCompressionPass
+    : public chunkkv::impl::ChunkKVInsertCompressionPassBase<
+          ChunkKVInsertCompressionPass> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+private:
+  PolicyAttr buildPolicy();
+  /// Emits the selection and compaction of one layer before `ret`; returns
+  /// the compacted K, V and the new lengths.
+  std::array<Value, 3> compressLayer(ImplicitLocOpBuilder &b,
+                                     LayerOps layer, PolicyAttr policy,
+                                     int64_t index);
+  void note(const Twine &message) {
+    if (report)
+      llvm::errs() << "chunkkv-insert-compression: " << message << "\n";
+  }
+};
+
+PolicyAttr ChunkKVInsertCompressionPass::buildPolicy() {
+  MLIRContext *ctx = &getContext();
+  auto emitError = [&]() {
+    return getOperation()->emitError("chunkkv-insert-compression: ");
+  };
+  std::optional<PolicyKind> kind = symbolizePolicyKind(policyKind);
+  if (!kind) {
+    emitError() << "policy: expected 'paper' or 'kvpress', got '"
+                << policyKind << "'";
+    return {};
+  }
+  PolicyDefaults defaults = getPolicyDefaults(*kind);
+  Aggregate aggregateKind = defaults.aggregate;
+  if (!aggregate.empty()) {
+    std::optional<Aggregate> parsed = symbolizeAggregate(aggregate);
+    if (!parsed) {
+      emitError() << "aggregate: expected 'sum' or 'mean', got '" << aggregate
+                  << "'";
+      return {};
+    }
+    aggregateKind = *parsed;
+  }
+  auto ratio = [&](double value) -> FloatAttr {
+    if (value < 0)
+      return {};
+    return FloatAttr::get(Float64Type::get(ctx), value);
+  };
+  auto orDefault = [](int64_t value, int64_t fallback) {
+    return value > 0 ? value : fallback;
+  };
+  return PolicyAttr::getChecked(
+      emitError, ctx, *kind, orDefault(chunkSize, defaults.chunkSize),
+      orDefault(window, defaults.window), orDefault(pool, defaults.pool),
+      aggregateKind,
+      budget >= 0 ? std::optional<int64_t>(budget) : std::nullopt,
+      ratio(keepRatio), ratio(compressionRatio), /*reuseInterval=*/int64_t(1));
+}
+
+std::array<Value, 3>
+ChunkKVInsertCompressionPass::compressLayer(ImplicitLocOpBuilder &b,
+                                            LayerOps layer,
+                                            PolicyAttr policy, int64_t index) {
+  Value keys = layer.keyWrite.getResult();
+  Value values = layer.valueWrite.getResult();
+  auto cacheType = cast<RankedTensorType>(keys.getType());
+  Value queries = layer.query->getResult(0);
+  auto queryType = cast<RankedTensorType>(queries.getType());
+  int64_t batch = queryType.getDimSize(0), written = queryType.getDimSize(1),
+          heads = queryType.getDimSize(2), dim = queryType.getDimSize(3);
+  int64_t window = policy.getWindow();
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+
+  // The last w queries, as [B, Hq, w, D].
+  SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0),
+                                       b.getIndexAttr(written - window),
+                                       b.getIndexAttr(0), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {
+      b.getIndexAttr(batch), b.getIndexAttr(window), b.getIndexAttr(heads),
+      b.getIndexAttr(dim)};
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  auto windowType =
+      RankedTensorType::get({batch, window, heads, dim}, queryType.getElementType());
+  Value lastRows = tensor::ExtractSliceOp::create(b, windowType, queries,
+                                                  offsets, sizes, strides);
+  Value transposedInit = tensor::EmptyOp::create(
+      b, ArrayRef<int64_t>{batch, heads, window, dim},
+      queryType.getElementType());
+  Value windowQueries =
+      linalg::TransposeOp::create(b, lastRows, transposedInit,
+                                  ArrayRef<int64_t>{0, 2, 1, 3})
+          .getResult()
+          .front();
+
+  // Every sequence holds the rows up to the end of the prefill write.
+  int64_t seqDim = layer.layout == Layout::bhsd ? 2 : 1;
+  Value offset = getValueOrCreateConstantIndexOp(
+      b, b.getLoc(), layer.keyWrite.getMixedOffsets()[seqDim]);
+  Value end = arith::AddIOp::create(b, offset,
+                                    arith::ConstantIndexOp::create(b, written));
+  Value endI64 = arith::IndexCastOp::create(b, i64, end);
+  auto lengthsType = RankedTensorType::get({batch}, i64);
+  Value lengths = tensor::SplatOp::create(b, lengthsType, endI64);
+
+  int64_t capacity = cacheType.getDimSize(seqDim);
+  int64_t numChunks = policy.getNumScoreChunks(capacity);
+  int64_t maxChosen = policy.getMaxSelectedChunks(numChunks);
+  auto layerAttr = b.getI64IntegerAttr(index);
+  auto mark = [&](Operation *op) {
+    op->setAttr(ChunkKVDialect::kLayerAttrName, layerAttr);
+    return op;
+  };
+
+  Value scoresInit =
+      tensor::EmptyOp::create(b, ArrayRef<int64_t>{batch, numChunks}, f32);
+  Value scores =
+      mark(ChunkScoreOp::create(b, TypeRange{scoresInit.getType()}, policy,
+                                layer.layout, FloatAttr(), windowQueries, keys,
+                                lengths, scoresInit))
+          ->getResult(0);
+  Value idsInit =
+      tensor::EmptyOp::create(b, ArrayRef<int64_t>{batch, maxChosen}, i64);
+  Value keptInit = tensor::EmptyOp::create(b, ArrayRef<int64_t>{batch}, i64);
+  Operation *topk = mark(TopkChunksOp::create(
+      b, TypeRange{idsInit.getType(), keptInit.getType()}, policy, scores,
+      lengths, idsInit, keptInit));
+  Value ids = topk->getResult(0);
+  auto compact = [&](Value cache) {
+    Value lengthsInit =
+        tensor::EmptyOp::create(b, ArrayRef<int64_t>{batch}, i64);
+    return mark(CompactOp::create(
+        b, TypeRange{cache.getType(), lengthsInit.getType()}, policy,
+        layer.layout, cache, ids, lengths, cache, lengthsInit));
+  };
+  Operation *compactKeys = compact(keys);
+  Operation *compactValues = compact(values);
+  return {compactKeys->getResult(0), compactValues->getResult(0),
+          compactKeys->getResult(1)};
+}
+
+void ChunkKVInsertCompressionPass::runOnOperation() {
+  PolicyAttr policy = buildPolicy();
+  if (!policy)
+    return signalPassFailure();
+  auto prefill = getOperation().lookupSymbol<func::FuncOp>(function);
+  if (!prefill || prefill.isExternal()) {
+    note("no function @" + function + " with a body; nothing compressed");
+    return;
+  }
+  if (!llvm::hasSingleElement(prefill.getBody())) {
+    note("@" + function + " has more than one block; nothing compressed");
+    return;
+  }
+  auto ret = cast<func::ReturnOp>(prefill.getBody().front().getTerminator());
+
+  // The layers that detection found, in layer order.
+  std::map<int64_t, LayerOps> layers;
+  bool layerLoop = false;
+  prefill.walk([&](Operation *op) {
+    if (op->hasAttr(ChunkKVDialect::kLayerLoopAttrName))
+      layerLoop = true;
+    auto kv = op->getAttrOfType<KVAttr>(ChunkKVDialect::kKVAttrName);
+    if (!kv || !kv.getLayer())
+      return;
+    LayerOps &layer = layers[*kv.getLayer()];
+    layer.layout = kv.getLayout();
+    switch (kv.getRole()) {
+    case KVRole::k_write:
+      layer.keyWrite = dyn_cast<tensor::InsertSliceOp>(op);
+      break;
+    case KVRole::v_write:
+      layer.valueWrite = dyn_cast<tensor::InsertSliceOp>(op);
+      break;
+    case KVRole::query:
+      layer.query = op;
+      break;
+    default:
+      break;
+    }
+  });
+  if (layerLoop) {
+    note("@" + function + " runs its layers in a loop, which this pass does "
+         "not take yet; nothing compressed");
+    return;
+  }
+  if (layers.empty()) {
+    note("@" + function + " has no detected KV caches (run "
+         "chunkkv-detect-kv-cache first); nothing compressed");
+    return;
+  }
+  // All layers or none: a partly compressed model would mix cache states.
+  for (auto &[index, layer] : layers) {
+    std::string reason = unsupportedReason(layer, ret, policy.getWindow());
+    if (!reason.empty()) {
+      note("@" + function + " layer " + Twine(index) + ": " + reason +
+           "; nothing compressed");
+      return;
+    }
+  }
+
+  ImplicitLocOpBuilder b(ret.getLoc(), ret);
+  SmallVector<Value> results(ret.getOperands());
+  SmallVector<Value> newLengths;
+  for (auto &[index, layer] : layers) {
+    auto [keys, values, lengths] = compressLayer(b, layer, policy, index);
+    for (Value &result : results) {
+      if (result == layer.keyWrite.getResult())
+        result = keys;
+      else if (result == layer.valueWrite.getResult())
+        result = values;
+    }
+    newLengths.push_back(lengths);
+    note("@" + function + " layer " + Twine(index) + ": compressed");
+  }
+  llvm::append_range(results, newLengths);
+  func::ReturnOp::create(b, results);
+  ret.erase();
+  SmallVector<Type> resultTypes;
+  for (Value result : results)
+    resultTypes.push_back(result.getType());
+  prefill.setFunctionType(FunctionType::get(
+      &getContext(), prefill.getArgumentTypes(), resultTypes));
+}
+
+} // namespace

@@ -1,0 +1,109 @@
+"""chunkkv-compress on generated models: the compressed prefill, run on the
+CPU through chunkkv-run --module, equals the NumPy model's prefill followed
+by ChunkKV on every layer (numpy_model.prefill_compressed) with the same
+policy and reuse interval."""
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from chunkkv import reference as R
+from chunkkv.models import ModelConfig, module_text, numpy_model
+from conftest import tool
+from test_models import arguments
+
+# (model options, policy, pipeline options)
+CASES = [
+    (dict(layers=4, batch=2, prompt=16, capacity=64),
+     R.Policy("paper", chunk=2, window=4, budget=10, reuse=1),
+     "policy=paper chunk-size=2 window=4 budget=10 reuse=1"),
+    (dict(layers=4, batch=2, prompt=16, capacity=64, layout="bshd"),
+     R.Policy("paper", chunk=3, window=4, keep_ratio=0.5, pool=3, reuse=2),
+     "policy=paper chunk-size=3 window=4 keep-ratio=0.5 pool=3 reuse=2"),
+    (dict(layers=3, batch=2, prompt=24, capacity=64, qk="generic", softmax="decomposed"),
+     R.Policy("kvpress", chunk=4, window=8, compression_ratio=0.5, reuse=2),
+     "policy=kvpress chunk-size=4 window=8 compression-ratio=0.5 reuse=2"),
+    (dict(layers=2, batch=1, prompt=12, capacity=32, q_heads=2, kv_heads=2),
+     R.Policy("paper", chunk=2, window=4, budget=8, aggregate="mean", reuse=1),
+     "policy=paper chunk-size=2 window=4 budget=8 aggregate=mean reuse=1"),
+]
+
+
+def compress(tmp_path, config, options):
+    (tmp_path / "model.mlir").write_text(module_text(config))
+    result = subprocess.run([tool("chunkkv-opt"), str(tmp_path / "model.mlir"),
+                             f"-chunkkv-compress={options}",
+                             "-o", str(tmp_path / "compressed.mlir")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return (tmp_path / "compressed.mlir").read_text()
+
+
+def run_prefill(tmp_path, config, arrays):
+    args = []
+    for i, array in enumerate(arrays):
+        path = tmp_path / f"arg_{i}.npy"
+        np.save(path, np.ascontiguousarray(array, dtype=np.float32))
+        args += ["--arg", str(path)]
+    out = tmp_path / "out"
+    result = subprocess.run([tool("chunkkv-run"), "--module", str(tmp_path / "compressed.mlir"),
+                             "--entry", "prefill", "--out", str(out), *args],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    count = 1 + 3 * config.layers
+    return [np.load(out / f"result_{i}.npy") for i in range(count)]
+
+
+@pytest.mark.parametrize("options, policy, pipeline", CASES,
+                         ids=[c[2].replace(" ", ",") for c in CASES])
+def test_compressed_prefill_matches_numpy(tmp_path, options, policy, pipeline):
+    config = ModelConfig(**options)
+    text = compress(tmp_path, config, pipeline)
+    selections = text.count("chunkkv.topk_chunks")
+    assert selections == len({R.leader(l, policy.reuse) for l in range(config.layers)})
+    if policy.reuse > 1:
+        assert "chunkkv.leader = 0" in text
+
+    weights = numpy_model.init_weights(config)
+    ks, vs = numpy_model.empty_caches(config)
+    rng = np.random.default_rng(11)
+    hidden = rng.standard_normal((config.batch, config.prompt, config.hidden)).astype(np.float32)
+    results = run_prefill(tmp_path, config, arguments(config, hidden, ks, vs, weights))
+    out, caches, lengths = results[0], results[1:1 + 2 * config.layers], \
+        results[1 + 2 * config.layers:]
+
+    ref, ref_k, ref_v, ref_lengths = numpy_model.prefill_compressed(
+        config, hidden, [config.prompt] * config.batch, ks, vs, weights, policy)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+    seq = 2 if config.layout == "bhsd" else 1
+    for layer in range(config.layers):
+        np.testing.assert_array_equal(lengths[layer], ref_lengths[layer])
+        for got, want in ((caches[2 * layer], ref_k[layer]), (caches[2 * layer + 1], ref_v[layer])):
+            for b, kept in enumerate(ref_lengths[layer]):
+                index = [slice(None)] * 4
+                index[0], index[seq] = b, slice(0, kept)
+                np.testing.assert_allclose(got[tuple(index)], want[tuple(index)],
+                                           rtol=1e-4, atol=1e-5)
+
+
+def test_budget_above_the_prompt_keeps_caches_bit_for_bit(tmp_path):
+    config = ModelConfig(layers=2, batch=2, prompt=16, capacity=64)
+    compress(tmp_path, config, "policy=paper chunk-size=2 window=4 budget=64")
+    weights = numpy_model.init_weights(config)
+    ks, vs = numpy_model.empty_caches(config)
+    hidden = np.random.default_rng(3).standard_normal(
+        (config.batch, config.prompt, config.hidden)).astype(np.float32)
+    arrays = arguments(config, hidden, ks, vs, weights)
+    compressed = run_prefill(tmp_path, config, arrays)
+    (tmp_path / "compressed.mlir").write_text(module_text(config))
+    plain = subprocess.run([tool("chunkkv-run"), "--module", str(tmp_path / "compressed.mlir"),
+                            "--entry", "prefill", "--out", str(tmp_path / "plain"),
+                            *sum((["--arg", str(tmp_path / f"arg_{i}.npy")]
+                                  for i in range(len(arrays))), [])],
+                           capture_output=True, text=True)
+    assert plain.returncode == 0, plain.stderr
+    for i in range(1 + 2 * config.layers):
+        np.testing.assert_array_equal(compressed[i], np.load(tmp_path / "plain" / f"result_{i}.npy"))
+    for lengths in compressed[1 + 2 * config.layers:]:
+        np.testing.assert_array_equal(lengths, [config.prompt] * config.batch)
