@@ -603,3 +603,46 @@ func.func @f() {
   func.call @f() {chunkkv.layers} : () -> ()
   return
 }
+
+// -----
+
+func.func @f() {
+  // expected-error @+1 {{'chunkkv.layer' expects a layer index >= 0 on a chunkkv op}}
+  func.call @f() {chunkkv.layer = 0 : i64} : () -> ()
+  return
+}
+
+// -----
+
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+func.func @f(%s: tensor<2x12xf32>, %len: tensor<2xi64>, %ids: tensor<2x3xi64>, %kept: tensor<2xi64>) {
+  // expected-error @+1 {{'chunkkv.layer' expects a layer index >= 0 on a chunkkv op}}
+  %0:2 = chunkkv.topk_chunks #p ins(%s, %len : tensor<2x12xf32>, tensor<2xi64>)
+      outs(%ids, %kept : tensor<2x3xi64>, tensor<2xi64>) {chunkkv.layer = -1 : i64} -> tensor<2x3xi64>, tensor<2xi64>
+  return
+}
+
+// -----
+
+// A follower must compact with its leader's chunks.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+func.func @f(%s: tensor<2x12xf32>, %len: tensor<2xi64>, %ids: tensor<2x3xi64>, %kept: tensor<2xi64>,
+             %k: tensor<2x2x128x16xf32>) {
+  %sel:2 = chunkkv.topk_chunks #p ins(%s, %len : tensor<2x12xf32>, tensor<2xi64>)
+      outs(%ids, %kept : tensor<2x3xi64>, tensor<2xi64>) {chunkkv.layer = 2 : i64} -> tensor<2x3xi64>, tensor<2xi64>
+  // expected-error @+1 {{'chunkkv.leader' names layer 0, but the chunk ids do not come from a chunkkv.topk_chunks of that layer}}
+  %c:2 = chunkkv.compact #p layout(bhsd) ins(%k, %sel#0, %len : tensor<2x2x128x16xf32>, tensor<2x3xi64>, tensor<2xi64>)
+      outs(%k, %kept : tensor<2x2x128x16xf32>, tensor<2xi64>) {chunkkv.layer = 3 : i64, chunkkv.leader = 0 : i64}
+      -> tensor<2x2x128x16xf32>, tensor<2xi64>
+  return
+}
+
+// -----
+
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+func.func @f(%s: tensor<2x12xf32>, %len: tensor<2xi64>, %ids: tensor<2x3xi64>, %kept: tensor<2xi64>) {
+  // expected-error @+1 {{'chunkkv.leader' expects a layer index >= 0 on a chunkkv.compact}}
+  %0:2 = chunkkv.topk_chunks #p ins(%s, %len : tensor<2x12xf32>, tensor<2xi64>)
+      outs(%ids, %kept : tensor<2x3xi64>, tensor<2xi64>) {chunkkv.leader = 0 : i64} -> tensor<2x3xi64>, tensor<2xi64>
+  return
+}

@@ -91,8 +91,11 @@ private:
 
 PolicyAttr ChunkKVInsertCompressionPass::buildPolicy() {
   MLIRContext *ctx = &getContext();
+  // A location, not the op: the diagnostic is about the options, and
+  // printing the whole module with it would bury it.
   auto emitError = [&]() {
-    return getOperation()->emitError("chunkkv-insert-compression: ");
+    return mlir::emitError(getOperation()->getLoc(),
+                           "chunkkv-insert-compression: ");
   };
   std::optional<PolicyKind> kind = symbolizePolicyKind(policyKind);
   if (!kind) {

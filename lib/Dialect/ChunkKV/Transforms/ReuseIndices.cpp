@@ -83,7 +83,7 @@ private:
         continue;
       auto found = layers.find(leader);
       if (found == layers.end() || found->second.selections.size() != 1) {
-        note(function.getName() + " layer " + Twine(index) + ": leader " +
+        note("@" + function.getName() + " layer " + Twine(index) + ": leader " +
              Twine(leader) + " has no single selection; left as it is");
         continue;
       }
@@ -93,7 +93,7 @@ private:
             return compact->getBlock() != leaderSelection->getBlock() ||
                    compact->isBeforeInBlock(leaderSelection);
           })) {
-        note(function.getName() + " layer " + Twine(index) +
+        note("@" + function.getName() + " layer " + Twine(index) +
              ": compacts before its leader selects; left as it is");
         continue;
       }
@@ -110,7 +110,7 @@ private:
       for (ChunkScoreOp score : layer.scores)
         if (score->use_empty())
           score->erase();
-      note(function.getName() + " layer " + Twine(index) +
+      note("@" + function.getName() + " layer " + Twine(index) +
            ": reuses the selection of layer " + Twine(leader));
     }
   }

@@ -1,0 +1,61 @@
+// The bundled two-layer model: after detection, each layer's last 4 queries
+// (rows 12..15 of [B, T, Hq, D]) score its K cache; the chosen chunks compact
+// K and V; @prefill returns the compacted caches and one length vector per
+// layer. @decode is left as it is.
+// RUN: chunkkv-opt %S/../../examples/tiny_llama.mlir -chunkkv-detect-kv-cache \
+// RUN:   -chunkkv-insert-compression="chunk-size=2 window=4 budget=8 report=true" 2>%t.report \
+// RUN:   | FileCheck %s
+// RUN: FileCheck %s --check-prefix=REPORT < %t.report
+
+// CHECK-LABEL: func.func @prefill
+// CHECK-SAME: -> (tensor<2x16x64xf32>, tensor<2x2x64x16xf32>, tensor<2x2x64x16xf32>, tensor<2x2x64x16xf32>, tensor<2x2x64x16xf32>, tensor<2xi64>, tensor<2xi64>)
+// CHECK: %[[K0:.*]] = tensor.insert_slice {{.*}}layer = 0>
+// CHECK: %[[V0:.*]] = tensor.insert_slice {{.*}}layer = 0>
+// CHECK: %[[Q0:.*]] = tensor.extract_slice %{{.*}}[0, 12, 0, 0] [2, 4, 4, 16] [1, 1, 1, 1] : tensor<2x16x4x16xf32> to tensor<2x4x4x16xf32>
+// CHECK: %[[QT0:.*]] = linalg.transpose ins(%[[Q0]] : tensor<2x4x4x16xf32>) {{.*}} permutation = [0, 2, 1, 3]
+// CHECK: %[[LEN0:.*]] = tensor.splat %{{.*}} : tensor<2xi64>
+// CHECK: %[[S0:.*]] = chunkkv.chunk_score #{{.*}} layout(bhsd) ins(%[[QT0]], %[[K0]], %[[LEN0]] {{.*}} outs(%{{.*}} : tensor<2x30xf32>) {chunkkv.layer = 0 : i64}
+// CHECK: %[[T0:.*]]:2 = chunkkv.topk_chunks #{{.*}} ins(%[[S0]], %[[LEN0]] {{.*}} {chunkkv.layer = 0 : i64}
+// CHECK: %[[CK0:.*]]:2 = chunkkv.compact #{{.*}} ins(%[[K0]], %[[T0]]#0, %[[LEN0]] {{.*}} outs(%[[K0]], {{.*}} {chunkkv.layer = 0 : i64}
+// CHECK: %[[CV0:.*]]:2 = chunkkv.compact #{{.*}} ins(%[[V0]], %[[T0]]#0, %[[LEN0]] {{.*}} {chunkkv.layer = 0 : i64}
+// CHECK: chunkkv.chunk_score {{.*}} {chunkkv.layer = 1 : i64}
+// CHECK: %[[CK1:.*]]:2 = chunkkv.compact {{.*}} {chunkkv.layer = 1 : i64}
+// CHECK: %[[CV1:.*]]:2 = chunkkv.compact {{.*}} {chunkkv.layer = 1 : i64}
+// CHECK: return %{{.*}}, %[[CK0]]#0, %[[CV0]]#0, %[[CK1]]#0, %[[CV1]]#0, %[[CK0]]#1, %[[CK1]]#1
+// CHECK-LABEL: func.func @decode
+// CHECK-NOT: chunkkv.compact
+// REPORT: chunkkv-insert-compression: @prefill layer 0: compressed
+// REPORT: chunkkv-insert-compression: @prefill layer 1: compressed
+
+// Without detection there is nothing to compress: the module is unchanged.
+// RUN: chunkkv-opt %S/../../examples/tiny_llama.mlir \
+// RUN:   -chunkkv-insert-compression="window=4 budget=8 report=true" 2>&1 | FileCheck %s --check-prefix=UNDETECTED
+// UNDETECTED: @prefill has no detected KV caches (run chunkkv-detect-kv-cache first); nothing compressed
+// UNDETECTED-NOT: chunkkv.chunk_score
+
+// A prompt shorter than the window: unchanged, and why.
+// RUN: chunkkv-opt %S/../../examples/tiny_llama.mlir -chunkkv-detect-kv-cache \
+// RUN:   -chunkkv-insert-compression="window=32 keep-ratio=0.5 report=true" 2>&1 | FileCheck %s --check-prefix=SHORT
+// SHORT: @prefill layer 0: the prompt (16 tokens) is shorter than the window (32); nothing compressed
+// SHORT-NOT: chunkkv.chunk_score
+
+// Layer loops are not taken yet: unchanged, and why.
+// RUN: %python -m chunkkv.models --layers 2 --layer-loop | chunkkv-opt -chunkkv-detect-kv-cache \
+// RUN:   -chunkkv-insert-compression="window=4 chunk-size=2 budget=8 report=true" 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=LOOP
+// LOOP: @prefill runs its layers in a loop, which this pass does not take yet; nothing compressed
+// LOOP-NOT: chunkkv.chunk_score
+
+// A missing function: nothing to do.
+// RUN: chunkkv-opt %S/../../examples/tiny_llama.mlir -chunkkv-detect-kv-cache \
+// RUN:   -chunkkv-insert-compression="function=encode budget=40 report=true" 2>&1 | FileCheck %s --check-prefix=MISSING
+// MISSING: no function @encode with a body; nothing compressed
+
+// An invalid policy is an error.
+// RUN: not chunkkv-opt %S/../../examples/tiny_llama.mlir \
+// RUN:   -chunkkv-insert-compression="window=32 budget=8" 2>&1 | FileCheck %s --check-prefix=POLICY
+// RUN: not chunkkv-opt %S/../../examples/tiny_llama.mlir \
+// RUN:   -chunkkv-insert-compression="policy=snapkv" 2>&1 | FileCheck %s --check-prefix=KIND
+// POLICY: error: chunkkv-insert-compression:
+// POLICY-SAME: budget (8) must be >= window (32)
+// KIND: error: chunkkv-insert-compression: policy: expected 'paper' or 'kvpress', got 'snapkv'
