@@ -59,3 +59,32 @@
 // POLICY: error: chunkkv-insert-compression:
 // POLICY-SAME: budget (8) must be >= window (32)
 // KIND: error: chunkkv-insert-compression: policy: expected 'paper' or 'kvpress', got 'snapkv'
+
+// Decode takes one length vector per layer (appended), writes each
+// sequence's row at its length, masks with it, and returns the lengths + 1.
+// RUN: chunkkv-opt %S/../../examples/tiny_llama.mlir -chunkkv-detect-kv-cache \
+// RUN:   -chunkkv-insert-compression="chunk-size=2 window=4 budget=8" | FileCheck %s --check-prefix=DECODE
+// DECODE-LABEL: func.func @decode
+// DECODE-SAME: %[[POS:[a-z0-9]+]]: index
+// DECODE-SAME: %[[LEN0:[a-z0-9]+]]: tensor<2xi64>, %[[LEN1:[a-z0-9]+]]: tensor<2xi64>)
+// DECODE-SAME: -> (tensor<2x1x64xf32>, tensor<2x2x64x16xf32>, tensor<2x2x64x16xf32>, tensor<2x2x64x16xf32>, tensor<2x2x64x16xf32>, tensor<2xi64>, tensor<2xi64>)
+// DECODE: %[[K0:.*]] = scf.for %[[B:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[C:.*]] = %{{.*}}) -> (tensor<2x2x64x16xf32>)
+// DECODE: %[[L:.*]] = tensor.extract %[[LEN0]][%[[B]]] : tensor<2xi64>
+// DECODE: %[[ROW:.*]] = arith.index_cast %[[L]] : i64 to index
+// DECODE: %[[PIECE:.*]] = tensor.extract_slice %{{.*}}[%[[B]], 0, 0, 0] [1, 2, 1, 16] [1, 1, 1, 1]
+// DECODE: tensor.insert_slice %[[PIECE]] into %[[C]][%[[B]], 0, %[[ROW]], 0] [1, 2, 1, 16] [1, 1, 1, 1]
+// The mask of layer 0 compares key indices with the sequence's length.
+// DECODE: linalg.index 0 : index
+// DECODE: tensor.extract %[[LEN0]]
+// DECODE: arith.cmpi ule
+// DECODE: %[[NEXT0:.*]] = arith.addi %[[LEN0]], %{{.*}} : tensor<2xi64>
+// DECODE: %[[NEXT1:.*]] = arith.addi %[[LEN1]], %{{.*}} : tensor<2xi64>
+// DECODE: return {{.*}}, %[[NEXT0]], %[[NEXT1]]
+
+// A decode that does not fit (here, a decode function that is a layer loop
+// while prefill is unrolled cannot happen in one generated module, so: a
+// decode named that has no detected layers) leaves everything unchanged.
+// RUN: chunkkv-opt %S/../../examples/tiny_llama.mlir -chunkkv-detect-kv-cache \
+// RUN:   -chunkkv-insert-compression="chunk-size=2 window=4 budget=8 decode=prefill_only report=true" 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=NODECODE
+// NODECODE: no function @prefill_only with a body: only @prefill is rewritten

@@ -105,5 +105,112 @@ def test_budget_above_the_prompt_keeps_caches_bit_for_bit(tmp_path):
     assert plain.returncode == 0, plain.stderr
     for i in range(1 + 2 * config.layers):
         np.testing.assert_array_equal(compressed[i], np.load(tmp_path / "plain" / f"result_{i}.npy"))
-    for lengths in compressed[1 + 2 * config.layers:]:
-        np.testing.assert_array_equal(lengths, [config.prompt] * config.batch)
+    lengths = compressed[1 + 2 * config.layers:]
+    for layer_lengths in lengths:
+        np.testing.assert_array_equal(layer_lengths, [config.prompt] * config.batch)
+
+    # Decode on the kept-whole caches: bit for bit the uncompressed decode.
+    compress(tmp_path, config, "policy=paper chunk-size=2 window=4 budget=64")
+    caches = compressed[1:1 + 2 * config.layers]
+    plain_caches = [np.load(tmp_path / "plain" / f"result_{i}.npy")
+                    for i in range(1, 1 + 2 * config.layers)]
+    rng = np.random.default_rng(4)
+    for step_index in range(2):
+        position = config.prompt + step_index
+        step = rng.standard_normal((config.batch, 1, config.hidden)).astype(np.float32)
+        out, caches, lengths = run_decode(tmp_path, config, step, position, caches, weights,
+                                          lengths)
+        (tmp_path / "plain.mlir").write_text(module_text(config))
+        plain_out, plain_caches = run_plain_decode(tmp_path, config, step, position,
+                                                   plain_caches, weights)
+        np.testing.assert_array_equal(out, plain_out)
+        for got, want in zip(caches, plain_caches):
+            np.testing.assert_array_equal(got, want)
+
+
+def run_plain_decode(tmp_path, config, step, position, caches, weights):
+    """One decode step of the uncompressed module (plain.mlir)."""
+    names = [n for n, _ in config.weight_shapes()]
+    arrays = [step] + list(caches) + [w[n] for w in weights for n in names]
+    args = []
+    for i, array in enumerate(arrays):
+        path = tmp_path / f"plain_{i}.npy"
+        np.save(path, np.ascontiguousarray(array, dtype=np.float32))
+        args += ["--arg", str(path)]
+        if i == 0:
+            args += ["--arg", str(position)]
+    out = tmp_path / "plain_decode"
+    result = subprocess.run([tool("chunkkv-run"), "--module", str(tmp_path / "plain.mlir"),
+                             "--entry", "decode", "--out", str(out), *args],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    results = [np.load(out / f"result_{i}.npy") for i in range(1 + 2 * config.layers)]
+    return results[0], results[1:]
+
+
+def run_decode(tmp_path, config, step, position, caches, weights, lengths):
+    """One decode step of the compressed module; (hidden, caches, lengths)."""
+    names = [n for n, _ in config.weight_shapes()]
+    arrays = [step] + list(caches) + [w[n] for w in weights for n in names]
+    args = []
+    for i, array in enumerate(arrays):
+        path = tmp_path / f"decode_{i}.npy"
+        np.save(path, np.ascontiguousarray(array, dtype=np.float32))
+        args += ["--arg", str(path)]
+        if i == 0:
+            args += ["--arg", str(position)]
+    for layer, layer_lengths in enumerate(lengths):
+        path = tmp_path / f"decode_lengths_{layer}.npy"
+        np.save(path, np.asarray(layer_lengths, np.int64))
+        args += ["--arg", str(path)]
+    out = tmp_path / "decode_out"
+    result = subprocess.run([tool("chunkkv-run"), "--module", str(tmp_path / "compressed.mlir"),
+                             "--entry", "decode", "--out", str(out), *args],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    results = [np.load(out / f"result_{i}.npy") for i in range(1 + 3 * config.layers)]
+    return results[0], results[1:1 + 2 * config.layers], results[1 + 2 * config.layers:]
+
+
+# (case, decode steps): 16 steps for paper with reuse 1 and for kvpress with
+# reuse 2; a shorter run for the bshd, pooled, reuse-2 paper case. Each step
+# is one JIT compilation of the module.
+DECODE_CASES = [(CASES[0], 16), (CASES[2], 16), (CASES[1], 4)]
+
+
+@pytest.mark.parametrize("case, steps", DECODE_CASES,
+                         ids=[f"{c[2].replace(' ', ',')}-{n}steps" for c, n in DECODE_CASES])
+def test_decode_steps_match_numpy(tmp_path, case, steps):
+    """Prefill with compression, then decode steps on the compressed caches:
+    each token written at its layer's length, RoPE at its true position,
+    outputs equal to numpy_model.decode_compressed."""
+    options, policy, pipeline = case
+    config = ModelConfig(**options)
+    compress(tmp_path, config, pipeline)
+    weights = numpy_model.init_weights(config)
+    ks, vs = numpy_model.empty_caches(config)
+    rng = np.random.default_rng(5)
+    hidden = rng.standard_normal((config.batch, config.prompt, config.hidden)).astype(np.float32)
+    results = run_prefill(tmp_path, config, arguments(config, hidden, ks, vs, weights))
+    caches, lengths = results[1:1 + 2 * config.layers], results[1 + 2 * config.layers:]
+    _, ref_k, ref_v, ref_lengths = numpy_model.prefill_compressed(
+        config, hidden, [config.prompt] * config.batch, ks, vs, weights, policy)
+    seq = 2 if config.layout == "bhsd" else 1
+    for step_index in range(steps):
+        position = config.prompt + step_index
+        step = rng.standard_normal((config.batch, 1, config.hidden)).astype(np.float32)
+        out, caches, lengths = run_decode(tmp_path, config, step, position, caches, weights,
+                                          lengths)
+        ref, ref_k, ref_v, ref_lengths = numpy_model.decode_compressed(
+            config, step, [position] * config.batch, ref_lengths, ref_k, ref_v, weights)
+        np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max(),
+                                   err_msg=f"decode step {step_index}")
+        for layer in range(config.layers):
+            np.testing.assert_array_equal(lengths[layer], ref_lengths[layer])
+            for got, want in ((caches[2 * layer], ref_k[layer]),
+                              (caches[2 * layer + 1], ref_v[layer])):
+                for b, valid in enumerate(ref_lengths[layer]):
+                    index = [slice(None)] * 4
+                    index[0], index[seq] = b, slice(0, valid)
+                    np.testing.assert_allclose(got[tuple(index)], want[tuple(index)],
+                                               rtol=1e-4, atol=1e-5)

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -67,6 +68,209 @@ std::string unsupportedReason(LayerOps layer, func::ReturnOp ret,
            " tokens) is shorter than the window (" + std::to_string(window) +
            ")";
   return "";
+}
+
+/// One layer of the decode function: its cache writes and the attention
+/// ops (between QK^T and PV) whose bodies use the decode position, that is,
+/// the causal masks.
+struct DecodeLayer {
+  tensor::InsertSliceOp keyWrite, valueWrite;
+  SmallVector<linalg::GenericOp> masks;
+  Layout layout = Layout::bhsd;
+};
+
+/// The decode function as chunkkv-insert-compression rewrites it.
+struct DecodeRewrite {
+  func::FuncOp function;
+  BlockArgument position;
+  std::map<int64_t, DecodeLayer> layers;
+};
+
+/// The linalg.generic ops reachable from `qk`'s results before `pv` whose
+/// regions use `position`.
+SmallVector<linalg::GenericOp> findMasks(Operation *qk, Operation *pv,
+                                         Value position) {
+  SmallVector<linalg::GenericOp> masks;
+  SmallVector<Operation *> worklist = {qk};
+  llvm::SmallPtrSet<Operation *, 16> seen = {qk};
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    for (Operation *user : op->getUsers()) {
+      if (user == pv || !seen.insert(user).second)
+        continue;
+      if (auto generic = dyn_cast<linalg::GenericOp>(user))
+        if (llvm::any_of(position.getUses(), [&](OpOperand &use) {
+              return generic->isProperAncestor(use.getOwner());
+            }))
+          masks.push_back(generic);
+      worklist.push_back(user);
+    }
+  }
+  return masks;
+}
+
+/// Analyses the decode function; fills `rewrite` or returns why it cannot
+/// be rewritten for compressed caches of `batch` sequences and `layers`.
+std::string analyseDecode(func::FuncOp decode, int64_t batch,
+                          const std::map<int64_t, LayerOps> &prefillLayers,
+                          DecodeRewrite &rewrite) {
+  if (!llvm::hasSingleElement(decode.getBody()))
+    return "it has more than one block";
+  std::map<int64_t, Operation *> qks, pvs;
+  bool layerLoop = false;
+  decode.walk([&](Operation *op) {
+    if (op->hasAttr(ChunkKVDialect::kLayerLoopAttrName))
+      layerLoop = true;
+    auto kv = op->getAttrOfType<KVAttr>(ChunkKVDialect::kKVAttrName);
+    if (!kv || !kv.getLayer())
+      return;
+    DecodeLayer &layer = rewrite.layers[*kv.getLayer()];
+    layer.layout = kv.getLayout();
+    switch (kv.getRole()) {
+    case KVRole::k_write:
+      layer.keyWrite = dyn_cast<tensor::InsertSliceOp>(op);
+      break;
+    case KVRole::v_write:
+      layer.valueWrite = dyn_cast<tensor::InsertSliceOp>(op);
+      break;
+    case KVRole::qk:
+      qks[*kv.getLayer()] = op;
+      break;
+    case KVRole::pv:
+      pvs[*kv.getLayer()] = op;
+      break;
+    default:
+      break;
+    }
+  });
+  if (layerLoop)
+    return "it runs its layers in a loop";
+  if (rewrite.layers.size() != prefillLayers.size())
+    return "it has " + std::to_string(rewrite.layers.size()) +
+           " detected layers, prefill " +
+           std::to_string(prefillLayers.size());
+  for (auto &[index, layer] : rewrite.layers) {
+    std::string where = "layer " + std::to_string(index) + ": ";
+    if (!layer.keyWrite || !layer.valueWrite || !qks.count(index) ||
+        !pvs.count(index))
+      return where + "no tensor.insert_slice writes or no attention";
+    int64_t seqDim = layer.layout == Layout::bhsd ? 2 : 1;
+    for (tensor::InsertSliceOp write : {layer.keyWrite, layer.valueWrite}) {
+      auto offset = dyn_cast_if_present<Value>(write.getMixedOffsets()[seqDim]);
+      auto argument = dyn_cast_if_present<BlockArgument>(offset);
+      if (!argument || argument.getOwner()->getParentOp() != decode)
+        return where + "the write offset is not a function argument";
+      if (rewrite.position && rewrite.position != argument)
+        return where + "the layers write at different positions";
+      rewrite.position = argument;
+      RankedTensorType source = write.getSourceType();
+      if (!source.hasStaticShape() || source.getDimSize(seqDim) != 1 ||
+          source.getDimSize(0) != batch)
+        return where + "the write is not one row of each of the " +
+               std::to_string(batch) + " sequences";
+      for (int64_t d = 0; d < 4; ++d)
+        if (d != seqDim && (!write.isDynamicOffset(d) &&
+                            write.getStaticOffset(d) != 0))
+          return where + "the write does not cover whole rows";
+    }
+    layer.masks = findMasks(qks[index], pvs[index], rewrite.position);
+    if (layer.masks.empty())
+      return where + "no causal mask that uses the position";
+    for (linalg::GenericOp mask : layer.masks) {
+      auto type = dyn_cast<RankedTensorType>(mask->getResult(0).getType());
+      if (mask->getNumResults() != 1 || !type || type.getRank() != 4 ||
+          type.getDimSize(0) != batch ||
+          !mask.getIndexingMapsArray().back().isIdentity())
+        return where + "a mask is not a [B, ...] generic with loop 0 the "
+                       "sequence";
+    }
+  }
+  rewrite.function = decode;
+  return "";
+}
+
+/// Rewrites decode for compressed caches: one `tensor<Bxi64>` of lengths
+/// per layer becomes an argument; layer l writes its row of sequence b at
+/// lengths[l][b] and its masks see the rows up to it; RoPE keeps the true
+/// position. The lengths plus one are appended to the results.
+void rewriteDecode(DecodeRewrite &rewrite, int64_t batch) {
+  func::FuncOp decode = rewrite.function;
+  MLIRContext *ctx = decode.getContext();
+  auto lengthsType = RankedTensorType::get({batch}, IntegerType::get(ctx, 64));
+  unsigned first = decode.getNumArguments();
+  SmallVector<Value> lengths;
+  for (size_t i = 0; i < rewrite.layers.size(); ++i) {
+    (void)decode.insertArgument(first + i, lengthsType, DictionaryAttr(),
+                                decode.getLoc());
+    lengths.push_back(decode.getArgument(first + i));
+  }
+  auto ret = cast<func::ReturnOp>(decode.getBody().front().getTerminator());
+  size_t slot = 0;
+  SmallVector<Value> newLengths;
+  for (auto &[index, layer] : rewrite.layers) {
+    Value layerLengths = lengths[slot++];
+    int64_t seqDim = layer.layout == Layout::bhsd ? 2 : 1;
+    for (tensor::InsertSliceOp write : {layer.keyWrite, layer.valueWrite}) {
+      ImplicitLocOpBuilder b(write.getLoc(), write);
+      RankedTensorType source = write.getSourceType();
+      SmallVector<int64_t> pieceShape(source.getShape());
+      pieceShape[0] = 1;
+      Value zero = arith::ConstantIndexOp::create(b, 0);
+      Value one = arith::ConstantIndexOp::create(b, 1);
+      Value count = arith::ConstantIndexOp::create(b, batch);
+      // One row per sequence, at that sequence's length.
+      auto loop = scf::ForOp::create(
+          b, zero, count, one, ValueRange{write.getDest()},
+          [&](OpBuilder &nested, Location loc, Value sequence,
+              ValueRange iters) {
+            ImplicitLocOpBuilder ib(loc, nested);
+            Value length = tensor::ExtractOp::create(ib, layerLengths,
+                                                     ValueRange{sequence});
+            Value row =
+                arith::IndexCastOp::create(ib, ib.getIndexType(), length);
+            SmallVector<OpFoldResult> offsets(4, ib.getIndexAttr(0));
+            offsets[0] = sequence;
+            SmallVector<OpFoldResult> sizes, strides(4, ib.getIndexAttr(1));
+            for (int64_t size : pieceShape)
+              sizes.push_back(ib.getIndexAttr(size));
+            Value piece = tensor::ExtractSliceOp::create(
+                ib, RankedTensorType::get(pieceShape, source.getElementType()),
+                write.getSource(), offsets, sizes, strides);
+            offsets[seqDim] = row;
+            Value written = tensor::InsertSliceOp::create(
+                ib, piece, iters[0], offsets, sizes, strides);
+            scf::YieldOp::create(ib, written);
+          });
+      write.getResult().replaceAllUsesWith(loop.getResult(0));
+      write.erase();
+    }
+    // Masks: the sequence's length stands where the position stood.
+    for (linalg::GenericOp mask : layer.masks) {
+      Block &body = mask.getRegion().front();
+      ImplicitLocOpBuilder b(mask.getLoc(), &body, body.begin());
+      Value sequence = linalg::IndexOp::create(b, 0);
+      Value length =
+          tensor::ExtractOp::create(b, layerLengths, ValueRange{sequence});
+      Value row = arith::IndexCastOp::create(b, b.getIndexType(), length);
+      rewrite.position.replaceUsesWithIf(row, [&](OpOperand &use) {
+        return mask->isProperAncestor(use.getOwner());
+      });
+    }
+    ImplicitLocOpBuilder b(ret.getLoc(), ret);
+    Value ones = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(lengthsType, b.getI64IntegerAttr(1)));
+    newLengths.push_back(arith::AddIOp::create(b, layerLengths, ones));
+  }
+  SmallVector<Value> results(ret.getOperands());
+  llvm::append_range(results, newLengths);
+  ImplicitLocOpBuilder b(ret.getLoc(), ret);
+  func::ReturnOp::create(b, results);
+  ret.erase();
+  SmallVector<Type> resultTypes;
+  for (Value result : results)
+    resultTypes.push_back(result.getType());
+  decode.setFunctionType(
+      FunctionType::get(ctx, decode.getArgumentTypes(), resultTypes));
 }
 
 struct ChunkKVInsertCompressionPass
@@ -271,6 +475,28 @@ void ChunkKVInsertCompressionPass::runOnOperation() {
     }
   }
 
+  // The decode function must fit the compressed caches; check it before
+  // changing anything.
+  int64_t batch = cast<RankedTensorType>(
+                      layers.begin()->second.keyWrite.getResult().getType())
+                      .getDimSize(0);
+  DecodeRewrite decodeRewrite;
+  if (!decodeFunction.empty()) {
+    auto decode = getOperation().lookupSymbol<func::FuncOp>(decodeFunction);
+    if (decode && !decode.isExternal()) {
+      std::string reason = analyseDecode(decode, batch, layers, decodeRewrite);
+      if (!reason.empty()) {
+        note("@" + decodeFunction + ": " + reason +
+             "; nothing compressed (its caches would not fit a compressed "
+             "prefill)");
+        return;
+      }
+    } else {
+      note("no function @" + decodeFunction + " with a body: only @" +
+           function + " is rewritten");
+    }
+  }
+
   ImplicitLocOpBuilder b(ret.getLoc(), ret);
   SmallVector<Value> results(ret.getOperands());
   SmallVector<Value> newLengths;
@@ -293,6 +519,11 @@ void ChunkKVInsertCompressionPass::runOnOperation() {
     resultTypes.push_back(result.getType());
   prefill.setFunctionType(FunctionType::get(
       &getContext(), prefill.getArgumentTypes(), resultTypes));
+  if (decodeRewrite.function) {
+    rewriteDecode(decodeRewrite, batch);
+    note("@" + decodeFunction + ": writes and masks use the per-layer "
+         "lengths");
+  }
 }
 
 } // namespace

@@ -79,6 +79,10 @@ def ChunkKVInsertCompressionPass
            "fraction of chunks removed (kvpress; negative: unset)">,
     Option<"function", "function", "std::string", /*default=*/"\"prefill\"",
            "the prefill function">,
+    Option<"decodeFunction", "decode", "std::string",
+           /*default=*/"\"decode\"",
+           "the decode function, rewritten for the compressed caches (empty: "
+           "none)">,
     Option<"report", "report", "bool", /*default=*/"false",
            "print what was compressed, or why nothing was">
   ];
@@ -86,6 +90,7 @@ def ChunkKVInsertCompressionPass
     "::mlir::arith::ArithDialect",
     "::mlir::chunkkv::ChunkKVDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect"
   ];
 }
