@@ -1,8 +1,9 @@
-"""Part of scripts/demo.sh: compresses the prefill of a generated tiny Llama
-with chunkkv-compress, runs it on the CPU with chunkkv-run --module, and
-prints per layer the prompt length, the kept length and the cache bytes
-before and after, with the largest difference from the NumPy model's
-compressed prefill.
+"""Part of scripts/demo.sh: compresses the bundled tiny Llama
+(examples/tiny_llama.mlir) with chunkkv-compress, runs prefill and a few
+decode steps of the compressed and of the uncompressed module on the CPU
+(chunkkv-run --module), and prints per layer the prompt length, the kept
+length, the cache bytes before and after, and the largest difference of the
+decode outputs against the uncompressed run.
 
   python3 scripts/demo_compress.py BUILD_DIR
 """
@@ -14,57 +15,86 @@ import tempfile
 
 import numpy as np
 
-from chunkkv import reference
-from chunkkv.models import ModelConfig, module_text, numpy_model
+from chunkkv.models import ModelConfig, numpy_model
 
+MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                     "examples", "tiny_llama.mlir")
 OPTIONS = "policy=paper chunk-size=2 window=4 budget=8 reuse=2"
-POLICY = reference.Policy("paper", chunk=2, window=4, budget=8, reuse=2)
+DECODE_STEPS = 4
+
+
+class Runner:
+    def __init__(self, build, tmp):
+        self.run_tool = os.path.join(build, "bin", "chunkkv-run")
+        self.tmp = tmp
+        self.calls = 0
+
+    def __call__(self, module, entry, arrays, position=None):
+        """Runs `entry` of `module` on `arrays` (float32, or int64 lengths)."""
+        self.calls += 1
+        args = []
+        for i, array in enumerate(arrays):
+            path = os.path.join(self.tmp, f"arg_{self.calls}_{i}.npy")
+            array = np.asarray(array)
+            np.save(path, array if array.dtype == np.int64 else array.astype(np.float32))
+            args += ["--arg", path]
+            if i == 0 and position is not None:
+                args += ["--arg", str(position)]
+        out = os.path.join(self.tmp, f"out_{self.calls}")
+        subprocess.run([self.run_tool, "--module", module, "--entry", entry, "--out", out,
+                        *args], check=True)
+        results, i = [], 0
+        while os.path.exists(os.path.join(out, f"result_{i}.npy")):
+            results.append(np.load(os.path.join(out, f"result_{i}.npy")))
+            i += 1
+        return results
 
 
 def main():
     build = sys.argv[1]
-    config = ModelConfig(layers=4, batch=2, prompt=16, capacity=64)
+    config = ModelConfig()  # the configuration of examples/tiny_llama.mlir
+    layers = config.layers
+    weights = numpy_model.init_weights(config)
+    names = [n for n, _ in config.weight_shapes()]
+    flat_weights = [w[n] for w in weights for n in names]
+    ks, vs = numpy_model.empty_caches(config)
+    rng = np.random.default_rng(0)
+    hidden = rng.standard_normal((config.batch, config.prompt, config.hidden))
+    steps = [rng.standard_normal((config.batch, 1, config.hidden)) for _ in range(DECODE_STEPS)]
+
     with tempfile.TemporaryDirectory() as tmp:
-        model = os.path.join(tmp, "model.mlir")
-        with open(model, "w") as f:
-            f.write(module_text(config))
         compressed = os.path.join(tmp, "compressed.mlir")
-        subprocess.run([os.path.join(build, "bin", "chunkkv-opt"), model,
-                        f"-chunkkv-compress={OPTIONS}", "-o", compressed],
-                       check=True)
-        weights = numpy_model.init_weights(config)
-        ks, vs = numpy_model.empty_caches(config)
-        hidden = np.random.default_rng(0).standard_normal(
-            (config.batch, config.prompt, config.hidden)).astype(np.float32)
-        names = [n for n, _ in config.weight_shapes()]
-        arrays = [hidden] + [c for pair in zip(ks, vs) for c in pair] + \
-            [w[n] for w in weights for n in names]
-        args = []
-        for i, array in enumerate(arrays):
-            path = os.path.join(tmp, f"arg_{i}.npy")
-            np.save(path, np.ascontiguousarray(array, np.float32))
-            args += ["--arg", path]
-        out = os.path.join(tmp, "out")
-        subprocess.run([os.path.join(build, "bin", "chunkkv-run"), "--module", compressed,
-                        "--entry", "prefill", "--out", out, *args], check=True)
-        results = [np.load(os.path.join(out, f"result_{i}.npy"))
-                   for i in range(1 + 3 * config.layers)]
-    _, ref_k, ref_v, _ = numpy_model.prefill_compressed(
-        config, hidden, [config.prompt] * config.batch, ks, vs, weights, POLICY)
-    row_bytes = config.kv_heads * config.head_dim * 4 * 2  # K and V, f32
-    print(f"{OPTIONS}; {config.layers} layers, B = {config.batch}")
-    print("| layer | prompt | kept | K+V bytes before | after | max |diff| vs NumPy |")
-    print("|---|---|---|---|---|---|")
-    for layer in range(config.layers):
-        kept = results[1 + 2 * config.layers + layer]
-        diff = max(float(np.abs(results[1 + 2 * layer][b, :, :n] - ref_k[layer][b, :, :n]).max())
-                   for b, n in enumerate(kept))
-        diff = max(diff, max(float(np.abs(results[2 + 2 * layer][b, :, :n] -
-                                          ref_v[layer][b, :, :n]).max())
-                             for b, n in enumerate(kept)))
-        print(f"| {layer} | {config.prompt} | {kept.tolist()} | "
-              f"{config.batch * config.prompt * row_bytes} | {int(kept.sum()) * row_bytes} | "
-              f"{diff:.1e} |")
+        subprocess.run([os.path.join(build, "bin", "chunkkv-opt"), MODEL,
+                        f"-chunkkv-compress={OPTIONS}", "-o", compressed], check=True)
+        run = Runner(build, tmp)
+        caches = [c for pair in zip(ks, vs) for c in pair]
+        plain = run(MODEL, "prefill", [hidden] + caches + flat_weights)
+        small = run(compressed, "prefill", [hidden] + caches + flat_weights)
+        plain_caches = plain[1:1 + 2 * layers]
+        small_caches, lengths = small[1:1 + 2 * layers], small[1 + 2 * layers:]
+        kept = [l.copy() for l in lengths]
+        largest = 0.0
+        for index, step in enumerate(steps):
+            position = config.prompt + index
+            plain = run(MODEL, "decode", [step] + plain_caches + flat_weights, position)
+            small = run(compressed, "decode", [step] + small_caches + flat_weights + lengths,
+                        position)
+            plain_caches = plain[1:1 + 2 * layers]
+            small_caches, lengths = small[1:1 + 2 * layers], small[1 + 2 * layers:]
+            largest = max(largest, float(np.abs(small[0] - plain[0]).max()))
+
+    row_bytes = config.kv_heads * config.head_dim * 4 * 2  # K and V rows, f32
+    before = config.batch * config.prompt * row_bytes
+    print(f"examples/tiny_llama.mlir, chunkkv-compress=\"{OPTIONS}\"; "
+          f"B = {config.batch}, prompt {config.prompt} tokens")
+    print("| layer | prompt | kept per sequence | K+V bytes before | after |")
+    print("|---|---|---|---|---|")
+    for layer in range(layers):
+        print(f"| {layer} | {config.prompt} | {kept[layer].tolist()} | {before} | "
+              f"{int(kept[layer].sum()) * row_bytes} |")
+    print(f"{DECODE_STEPS} decode steps on the compressed caches: largest difference of "
+          f"the outputs from the uncompressed run {largest:.3g} (kept {int(kept[0][0])} of "
+          f"{config.prompt} tokens)")
 
 
 if __name__ == "__main__":
