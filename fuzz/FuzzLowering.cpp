@@ -2,9 +2,9 @@
 //
 // Parses the input; when it verifies, runs the chunkkv passes on it:
 // chunkkv-detect-kv-cache, then chunkkv-cpu-pipeline (bufferization,
-// chunkkv-lower-to-loops, the LLVM lowering); and, on a copy of the input,
+// chunkkv-lower-to-loops, the LLVM lowering); on a copy of the input,
 // chunkkv-lower-to-gpu with kernel outlining (kernel code generation is
-// left out: it is slow and upstream's). A pass may reject the module with a
+// left out: it is slow and upstream's); and on another, chunkkv-compress. A pass may reject the module with a
 // diagnostic; crashes and sanitizer reports are findings.
 //
 //===----------------------------------------------------------------------===//
@@ -24,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!module)
     return 0;
   mlir::OwningOpRef<mlir::ModuleOp> copy = module->clone();
+  mlir::OwningOpRef<mlir::ModuleOp> model = module->clone();
   mlir::PassManager pm(&fuzz.context);
   pm.addPass(mlir::chunkkv::createChunkKVDetectKVCachePass());
   mlir::chunkkv::buildCPUPipeline(pm, mlir::chunkkv::CPUPipelineOptions());
@@ -34,5 +35,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   gpu.addPass(mlir::createCanonicalizerPass());
   gpu.addPass(mlir::createGpuKernelOutliningPass());
   (void)gpu.run(*copy);
+
+  mlir::PassManager compress(&fuzz.context);
+  mlir::chunkkv::CompressPipelineOptions options;
+  options.chunkSize = 2;
+  options.window = 4;
+  options.budget = 8;
+  options.reuse = 2;
+  mlir::chunkkv::buildCompressPipeline(compress, options);
+  (void)compress.run(*model);
   return 0;
 }
