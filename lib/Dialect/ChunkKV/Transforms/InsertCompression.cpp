@@ -49,7 +49,14 @@ std::string unsupportedReason(LayerOps layer, func::ReturnOp ret,
     return "its K and V writes are not tensor.insert_slice ops";
   if (!layer.query || layer.query->getNumResults() != 1)
     return "no single-result query op";
+  if (layer.query->getBlock() != ret->getBlock())
+    return "its query op is not in the function's body (nested region)";
   for (tensor::InsertSliceOp write : {layer.keyWrite, layer.valueWrite}) {
+    if (write->getBlock() != ret->getBlock())
+      return "a cache write is in a nested region";
+    if (write.getSourceType().getRank() != 4 ||
+        write.getResultType().getRank() != 4)
+      return "a cache write is not of rank-4 rows into a rank-4 cache";
     if (!llvm::is_contained(ret.getOperands(), write.getResult()))
       return "a written cache is not returned by the function";
     if (!write.getResultType().hasStaticShape() ||
@@ -156,6 +163,11 @@ std::string analyseDecode(func::FuncOp decode, int64_t batch,
       return where + "no tensor.insert_slice writes or no attention";
     int64_t seqDim = layer.layout == Layout::bhsd ? 2 : 1;
     for (tensor::InsertSliceOp write : {layer.keyWrite, layer.valueWrite}) {
+      if (write->getParentOp() != decode ||
+          write.getSourceType().getRank() != 4 ||
+          write.getResultType().getRank() != 4)
+        return where + "a write is nested or not of rank-4 rows into a "
+                       "rank-4 cache";
       auto offset = dyn_cast_if_present<Value>(write.getMixedOffsets()[seqDim]);
       auto argument = dyn_cast_if_present<BlockArgument>(offset);
       if (!argument || argument.getOwner()->getParentOp() != decode)
@@ -177,8 +189,10 @@ std::string analyseDecode(func::FuncOp decode, int64_t batch,
     if (layer.masks.empty())
       return where + "no causal mask that uses the position";
     for (linalg::GenericOp mask : layer.masks) {
+      if (mask->getNumResults() != 1)
+        return where + "a mask has several results";
       auto type = dyn_cast<RankedTensorType>(mask->getResult(0).getType());
-      if (mask->getNumResults() != 1 || !type || type.getRank() != 4 ||
+      if (!type || type.getRank() != 4 ||
           type.getDimSize(0) != batch ||
           !mask.getIndexingMapsArray().back().isIdentity())
         return where + "a mask is not a [B, ...] generic with loop 0 the "
