@@ -148,6 +148,16 @@ def run_plain_decode(tmp_path, config, step, position, caches, weights):
     return results[0], results[1:]
 
 
+def decode_only(tmp_path):
+    """compressed.mlir without @prefill (decode.mlir): each decode step
+    compiles half the module."""
+    result = subprocess.run([tool("chunkkv-opt"), str(tmp_path / "compressed.mlir"),
+                             "-symbol-privatize=exclude=decode", "-symbol-dce",
+                             "-o", str(tmp_path / "decode.mlir")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def run_decode(tmp_path, config, step, position, caches, weights, lengths):
     """One decode step of the compressed module; (hidden, caches, lengths)."""
     names = [n for n, _ in config.weight_shapes()]
@@ -164,7 +174,8 @@ def run_decode(tmp_path, config, step, position, caches, weights, lengths):
         np.save(path, np.asarray(layer_lengths, np.int64))
         args += ["--arg", str(path)]
     out = tmp_path / "decode_out"
-    result = subprocess.run([tool("chunkkv-run"), "--module", str(tmp_path / "compressed.mlir"),
+    decode_only(tmp_path)
+    result = subprocess.run([tool("chunkkv-run"), "--module", str(tmp_path / "decode.mlir"),
                              "--entry", "decode", "--out", str(out), *args],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -173,9 +184,17 @@ def run_decode(tmp_path, config, step, position, caches, weights, lengths):
 
 
 # (case, decode steps): 16 steps for paper with reuse 1 and for kvpress with
-# reuse 2; a shorter run for the bshd, pooled, reuse-2 paper case. Each step
-# is one JIT compilation of the module.
-DECODE_CASES = [(CASES[0], 16), (CASES[2], 16), (CASES[1], 4)]
+# reuse 2, on two-layer models; a shorter run for the bshd, pooled, reuse-2
+# paper case. Each step is one JIT compilation of the decode function.
+DECODE_CASES = [
+    ((dict(layers=2, batch=2, prompt=16, capacity=40),
+      R.Policy("paper", chunk=2, window=4, budget=10, reuse=1),
+      "policy=paper chunk-size=2 window=4 budget=10 reuse=1"), 16),
+    ((dict(layers=2, batch=2, prompt=24, capacity=48, qk="generic", softmax="decomposed"),
+      R.Policy("kvpress", chunk=4, window=8, compression_ratio=0.5, reuse=2),
+      "policy=kvpress chunk-size=4 window=8 compression-ratio=0.5 reuse=2"), 16),
+    (CASES[1], 4),
+]
 
 
 @pytest.mark.parametrize("case, steps", DECODE_CASES,
