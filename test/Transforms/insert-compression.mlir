@@ -39,12 +39,30 @@
 // SHORT: @prefill layer 0: the prompt (16 tokens) is shorter than the window (32); nothing compressed
 // SHORT-NOT: chunkkv.chunk_score
 
-// Layer loops are not taken yet: unchanged, and why.
+// A layer loop: the compaction is in the loop body, the stored-back caches
+// are the compacted ones, one tensor<LxBxi64> carries every layer's lengths;
+// decode takes it and extracts its row l in iteration l.
 // RUN: %python -m chunkkv.models --layers 2 --layer-loop | chunkkv-opt -chunkkv-detect-kv-cache \
-// RUN:   -chunkkv-insert-compression="window=4 chunk-size=2 budget=8 report=true" 2>&1 \
+// RUN:   -chunkkv-insert-compression="window=4 chunk-size=2 budget=8 report=true" 2>%t.loop \
 // RUN:   | FileCheck %s --check-prefix=LOOP
-// LOOP: @prefill runs its layers in a loop, which this pass does not take yet; nothing compressed
-// LOOP-NOT: chunkkv.chunk_score
+// RUN: FileCheck %s --check-prefix=LOOP-REPORT < %t.loop
+// LOOP-LABEL: func.func @prefill
+// LOOP: %[[STACK:.*]] = tensor.empty() : tensor<2x2xi64>
+// LOOP: %[[LOOP:.*]]:4 = scf.for %[[L:.*]] = %{{.*}} iter_args({{.*}}, %[[LENS:.*]] = %[[STACK]]) -> ({{.*}}, tensor<2x2xi64>)
+// LOOP: %[[CK:.*]]:2 = chunkkv.compact
+// LOOP: %[[CV:.*]]:2 = chunkkv.compact
+// LOOP: tensor.insert_slice %[[CK]]#0 into %{{.*}}[%[[L]], 0, 0, 0, 0]
+// LOOP: tensor.insert_slice %[[CV]]#0 into %{{.*}}[%[[L]], 0, 0, 0, 0]
+// LOOP: %[[ROW:.*]] = tensor.insert_slice %[[CK]]#1 into %[[LENS]][%[[L]], 0] [1, 2] [1, 1] : tensor<2xi64> into tensor<2x2xi64>
+// LOOP: scf.yield {{.*}}, %[[ROW]]
+// LOOP: return %[[LOOP]]#0, %[[LOOP]]#1, %[[LOOP]]#2, %[[LOOP]]#3
+// LOOP-LABEL: func.func @decode
+// LOOP-SAME: %[[DLENS:[a-z0-9]+]]: tensor<2x2xi64>)
+// LOOP: scf.for %[[DL:.*]] = %{{.*}} iter_args
+// LOOP-NEXT: tensor.extract_slice %[[DLENS]][%[[DL]], 0] [1, 2] [1, 1] : tensor<2x2xi64> to tensor<2xi64>
+// LOOP: arith.addi %[[DLENS]], %{{.*}} : tensor<2x2xi64>
+// LOOP-REPORT: @prefill layer loop: compressed
+// LOOP-REPORT: @decode: writes and masks use the per-layer lengths
 
 // A missing function: nothing to do.
 // RUN: chunkkv-opt %S/../../examples/tiny_llama.mlir -chunkkv-detect-kv-cache \

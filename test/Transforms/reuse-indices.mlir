@@ -32,3 +32,22 @@
 // RUN: not chunkkv-opt %S/../../examples/tiny_llama.mlir -chunkkv-reuse-indices="interval=0" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=ZERO
 // ZERO: error: chunkkv-reuse-indices: interval must be >= 1, got 0
+
+// A layer loop: the selection is carried by the loop and recomputed in an
+// scf.if when l % 2 == 0; the compacts use the carried one.
+// RUN: %python -m chunkkv.models --layers 4 --layer-loop | chunkkv-opt -chunkkv-detect-kv-cache \
+// RUN:   -chunkkv-insert-compression="chunk-size=2 window=4 budget=8" \
+// RUN:   -chunkkv-reuse-indices="interval=2" | FileCheck %s --check-prefix=LOOP
+// LOOP-LABEL: func.func @prefill
+// LOOP: scf.for %[[L:.*]] = %{{.*}} iter_args({{.*}}, %[[CARRY:.*]] = %{{.*}}) -> ({{.*}}, tensor<2x2xi64>)
+// LOOP: %[[REM:.*]] = arith.remui %[[L]], %c2 : index
+// LOOP: %[[LEADS:.*]] = arith.cmpi eq, %[[REM]], %c0
+// LOOP: %[[SEL:.*]] = scf.if %[[LEADS]] -> (tensor<2x2xi64>) {
+// LOOP: chunkkv.chunk_score
+// LOOP: %[[IDS:.*]]:2 = chunkkv.topk_chunks
+// LOOP: scf.yield %[[IDS]]#0
+// LOOP: } else {
+// LOOP: scf.yield %[[CARRY]]
+// LOOP: chunkkv.compact {{.*}} ins(%{{.*}}, %[[SEL]], {{.*}}
+// LOOP: chunkkv.compact {{.*}} ins(%{{.*}}, %[[SEL]], {{.*}}
+// LOOP: scf.yield {{.*}}, %[[SEL]]

@@ -233,3 +233,85 @@ def test_decode_steps_match_numpy(tmp_path, case, steps):
                     index[0], index[seq] = b, slice(0, valid)
                     np.testing.assert_allclose(got[tuple(index)], want[tuple(index)],
                                                rtol=1e-4, atol=1e-5)
+
+
+LOOP_CASES = [
+    (dict(layers=3, batch=2, prompt=16, capacity=40, layer_loop=True),
+     R.Policy("paper", chunk=2, window=4, budget=10, reuse=2),
+     "policy=paper chunk-size=2 window=4 budget=10 reuse=2"),
+    (dict(layers=2, batch=2, prompt=24, capacity=40, layer_loop=True, layout="bshd",
+          qk="generic"),
+     R.Policy("kvpress", chunk=4, window=8, compression_ratio=0.5, reuse=1),
+     "policy=kvpress chunk-size=4 window=8 compression-ratio=0.5 reuse=1"),
+]
+
+
+def run_entry(tmp_path, module, entry, arrays, position=None):
+    """Runs `entry` of `module` (float32 arrays, int64 ones kept) and returns
+    all its results."""
+    args = []
+    for i, array in enumerate(arrays):
+        path = tmp_path / f"{entry}_arg_{i}.npy"
+        array = np.asarray(array)
+        np.save(path, array if array.dtype == np.int64 else array.astype(np.float32))
+        args += ["--arg", str(path)]
+        if i == 0 and position is not None:
+            args += ["--arg", str(position)]
+    out = tmp_path / f"{entry}_out"
+    result = subprocess.run([tool("chunkkv-run"), "--module", str(module), "--entry", entry,
+                             "--out", str(out), *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    results, i = [], 0
+    while (out / f"result_{i}.npy").exists():
+        results.append(np.load(out / f"result_{i}.npy"))
+        i += 1
+    return results
+
+
+@pytest.mark.parametrize("options, policy, pipeline", LOOP_CASES,
+                         ids=[c[2].replace(" ", ",") for c in LOOP_CASES])
+def test_layer_loop_prefill_and_decode_match_numpy(tmp_path, options, policy, pipeline):
+    """A layer-loop model: compaction inside the loop, the selection carried
+    across iterations with reuse, the lengths of all layers in one
+    tensor<LxBxi64>; prefill and 4 decode steps against the NumPy model."""
+    config = ModelConfig(**options)
+    text = compress(tmp_path, config, pipeline)
+    assert text.count("chunkkv.topk_chunks") == 1
+    if policy.reuse > 1:
+        assert "scf.if" in text
+    decode_only(tmp_path)
+    weights = numpy_model.init_weights(config)
+    ks, vs = numpy_model.empty_caches(config)
+    rng = np.random.default_rng(8)
+    hidden = rng.standard_normal((config.batch, config.prompt, config.hidden)).astype(np.float32)
+    out, k_stack, v_stack, lengths = run_entry(
+        tmp_path, tmp_path / "compressed.mlir", "prefill",
+        arguments(config, hidden, ks, vs, weights))
+    ref, ref_k, ref_v, ref_lengths = numpy_model.prefill_compressed(
+        config, hidden, [config.prompt] * config.batch, ks, vs, weights, policy)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+    np.testing.assert_array_equal(lengths, ref_lengths)
+    seq = 2 if config.layout == "bhsd" else 1
+
+    def check_caches(k_stack, v_stack, ref_k, ref_v, valid_lengths):
+        for layer in range(config.layers):
+            for got, want in ((k_stack[layer], ref_k[layer]), (v_stack[layer], ref_v[layer])):
+                for b, valid in enumerate(valid_lengths[layer]):
+                    index = [slice(None)] * 4
+                    index[0], index[seq] = b, slice(0, valid)
+                    np.testing.assert_allclose(got[tuple(index)], want[tuple(index)],
+                                               rtol=1e-4, atol=1e-5)
+
+    check_caches(k_stack, v_stack, ref_k, ref_v, ref_lengths)
+    for step_index in range(4):
+        position = config.prompt + step_index
+        step = rng.standard_normal((config.batch, 1, config.hidden)).astype(np.float32)
+        arrays = arguments(config, step, list(k_stack), list(v_stack), weights) + [lengths]
+        out, k_stack, v_stack, lengths = run_entry(tmp_path, tmp_path / "decode.mlir",
+                                                   "decode", arrays, position)
+        ref, ref_k, ref_v, ref_lengths = numpy_model.decode_compressed(
+            config, step, [position] * config.batch, ref_lengths, ref_k, ref_v, weights)
+        np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max(),
+                                   err_msg=f"decode step {step_index}")
+        np.testing.assert_array_equal(lengths, ref_lengths)
+        check_caches(k_stack, v_stack, ref_k, ref_v, ref_lengths)

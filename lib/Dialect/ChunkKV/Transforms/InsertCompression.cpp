@@ -12,12 +12,15 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -42,23 +45,28 @@ struct LayerOps {
   Layout layout = Layout::bhsd;
 };
 
-/// Why `layer` cannot be compressed, or an empty string.
-std::string unsupportedReason(LayerOps layer, func::ReturnOp ret,
+/// Why `layer` cannot be compressed, or an empty string. Its ops must be in
+/// `home` (the function's or the layer loop's body), and `leaves(cache)`
+/// must hold for its written caches (returned, or stored back into the
+/// loop's stacked caches).
+std::string unsupportedReason(LayerOps layer, Block *home,
+                              function_ref<bool(Value)> leaves,
                               int64_t window) {
   if (!layer.keyWrite || !layer.valueWrite)
     return "its K and V writes are not tensor.insert_slice ops";
   if (!layer.query || layer.query->getNumResults() != 1)
     return "no single-result query op";
-  if (layer.query->getBlock() != ret->getBlock())
-    return "its query op is not in the function's body (nested region)";
+  if (layer.query->getBlock() != home)
+    return "its query op is in a nested region";
   for (tensor::InsertSliceOp write : {layer.keyWrite, layer.valueWrite}) {
-    if (write->getBlock() != ret->getBlock())
+    if (write->getBlock() != home)
       return "a cache write is in a nested region";
     if (write.getSourceType().getRank() != 4 ||
         write.getResultType().getRank() != 4)
       return "a cache write is not of rank-4 rows into a rank-4 cache";
-    if (!llvm::is_contained(ret.getOperands(), write.getResult()))
-      return "a written cache is not returned by the function";
+    if (!leaves(write.getResult()))
+      return "a written cache is neither returned nor stored back into the "
+             "layer loop's caches";
     if (!write.getResultType().hasStaticShape() ||
         !write.getSourceType().hasStaticShape())
       return "a cache or a write has a dynamic shape";
@@ -77,6 +85,27 @@ std::string unsupportedReason(LayerOps layer, func::ReturnOp ret,
   return "";
 }
 
+/// In a layer loop, the op that stores the layer's written cache `cache`
+/// back into the loop-carried stacked caches (yielded), or null.
+tensor::InsertSliceOp storeBackOf(scf::ForOp loop, Value cache) {
+  for (Operation *user : cache.getUsers()) {
+    auto back = dyn_cast<tensor::InsertSliceOp>(user);
+    if (!back || back.getSource() != cache || back->getBlock() != loop.getBody())
+      continue;
+    auto iterArg = dyn_cast<BlockArgument>(back.getDest());
+    if (!iterArg || !llvm::is_contained(loop.getRegionIterArgs(), iterArg))
+      continue;
+    unsigned index = iterArg.getArgNumber() - loop.getNumInductionVars();
+    if (loop.getYieldedValues()[index] == back.getResult() &&
+        back.getResult().hasOneUse())
+      return back;
+  }
+  return {};
+}
+
+/// The key of the one layer of a layer loop's body in the layer maps.
+constexpr int64_t kLoopLayer = -1;
+
 /// One layer of the decode function: its cache writes and the attention
 /// ops (between QK^T and PV) whose bodies use the decode position, that is,
 /// the causal masks.
@@ -91,7 +120,28 @@ struct DecodeRewrite {
   func::FuncOp function;
   BlockArgument position;
   std::map<int64_t, DecodeLayer> layers;
+  /// For a layer loop: the loop, its trip count, and its one (loop-body)
+  /// layer in `layers`.
+  scf::ForOp loop;
+  int64_t numLayers = 0;
 };
+
+/// The layer loop (marked by detection) directly in `function`'s body, or
+/// null; `tripCount` gets its static trip count (from 0, step 1).
+scf::ForOp findLayerLoop(func::FuncOp function, int64_t &tripCount) {
+  for (auto loop : function.getBody().front().getOps<scf::ForOp>()) {
+    if (!loop->hasAttr(ChunkKVDialect::kLayerLoopAttrName))
+      continue;
+    std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound());
+    std::optional<int64_t> upper = getConstantIntValue(loop.getUpperBound());
+    std::optional<int64_t> step = getConstantIntValue(loop.getStep());
+    if (!lower || !upper || !step || *lower != 0 || *step != 1)
+      return {};
+    tripCount = *upper;
+    return loop;
+  }
+  return {};
+}
 
 /// The linalg.generic ops reachable from `qk`'s results before `pv` whose
 /// regions use `position`.
@@ -124,14 +174,16 @@ std::string analyseDecode(func::FuncOp decode, int64_t batch,
   if (!llvm::hasSingleElement(decode.getBody()))
     return "it has more than one block";
   std::map<int64_t, Operation *> qks, pvs;
-  bool layerLoop = false;
+  bool prefillLoop = prefillLayers.count(kLoopLayer);
+  rewrite.loop = findLayerLoop(decode, rewrite.numLayers);
+  if (prefillLoop != static_cast<bool>(rewrite.loop))
+    return "prefill and decode do not both run their layers in a loop";
   decode.walk([&](Operation *op) {
-    if (op->hasAttr(ChunkKVDialect::kLayerLoopAttrName))
-      layerLoop = true;
     auto kv = op->getAttrOfType<KVAttr>(ChunkKVDialect::kKVAttrName);
-    if (!kv || !kv.getLayer())
+    if (!kv || kv.getLayer().has_value() == static_cast<bool>(rewrite.loop))
       return;
-    DecodeLayer &layer = rewrite.layers[*kv.getLayer()];
+    int64_t index = kv.getLayer().value_or(kLoopLayer);
+    DecodeLayer &layer = rewrite.layers[index];
     layer.layout = kv.getLayout();
     switch (kv.getRole()) {
     case KVRole::k_write:
@@ -141,17 +193,15 @@ std::string analyseDecode(func::FuncOp decode, int64_t batch,
       layer.valueWrite = dyn_cast<tensor::InsertSliceOp>(op);
       break;
     case KVRole::qk:
-      qks[*kv.getLayer()] = op;
+      qks[index] = op;
       break;
     case KVRole::pv:
-      pvs[*kv.getLayer()] = op;
+      pvs[index] = op;
       break;
     default:
       break;
     }
   });
-  if (layerLoop)
-    return "it runs its layers in a loop";
   if (rewrite.layers.size() != prefillLayers.size())
     return "it has " + std::to_string(rewrite.layers.size()) +
            " detected layers, prefill " +
@@ -162,8 +212,10 @@ std::string analyseDecode(func::FuncOp decode, int64_t batch,
         !pvs.count(index))
       return where + "no tensor.insert_slice writes or no attention";
     int64_t seqDim = layer.layout == Layout::bhsd ? 2 : 1;
+    Operation *home = rewrite.loop ? rewrite.loop.getOperation()
+                                   : decode.getOperation();
     for (tensor::InsertSliceOp write : {layer.keyWrite, layer.valueWrite}) {
-      if (write->getParentOp() != decode ||
+      if (write->getParentOp() != home ||
           write.getSourceType().getRank() != 4 ||
           write.getResultType().getRank() != 4)
         return where + "a write is nested or not of rank-4 rows into a "
@@ -203,81 +255,107 @@ std::string analyseDecode(func::FuncOp decode, int64_t batch,
   return "";
 }
 
-/// Rewrites decode for compressed caches: one `tensor<Bxi64>` of lengths
-/// per layer becomes an argument; layer l writes its row of sequence b at
-/// lengths[l][b] and its masks see the rows up to it; RoPE keeps the true
-/// position. The lengths plus one are appended to the results.
+/// Rewrites one decode layer for compressed caches: sequence b's row is
+/// written at `lengths[b]` (an scf.for of single-row tensor.insert_slices
+/// in place of the shared-offset write) and the masks see the rows up to it.
+void rewriteDecodeLayer(DecodeLayer &layer, Value lengths,
+                        BlockArgument position, int64_t batch) {
+  int64_t seqDim = layer.layout == Layout::bhsd ? 2 : 1;
+  for (tensor::InsertSliceOp write : {layer.keyWrite, layer.valueWrite}) {
+    ImplicitLocOpBuilder b(write.getLoc(), write);
+    RankedTensorType source = write.getSourceType();
+    SmallVector<int64_t> pieceShape(source.getShape());
+    pieceShape[0] = 1;
+    Value zero = arith::ConstantIndexOp::create(b, 0);
+    Value one = arith::ConstantIndexOp::create(b, 1);
+    Value count = arith::ConstantIndexOp::create(b, batch);
+    auto loop = scf::ForOp::create(
+        b, zero, count, one, ValueRange{write.getDest()},
+        [&](OpBuilder &nested, Location loc, Value sequence,
+            ValueRange iters) {
+          ImplicitLocOpBuilder ib(loc, nested);
+          Value length =
+              tensor::ExtractOp::create(ib, lengths, ValueRange{sequence});
+          Value row = arith::IndexCastOp::create(ib, ib.getIndexType(), length);
+          SmallVector<OpFoldResult> offsets(4, ib.getIndexAttr(0));
+          offsets[0] = sequence;
+          SmallVector<OpFoldResult> sizes, strides(4, ib.getIndexAttr(1));
+          for (int64_t size : pieceShape)
+            sizes.push_back(ib.getIndexAttr(size));
+          Value piece = tensor::ExtractSliceOp::create(
+              ib, RankedTensorType::get(pieceShape, source.getElementType()),
+              write.getSource(), offsets, sizes, strides);
+          offsets[seqDim] = row;
+          Value written = tensor::InsertSliceOp::create(
+              ib, piece, iters[0], offsets, sizes, strides);
+          scf::YieldOp::create(ib, written);
+        });
+    write.getResult().replaceAllUsesWith(loop.getResult(0));
+    write.erase();
+  }
+  // Masks: the sequence's length stands where the position stood.
+  for (linalg::GenericOp mask : layer.masks) {
+    Block &body = mask.getRegion().front();
+    ImplicitLocOpBuilder b(mask.getLoc(), &body, body.begin());
+    Value sequence = linalg::IndexOp::create(b, 0);
+    Value length = tensor::ExtractOp::create(b, lengths, ValueRange{sequence});
+    Value row = arith::IndexCastOp::create(b, b.getIndexType(), length);
+    position.replaceUsesWithIf(row, [&](OpOperand &use) {
+      return mask->isProperAncestor(use.getOwner());
+    });
+  }
+}
+
+/// Rewrites decode for compressed caches. Unrolled layers: one
+/// `tensor<Bxi64>` of lengths per layer becomes an argument; a layer loop:
+/// one `tensor<LxBxi64>`, whose row l the loop's iteration l uses. Layer l
+/// writes its row of sequence b at lengths[l][b] and its masks see the rows
+/// up to it; RoPE keeps the true position. The lengths plus one are
+/// appended to the results.
 void rewriteDecode(DecodeRewrite &rewrite, int64_t batch) {
   func::FuncOp decode = rewrite.function;
   MLIRContext *ctx = decode.getContext();
-  auto lengthsType = RankedTensorType::get({batch}, IntegerType::get(ctx, 64));
-  unsigned first = decode.getNumArguments();
-  SmallVector<Value> lengths;
-  for (size_t i = 0; i < rewrite.layers.size(); ++i) {
-    (void)decode.insertArgument(first + i, lengthsType, DictionaryAttr(),
-                                decode.getLoc());
-    lengths.push_back(decode.getArgument(first + i));
-  }
+  Type i64 = IntegerType::get(ctx, 64);
   auto ret = cast<func::ReturnOp>(decode.getBody().front().getTerminator());
-  size_t slot = 0;
-  SmallVector<Value> newLengths;
-  for (auto &[index, layer] : rewrite.layers) {
-    Value layerLengths = lengths[slot++];
-    int64_t seqDim = layer.layout == Layout::bhsd ? 2 : 1;
-    for (tensor::InsertSliceOp write : {layer.keyWrite, layer.valueWrite}) {
-      ImplicitLocOpBuilder b(write.getLoc(), write);
-      RankedTensorType source = write.getSourceType();
-      SmallVector<int64_t> pieceShape(source.getShape());
-      pieceShape[0] = 1;
-      Value zero = arith::ConstantIndexOp::create(b, 0);
-      Value one = arith::ConstantIndexOp::create(b, 1);
-      Value count = arith::ConstantIndexOp::create(b, batch);
-      // One row per sequence, at that sequence's length.
-      auto loop = scf::ForOp::create(
-          b, zero, count, one, ValueRange{write.getDest()},
-          [&](OpBuilder &nested, Location loc, Value sequence,
-              ValueRange iters) {
-            ImplicitLocOpBuilder ib(loc, nested);
-            Value length = tensor::ExtractOp::create(ib, layerLengths,
-                                                     ValueRange{sequence});
-            Value row =
-                arith::IndexCastOp::create(ib, ib.getIndexType(), length);
-            SmallVector<OpFoldResult> offsets(4, ib.getIndexAttr(0));
-            offsets[0] = sequence;
-            SmallVector<OpFoldResult> sizes, strides(4, ib.getIndexAttr(1));
-            for (int64_t size : pieceShape)
-              sizes.push_back(ib.getIndexAttr(size));
-            Value piece = tensor::ExtractSliceOp::create(
-                ib, RankedTensorType::get(pieceShape, source.getElementType()),
-                write.getSource(), offsets, sizes, strides);
-            offsets[seqDim] = row;
-            Value written = tensor::InsertSliceOp::create(
-                ib, piece, iters[0], offsets, sizes, strides);
-            scf::YieldOp::create(ib, written);
-          });
-      write.getResult().replaceAllUsesWith(loop.getResult(0));
-      write.erase();
+  SmallVector<Value> arguments, layerLengths;
+  if (rewrite.loop) {
+    auto stackType = RankedTensorType::get({rewrite.numLayers, batch}, i64);
+    unsigned index = decode.getNumArguments();
+    (void)decode.insertArgument(index, stackType, DictionaryAttr(),
+                                decode.getLoc());
+    arguments.push_back(decode.getArgument(index));
+    Block *body = rewrite.loop.getBody();
+    ImplicitLocOpBuilder b(rewrite.loop.getLoc(), body, body->begin());
+    SmallVector<OpFoldResult> offsets = {rewrite.loop.getInductionVar(),
+                                         b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                       b.getIndexAttr(batch)};
+    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    layerLengths.push_back(tensor::ExtractSliceOp::create(
+        b, RankedTensorType::get({batch}, i64), arguments.back(), offsets,
+        sizes, strides));
+  } else {
+    auto lengthsType = RankedTensorType::get({batch}, i64);
+    for (size_t i = 0; i < rewrite.layers.size(); ++i) {
+      unsigned index = decode.getNumArguments();
+      (void)decode.insertArgument(index, lengthsType, DictionaryAttr(),
+                                  decode.getLoc());
+      arguments.push_back(decode.getArgument(index));
     }
-    // Masks: the sequence's length stands where the position stood.
-    for (linalg::GenericOp mask : layer.masks) {
-      Block &body = mask.getRegion().front();
-      ImplicitLocOpBuilder b(mask.getLoc(), &body, body.begin());
-      Value sequence = linalg::IndexOp::create(b, 0);
-      Value length =
-          tensor::ExtractOp::create(b, layerLengths, ValueRange{sequence});
-      Value row = arith::IndexCastOp::create(b, b.getIndexType(), length);
-      rewrite.position.replaceUsesWithIf(row, [&](OpOperand &use) {
-        return mask->isProperAncestor(use.getOwner());
-      });
-    }
-    ImplicitLocOpBuilder b(ret.getLoc(), ret);
-    Value ones = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(lengthsType, b.getI64IntegerAttr(1)));
-    newLengths.push_back(arith::AddIOp::create(b, layerLengths, ones));
+    layerLengths = arguments;
   }
-  SmallVector<Value> results(ret.getOperands());
-  llvm::append_range(results, newLengths);
+  size_t slot = 0;
+  for (auto &entry : rewrite.layers)
+    rewriteDecodeLayer(entry.second, layerLengths[slot++], rewrite.position,
+                       batch);
   ImplicitLocOpBuilder b(ret.getLoc(), ret);
+  SmallVector<Value> results(ret.getOperands());
+  for (Value lengths : arguments) {
+    auto type = cast<RankedTensorType>(lengths.getType());
+    Value ones = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(type, b.getI64IntegerAttr(1)));
+    results.push_back(arith::AddIOp::create(b, lengths, ones));
+  }
   func::ReturnOp::create(b, results);
   ret.erase();
   SmallVector<Type> resultTypes;
@@ -301,11 +379,60 @@ private:
   std::array<Value, 3> compressLayer(ImplicitLocOpBuilder &b,
                                      LayerOps layer, PolicyAttr policy,
                                      int64_t index);
+  /// Compresses the layer in the body of `loop`: the compacted caches are
+  /// stored back into the stacked caches, and a new loop-carried
+  /// `tensor<LxBxi64>` collects every layer's lengths; returns it.
+  Value compressLayerLoop(scf::ForOp loop, LayerOps layer, PolicyAttr policy,
+                          int64_t numLayers, int64_t batch);
   void note(const Twine &message) {
     if (report)
       llvm::errs() << "chunkkv-insert-compression: " << message << "\n";
   }
 };
+
+Value ChunkKVInsertCompressionPass::compressLayerLoop(scf::ForOp loop,
+                                                      LayerOps layer,
+                                                      PolicyAttr policy,
+                                                      int64_t numLayers,
+                                                      int64_t batch) {
+  tensor::InsertSliceOp keyBack = storeBackOf(loop, layer.keyWrite.getResult());
+  tensor::InsertSliceOp valueBack =
+      storeBackOf(loop, layer.valueWrite.getResult());
+  IRRewriter rewriter(loop.getContext());
+  rewriter.setInsertionPoint(loop);
+  Type i64 = rewriter.getI64Type();
+  Value stackInit = tensor::EmptyOp::create(
+      rewriter, loop.getLoc(), ArrayRef<int64_t>{numLayers, batch}, i64);
+  FailureOr<LoopLikeOpInterface> newLoop =
+      cast<LoopLikeOpInterface>(loop.getOperation())
+          .replaceWithAdditionalYields(
+              rewriter, ValueRange{stackInit},
+              /*replaceInitOperandUsesInLoop=*/false,
+              [&](OpBuilder &builder, Location loc,
+                  ArrayRef<BlockArgument> newArgs) -> SmallVector<Value> {
+                ImplicitLocOpBuilder b(loc, builder);
+                auto [keys, values, lengths] =
+                    compressLayer(b, layer, policy, /*index=*/-1);
+                // The stored-back caches are the compacted ones.
+                for (auto [back, cache] :
+                     {std::pair{keyBack, keys}, std::pair{valueBack, values}}) {
+                  back->moveBefore(b.getInsertionBlock(),
+                                   b.getInsertionPoint());
+                  back.getSourceMutable().assign(cache);
+                }
+                Value layerIndex =
+                    cast<scf::ForOp>(newArgs.front().getOwner()->getParentOp())
+                        .getInductionVar();
+                SmallVector<OpFoldResult> offsets = {layerIndex,
+                                                     b.getIndexAttr(0)};
+                SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                                   b.getIndexAttr(batch)};
+                SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+                return {tensor::InsertSliceOp::create(b, lengths, newArgs[0],
+                                                      offsets, sizes, strides)};
+              });
+  return newLoop->getOperation()->getResults().back();
+}
 
 PolicyAttr ChunkKVInsertCompressionPass::buildPolicy() {
   MLIRContext *ctx = &getContext();
@@ -397,8 +524,10 @@ ChunkKVInsertCompressionPass::compressLayer(ImplicitLocOpBuilder &b,
   int64_t numChunks = policy.getNumScoreChunks(capacity);
   int64_t maxChosen = policy.getMaxSelectedChunks(numChunks);
   auto layerAttr = b.getI64IntegerAttr(index);
+  // Unrolled layers are marked with their index; a loop body's ops are not.
   auto mark = [&](Operation *op) {
-    op->setAttr(ChunkKVDialect::kLayerAttrName, layerAttr);
+    if (index >= 0)
+      op->setAttr(ChunkKVDialect::kLayerAttrName, layerAttr);
     return op;
   };
 
@@ -444,16 +573,19 @@ void ChunkKVInsertCompressionPass::runOnOperation() {
   }
   auto ret = cast<func::ReturnOp>(prefill.getBody().front().getTerminator());
 
-  // The layers that detection found, in layer order.
+  // The layers that detection found, in layer order; a layer loop's body
+  // is one layer (kLoopLayer).
+  int64_t numLayers = 0;
+  scf::ForOp layerLoop = findLayerLoop(prefill, numLayers);
+  bool anyLoop = false;
   std::map<int64_t, LayerOps> layers;
-  bool layerLoop = false;
   prefill.walk([&](Operation *op) {
     if (op->hasAttr(ChunkKVDialect::kLayerLoopAttrName))
-      layerLoop = true;
+      anyLoop = true;
     auto kv = op->getAttrOfType<KVAttr>(ChunkKVDialect::kKVAttrName);
-    if (!kv || !kv.getLayer())
+    if (!kv || kv.getLayer().has_value() == static_cast<bool>(layerLoop))
       return;
-    LayerOps &layer = layers[*kv.getLayer()];
+    LayerOps &layer = layers[kv.getLayer().value_or(kLoopLayer)];
     layer.layout = kv.getLayout();
     switch (kv.getRole()) {
     case KVRole::k_write:
@@ -469,9 +601,9 @@ void ChunkKVInsertCompressionPass::runOnOperation() {
       break;
     }
   });
-  if (layerLoop) {
-    note("@" + function + " runs its layers in a loop, which this pass does "
-         "not take yet; nothing compressed");
+  if (anyLoop && !layerLoop) {
+    note("@" + function + " runs its layers in a loop whose bounds are not "
+         "0 to a constant by 1; nothing compressed");
     return;
   }
   if (layers.empty()) {
@@ -480,10 +612,19 @@ void ChunkKVInsertCompressionPass::runOnOperation() {
     return;
   }
   // All layers or none: a partly compressed model would mix cache states.
+  Block *home = layerLoop ? layerLoop.getBody() : &prefill.getBody().front();
+  auto leaves = [&](Value cache) {
+    if (layerLoop)
+      return static_cast<bool>(storeBackOf(layerLoop, cache));
+    return llvm::is_contained(ret.getOperands(), cache);
+  };
   for (auto &[index, layer] : layers) {
-    std::string reason = unsupportedReason(layer, ret, policy.getWindow());
+    std::string reason =
+        unsupportedReason(layer, home, leaves, policy.getWindow());
     if (!reason.empty()) {
-      note("@" + function + " layer " + Twine(index) + ": " + reason +
+      std::string where =
+          index == kLoopLayer ? "the layer loop" : "layer " + std::to_string(index);
+      note("@" + function + " " + where + ": " + reason +
            "; nothing compressed");
       return;
     }
@@ -513,19 +654,29 @@ void ChunkKVInsertCompressionPass::runOnOperation() {
 
   ImplicitLocOpBuilder b(ret.getLoc(), ret);
   SmallVector<Value> results(ret.getOperands());
-  SmallVector<Value> newLengths;
-  for (auto &[index, layer] : layers) {
-    auto [keys, values, lengths] = compressLayer(b, layer, policy, index);
-    for (Value &result : results) {
-      if (result == layer.keyWrite.getResult())
-        result = keys;
-      else if (result == layer.valueWrite.getResult())
-        result = values;
+  if (layerLoop) {
+    // The loop is replaced (a new loop-carried value): read its results
+    // from the return afterwards.
+    Value stack = compressLayerLoop(layerLoop, layers[kLoopLayer], policy,
+                                    numLayers, batch);
+    results.assign(ret.getOperands().begin(), ret.getOperands().end());
+    results.push_back(stack);
+    note("@" + function + " layer loop: compressed");
+  } else {
+    SmallVector<Value> newLengths;
+    for (auto &[index, layer] : layers) {
+      auto [keys, values, lengths] = compressLayer(b, layer, policy, index);
+      for (Value &result : results) {
+        if (result == layer.keyWrite.getResult())
+          result = keys;
+        else if (result == layer.valueWrite.getResult())
+          result = values;
+      }
+      newLengths.push_back(lengths);
+      note("@" + function + " layer " + Twine(index) + ": compressed");
     }
-    newLengths.push_back(lengths);
-    note("@" + function + " layer " + Twine(index) + ": compressed");
+    llvm::append_range(results, newLengths);
   }
-  llvm::append_range(results, newLengths);
   func::ReturnOp::create(b, results);
   ret.erase();
   SmallVector<Type> resultTypes;

@@ -9,8 +9,13 @@
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVOps.h"
 #include "chunkkv/Dialect/ChunkKV/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -56,12 +61,83 @@ struct ChunkKVReuseIndicesPass
     getOperation()->walk([&](FunctionOpInterface function) {
       reuseIn(function);
     });
+    SmallVector<scf::ForOp> loops;
+    getOperation()->walk([&](scf::ForOp loop) {
+      if (loop->hasAttr(ChunkKVDialect::kLayerLoopAttrName))
+        loops.push_back(loop);
+    });
+    for (scf::ForOp loop : loops)
+      reuseInLoop(loop);
   }
 
 private:
   void note(const Twine &message) {
     if (report)
       llvm::errs() << "chunkkv-reuse-indices: " << message << "\n";
+  }
+
+  /// A layer loop: the selection becomes loop-carried and is recomputed
+  /// only in iterations `l % interval == 0`, inside an scf.if.
+  void reuseInLoop(scf::ForOp loop) {
+    if (interval == 1)
+      return;
+    SmallVector<TopkChunksOp> selections(
+        loop.getBody()->getOps<TopkChunksOp>());
+    if (selections.empty())
+      return;
+    if (selections.size() != 1) {
+      note("a layer loop with several chunkkv.topk_chunks in its body; left "
+           "as it is");
+      return;
+    }
+    TopkChunksOp topk = selections.front();
+    Value ids = topk.getResult(0);
+    if (!topk.getResult(1).use_empty() ||
+        !llvm::all_of(ids.getUsers(),
+                      [](Operation *user) { return isa<CompactOp>(user); })) {
+      note("a layer loop whose selection is used other than by "
+           "chunkkv.compact; left as it is");
+      return;
+    }
+    auto score = topk.getScores().getDefiningOp<ChunkScoreOp>();
+    IRRewriter rewriter(loop.getContext());
+    rewriter.setInsertionPoint(loop);
+    auto idsType = cast<RankedTensorType>(ids.getType());
+    Value init = tensor::EmptyOp::create(rewriter, loop.getLoc(),
+                                         idsType.getShape(),
+                                         idsType.getElementType());
+    int64_t every = interval;
+    (void)cast<LoopLikeOpInterface>(loop.getOperation())
+        .replaceWithAdditionalYields(
+            rewriter, ValueRange{init},
+            /*replaceInitOperandUsesInLoop=*/false,
+            [&](OpBuilder &, Location loc,
+                ArrayRef<BlockArgument> newArgs) -> SmallVector<Value> {
+              Value layer =
+                  cast<scf::ForOp>(newArgs.front().getOwner()->getParentOp())
+                      .getInductionVar();
+              OpBuilder b(topk);
+              Value remainder = arith::RemUIOp::create(
+                  b, loc, layer, arith::ConstantIndexOp::create(b, loc, every));
+              Value leads = arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::eq, remainder,
+                  arith::ConstantIndexOp::create(b, loc, 0));
+              auto select = scf::IfOp::create(b, loc, TypeRange{idsType},
+                                              leads, /*withElseRegion=*/true);
+              ids.replaceAllUsesWith(select.getResult(0));
+              OpBuilder thenBuilder =
+                  select.getThenBodyBuilder();
+              scf::YieldOp thenYield =
+                  scf::YieldOp::create(thenBuilder, loc, ids);
+              if (score && score->hasOneUse())
+                score->moveBefore(thenYield);
+              topk->moveBefore(thenYield);
+              OpBuilder elseBuilder = select.getElseBodyBuilder();
+              scf::YieldOp::create(elseBuilder, loc, newArgs[0]);
+              return {select.getResult(0)};
+            });
+    note("the layer loop selects in iterations l % " + Twine(every) +
+         " == 0 and carries the selection to the others");
   }
 
   void reuseIn(FunctionOpInterface function) {

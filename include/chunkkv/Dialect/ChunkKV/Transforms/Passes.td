@@ -114,7 +114,12 @@ def ChunkKVReuseIndicesPass : Pass<"chunkkv-reuse-indices", "::mlir::ModuleOp"> 
     Option<"report", "report", "bool", /*default=*/"false",
            "print which layer reuses which">
   ];
-  let dependentDialects = ["::mlir::chunkkv::ChunkKVDialect"];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::chunkkv::ChunkKVDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
 }
 
 #endif // CHUNKKV_DIALECT_CHUNKKV_TRANSFORMS_PASSES_TD
