@@ -53,11 +53,19 @@ def ChunkKVInsertCompressionPass
     results, one `tensor<Bxi64>` of valid lengths per layer, in layer order.
     Attention inside the function still reads the full caches.
 
-    What it takes: tensor form, layers unrolled, writes by
-    `tensor.insert_slice` whose results are returned, queries `[B, T, Hq, D]`
-    with `T >= w`, static shapes. Anything else is left unchanged; with
-    `report=true` the pass says why, per function and layer. An invalid
-    policy is an error.
+    A layer loop (`chunkkv.layer_loop`, 0 to L by 1) is compressed in its
+    body: the caches stored back into the stacked caches are the compacted
+    ones and a loop-carried `tensor<LxBxi64>` collects the lengths (one
+    appended result). The decode function is rewritten to match: the
+    lengths become appended arguments, each sequence's new row is written
+    at its layer's length, the causal masks compare with it, RoPE keeps the
+    true position, and the lengths plus one are appended to the results.
+
+    What it takes: tensor form, writes by `tensor.insert_slice` whose results
+    are returned (or stored back in a layer loop), queries `[B, T, Hq, D]`
+    with `T >= w`, static shapes, a decode that fits. Anything else is left
+    unchanged; with `report=true` the pass says why. An invalid policy is an
+    error.
   }];
   let options = [
     Option<"policyKind", "policy", "std::string", /*default=*/"\"paper\"",
