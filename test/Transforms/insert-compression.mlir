@@ -106,3 +106,19 @@
 // RUN:   -chunkkv-insert-compression="chunk-size=2 window=4 budget=8 decode=prefill_only report=true" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NODECODE
 // NODECODE: no function @prefill_only with a body: only @prefill is rewritten
+
+// Right-padded prompts: prefill takes each prompt's length; the window
+// queries are gathered per sequence from [len - w, len); decode takes each
+// sequence's true position for RoPE.
+// RUN: chunkkv-opt %S/../../examples/tiny_llama.mlir -chunkkv-detect-kv-cache \
+// RUN:   -chunkkv-insert-compression="chunk-size=2 window=4 budget=8 prompt-lengths=true" \
+// RUN:   | FileCheck %s --check-prefix=RAGGED
+// RAGGED-LABEL: func.func @prefill
+// RAGGED-SAME: %[[PROMPTS:[a-z0-9]+]]: tensor<2xi64>)
+// RAGGED: scf.for %[[B:.*]] = %{{.*}} iter_args
+// RAGGED: %[[LEN:.*]] = tensor.extract %[[PROMPTS]][%[[B]]] : tensor<2xi64>
+// RAGGED: tensor.extract_slice %{{.*}}[%[[B]], %{{.*}}, 0, 0] [1, 4, 4, 16] [1, 1, 1, 1]
+// RAGGED: chunkkv.chunk_score
+// RAGGED-LABEL: func.func @decode
+// RAGGED-SAME: %[[LEN0:[a-z0-9]+]]: tensor<2xi64>, %[[LEN1:[a-z0-9]+]]: tensor<2xi64>, %[[POS:[a-z0-9]+]]: tensor<2xi64>)
+// RAGGED: tensor.extract %[[POS]]

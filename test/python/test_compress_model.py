@@ -315,3 +315,68 @@ def test_layer_loop_prefill_and_decode_match_numpy(tmp_path, options, policy, pi
                                    err_msg=f"decode step {step_index}")
         np.testing.assert_array_equal(lengths, ref_lengths)
         check_caches(k_stack, v_stack, ref_k, ref_v, ref_lengths)
+
+
+RAGGED_CASES = [
+    (dict(layers=2, batch=2, prompt=16, capacity=40),
+     R.Policy("paper", chunk=2, window=4, budget=10, reuse=2),
+     "policy=paper chunk-size=2 window=4 budget=10 reuse=2 prompt-lengths=true", [16, 11]),
+    (dict(layers=2, batch=3, prompt=24, capacity=40, layer_loop=True, layout="bshd"),
+     R.Policy("kvpress", chunk=4, window=8, compression_ratio=0.5, reuse=1),
+     "policy=kvpress chunk-size=4 window=8 compression-ratio=0.5 reuse=1 prompt-lengths=true",
+     [24, 13, 19]),
+]
+
+
+@pytest.mark.parametrize("options, policy, pipeline, prompts", RAGGED_CASES,
+                         ids=[c[2].split(" prompt")[0].replace(" ", ",") for c in RAGGED_CASES])
+def test_right_padded_prompts_match_numpy(tmp_path, options, policy, pipeline, prompts):
+    """Prompts of different lengths in one batch (right-padded to T): the
+    window queries are each prompt's last w, the lengths each prompt's, and
+    decode applies RoPE at each sequence's true position."""
+    config = ModelConfig(**options)
+    compress(tmp_path, config, pipeline)
+    decode_only(tmp_path)
+    weights = numpy_model.init_weights(config)
+    ks, vs = numpy_model.empty_caches(config)
+    rng = np.random.default_rng(9)
+    hidden = rng.standard_normal((config.batch, config.prompt, config.hidden)).astype(np.float32)
+    prompts = np.asarray(prompts, np.int64)
+
+    def split(results):
+        if config.layer_loop:
+            return results[0], list(results[1]), list(results[2]), results[3]
+        n = config.layers
+        return (results[0], results[1:1 + 2 * n:2], results[2:2 + 2 * n:2],
+                np.stack(results[1 + 2 * n:]))
+
+    out, k, v, lengths = split(run_entry(tmp_path, tmp_path / "compressed.mlir", "prefill",
+                                         arguments(config, hidden, ks, vs, weights) + [prompts]))
+    _, ref_k, ref_v, ref_lengths = numpy_model.prefill_compressed(
+        config, hidden, prompts, ks, vs, weights, policy)
+    np.testing.assert_array_equal(lengths, ref_lengths)
+    seq = 2 if config.layout == "bhsd" else 1
+
+    def check(k, v, ref_k, ref_v, valid_lengths):
+        for layer in range(config.layers):
+            for got, want in ((k[layer], ref_k[layer]), (v[layer], ref_v[layer])):
+                for b, valid in enumerate(valid_lengths[layer]):
+                    index = [slice(None)] * 4
+                    index[0], index[seq] = b, slice(0, valid)
+                    np.testing.assert_allclose(got[tuple(index)], want[tuple(index)],
+                                               rtol=1e-4, atol=1e-5)
+
+    check(k, v, ref_k, ref_v, ref_lengths)
+    for step_index in range(3):
+        positions = prompts + step_index
+        step = rng.standard_normal((config.batch, 1, config.hidden)).astype(np.float32)
+        layer_lengths = [lengths] if config.layer_loop else list(lengths)
+        arrays = arguments(config, step, k, v, weights) + layer_lengths + [positions]
+        out, k, v, lengths = split(run_entry(tmp_path, tmp_path / "decode.mlir", "decode",
+                                             arrays, position=0))
+        ref, ref_k, ref_v, ref_lengths = numpy_model.decode_compressed(
+            config, step, positions, ref_lengths, ref_k, ref_v, weights)
+        np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max(),
+                                   err_msg=f"decode step {step_index}")
+        np.testing.assert_array_equal(lengths, ref_lengths)
+        check(k, v, ref_k, ref_v, ref_lengths)

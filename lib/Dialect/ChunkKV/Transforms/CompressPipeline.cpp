@@ -22,6 +22,7 @@ void chunkkv::buildCompressPipeline(OpPassManager &pm,
   insert.keepRatio = options.keepRatio;
   insert.compressionRatio = options.compressionRatio;
   insert.function = options.function;
+  insert.promptLengths = options.promptLengths;
   insert.report = options.report;
   pm.addPass(createChunkKVInsertCompressionPass(insert));
   pm.addPass(createChunkKVReuseIndicesPass(

@@ -124,7 +124,32 @@ struct DecodeRewrite {
   /// layer in `layers`.
   scf::ForOp loop;
   int64_t numLayers = 0;
+  /// With per-sequence positions: the other generics that use the position
+  /// (RoPE), which then read each sequence's own.
+  SmallVector<linalg::GenericOp> ropes;
 };
+
+/// A `[B, ...]` linalg.generic whose loop 0 is the sequence.
+bool isPerSequenceGeneric(linalg::GenericOp generic, int64_t batch) {
+  if (generic->getNumResults() != 1)
+    return false;
+  auto type = dyn_cast<RankedTensorType>(generic->getResult(0).getType());
+  return type && type.getRank() == 4 && type.getDimSize(0) == batch &&
+         generic.getIndexingMapsArray().back().isIdentity();
+}
+
+/// Replaces, inside `generic`, the uses of `position` by `values[b]` with b
+/// the generic's loop 0.
+void readPerSequence(linalg::GenericOp generic, Value position, Value values) {
+  Block &body = generic.getRegion().front();
+  ImplicitLocOpBuilder b(generic.getLoc(), &body, body.begin());
+  Value sequence = linalg::IndexOp::create(b, 0);
+  Value value = tensor::ExtractOp::create(b, values, ValueRange{sequence});
+  Value index = arith::IndexCastOp::create(b, b.getIndexType(), value);
+  position.replaceUsesWithIf(index, [&](OpOperand &use) {
+    return generic->isProperAncestor(use.getOwner());
+  });
+}
 
 /// The layer loop (marked by detection) directly in `function`'s body, or
 /// null; `tripCount` gets its static trip count (from 0, step 1).
@@ -170,7 +195,7 @@ SmallVector<linalg::GenericOp> findMasks(Operation *qk, Operation *pv,
 /// be rewritten for compressed caches of `batch` sequences and `layers`.
 std::string analyseDecode(func::FuncOp decode, int64_t batch,
                           const std::map<int64_t, LayerOps> &prefillLayers,
-                          DecodeRewrite &rewrite) {
+                          bool perSequencePositions, DecodeRewrite &rewrite) {
   if (!llvm::hasSingleElement(decode.getBody()))
     return "it has more than one block";
   std::map<int64_t, Operation *> qks, pvs;
@@ -240,15 +265,31 @@ std::string analyseDecode(func::FuncOp decode, int64_t batch,
     layer.masks = findMasks(qks[index], pvs[index], rewrite.position);
     if (layer.masks.empty())
       return where + "no causal mask that uses the position";
-    for (linalg::GenericOp mask : layer.masks) {
-      if (mask->getNumResults() != 1)
-        return where + "a mask has several results";
-      auto type = dyn_cast<RankedTensorType>(mask->getResult(0).getType());
-      if (!type || type.getRank() != 4 ||
-          type.getDimSize(0) != batch ||
-          !mask.getIndexingMapsArray().back().isIdentity())
+    for (linalg::GenericOp mask : layer.masks)
+      if (!isPerSequenceGeneric(mask, batch))
         return where + "a mask is not a [B, ...] generic with loop 0 the "
                        "sequence";
+  }
+  if (perSequencePositions) {
+    // Every other use of the position must be in a [B, ...] generic (RoPE).
+    llvm::SmallPtrSet<Operation *, 16> handled;
+    for (auto &entry : rewrite.layers) {
+      handled.insert(entry.second.keyWrite);
+      handled.insert(entry.second.valueWrite);
+      for (linalg::GenericOp mask : entry.second.masks)
+        handled.insert(mask);
+    }
+    for (OpOperand &use : rewrite.position.getUses()) {
+      Operation *user = use.getOwner();
+      if (llvm::any_of(handled, [&](Operation *op) {
+            return op == user || op->isProperAncestor(user);
+          }))
+        continue;
+      auto generic = user->getParentOfType<linalg::GenericOp>();
+      if (!generic || !isPerSequenceGeneric(generic, batch))
+        return "the position is used outside [B, ...] generics (RoPE)";
+      if (!llvm::is_contained(rewrite.ropes, generic))
+        rewrite.ropes.push_back(generic);
     }
   }
   rewrite.function = decode;
@@ -294,16 +335,8 @@ void rewriteDecodeLayer(DecodeLayer &layer, Value lengths,
     write.erase();
   }
   // Masks: the sequence's length stands where the position stood.
-  for (linalg::GenericOp mask : layer.masks) {
-    Block &body = mask.getRegion().front();
-    ImplicitLocOpBuilder b(mask.getLoc(), &body, body.begin());
-    Value sequence = linalg::IndexOp::create(b, 0);
-    Value length = tensor::ExtractOp::create(b, lengths, ValueRange{sequence});
-    Value row = arith::IndexCastOp::create(b, b.getIndexType(), length);
-    position.replaceUsesWithIf(row, [&](OpOperand &use) {
-      return mask->isProperAncestor(use.getOwner());
-    });
-  }
+  for (linalg::GenericOp mask : layer.masks)
+    readPerSequence(mask, position, lengths);
 }
 
 /// Rewrites decode for compressed caches. Unrolled layers: one
@@ -348,6 +381,15 @@ void rewriteDecode(DecodeRewrite &rewrite, int64_t batch) {
   for (auto &entry : rewrite.layers)
     rewriteDecodeLayer(entry.second, layerLengths[slot++], rewrite.position,
                        batch);
+  if (!rewrite.ropes.empty()) {
+    // Right-padded prompts: RoPE at each sequence's own true position, from
+    // one more appended argument.
+    unsigned index = decode.getNumArguments();
+    (void)decode.insertArgument(index, RankedTensorType::get({batch}, i64),
+                                DictionaryAttr(), decode.getLoc());
+    for (linalg::GenericOp rope : rewrite.ropes)
+      readPerSequence(rope, rewrite.position, decode.getArgument(index));
+  }
   ImplicitLocOpBuilder b(ret.getLoc(), ret);
   SmallVector<Value> results(ret.getOperands());
   for (Value lengths : arguments) {
@@ -378,12 +420,13 @@ private:
   /// the compacted K, V and the new lengths.
   std::array<Value, 3> compressLayer(ImplicitLocOpBuilder &b,
                                      LayerOps layer, PolicyAttr policy,
-                                     int64_t index);
+                                     int64_t index,
+                                     Value promptLengths = Value());
   /// Compresses the layer in the body of `loop`: the compacted caches are
   /// stored back into the stacked caches, and a new loop-carried
   /// `tensor<LxBxi64>` collects every layer's lengths; returns it.
   Value compressLayerLoop(scf::ForOp loop, LayerOps layer, PolicyAttr policy,
-                          int64_t numLayers, int64_t batch);
+                          int64_t numLayers, int64_t batch, Value prompts);
   void note(const Twine &message) {
     if (report)
       llvm::errs() << "chunkkv-insert-compression: " << message << "\n";
@@ -394,7 +437,8 @@ Value ChunkKVInsertCompressionPass::compressLayerLoop(scf::ForOp loop,
                                                       LayerOps layer,
                                                       PolicyAttr policy,
                                                       int64_t numLayers,
-                                                      int64_t batch) {
+                                                      int64_t batch,
+                                                      Value prompts) {
   tensor::InsertSliceOp keyBack = storeBackOf(loop, layer.keyWrite.getResult());
   tensor::InsertSliceOp valueBack =
       storeBackOf(loop, layer.valueWrite.getResult());
@@ -412,7 +456,7 @@ Value ChunkKVInsertCompressionPass::compressLayerLoop(scf::ForOp loop,
                   ArrayRef<BlockArgument> newArgs) -> SmallVector<Value> {
                 ImplicitLocOpBuilder b(loc, builder);
                 auto [keys, values, lengths] =
-                    compressLayer(b, layer, policy, /*index=*/-1);
+                    compressLayer(b, layer, policy, /*index=*/-1, prompts);
                 // The stored-back caches are the compacted ones.
                 for (auto [back, cache] :
                      {std::pair{keyBack, keys}, std::pair{valueBack, values}}) {
@@ -478,7 +522,8 @@ PolicyAttr ChunkKVInsertCompressionPass::buildPolicy() {
 std::array<Value, 3>
 ChunkKVInsertCompressionPass::compressLayer(ImplicitLocOpBuilder &b,
                                             LayerOps layer,
-                                            PolicyAttr policy, int64_t index) {
+                                            PolicyAttr policy, int64_t index,
+                                            Value promptLengths) {
   Value keys = layer.keyWrite.getResult();
   Value values = layer.valueWrite.getResult();
   auto cacheType = cast<RankedTensorType>(keys.getType());
@@ -489,7 +534,8 @@ ChunkKVInsertCompressionPass::compressLayer(ImplicitLocOpBuilder &b,
   int64_t window = policy.getWindow();
   Type f32 = b.getF32Type(), i64 = b.getI64Type();
 
-  // The last w queries, as [B, Hq, w, D].
+  // The last w queries, as [B, Hq, w, D]: of the T written rows, or of
+  // each sequence's prompt (right-padded prompts).
   SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0),
                                        b.getIndexAttr(written - window),
                                        b.getIndexAttr(0), b.getIndexAttr(0)};
@@ -499,8 +545,47 @@ ChunkKVInsertCompressionPass::compressLayer(ImplicitLocOpBuilder &b,
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
   auto windowType =
       RankedTensorType::get({batch, window, heads, dim}, queryType.getElementType());
-  Value lastRows = tensor::ExtractSliceOp::create(b, windowType, queries,
-                                                  offsets, sizes, strides);
+  Value lastRows;
+  if (!promptLengths) {
+    lastRows = tensor::ExtractSliceOp::create(b, windowType, queries, offsets,
+                                              sizes, strides);
+  } else {
+    Value zero = arith::ConstantIndexOp::create(b, 0);
+    Value one = arith::ConstantIndexOp::create(b, 1);
+    Value count = arith::ConstantIndexOp::create(b, batch);
+    Value empty = tensor::EmptyOp::create(b, windowType.getShape(),
+                                          queryType.getElementType());
+    sizes[0] = b.getIndexAttr(1);
+    auto gather = scf::ForOp::create(
+        b, zero, count, one, ValueRange{empty},
+        [&](OpBuilder &nested, Location loc, Value sequence,
+            ValueRange iters) {
+          ImplicitLocOpBuilder ib(loc, nested);
+          Value length =
+              tensor::ExtractOp::create(ib, promptLengths, ValueRange{sequence});
+          Value end = arith::IndexCastOp::create(ib, ib.getIndexType(), length);
+          // Clamped into [0, T - w]: shorter prompts keep everything and
+          // their scores are not used.
+          Value start = arith::MaxSIOp::create(
+              ib, arith::SubIOp::create(
+                      ib, end, arith::ConstantIndexOp::create(ib, window)),
+              arith::ConstantIndexOp::create(ib, 0));
+          start = arith::MinSIOp::create(
+              ib, start, arith::ConstantIndexOp::create(ib, written - window));
+          SmallVector<OpFoldResult> from = {sequence, start, ib.getIndexAttr(0),
+                                            ib.getIndexAttr(0)};
+          SmallVector<OpFoldResult> to = {sequence, ib.getIndexAttr(0),
+                                          ib.getIndexAttr(0), ib.getIndexAttr(0)};
+          auto rowType = RankedTensorType::get({1, window, heads, dim},
+                                               queryType.getElementType());
+          Value rows = tensor::ExtractSliceOp::create(ib, rowType, queries, from,
+                                                      sizes, strides);
+          Value placed = tensor::InsertSliceOp::create(ib, rows, iters[0], to,
+                                                       sizes, strides);
+          scf::YieldOp::create(ib, placed);
+        });
+    lastRows = gather.getResult(0);
+  }
   Value transposedInit = tensor::EmptyOp::create(
       b, ArrayRef<int64_t>{batch, heads, window, dim},
       queryType.getElementType());
@@ -519,6 +604,12 @@ ChunkKVInsertCompressionPass::compressLayer(ImplicitLocOpBuilder &b,
   Value endI64 = arith::IndexCastOp::create(b, i64, end);
   auto lengthsType = RankedTensorType::get({batch}, i64);
   Value lengths = tensor::SplatOp::create(b, lengthsType, endI64);
+  if (promptLengths) {
+    // Right-padded prompts: the write offset plus each prompt's length.
+    Value offsetI64 = arith::IndexCastOp::create(b, i64, offset);
+    lengths = arith::AddIOp::create(
+        b, promptLengths, tensor::SplatOp::create(b, lengthsType, offsetI64));
+  }
 
   int64_t capacity = cacheType.getDimSize(seqDim);
   int64_t numChunks = policy.getNumScoreChunks(capacity);
@@ -639,7 +730,8 @@ void ChunkKVInsertCompressionPass::runOnOperation() {
   if (!decodeFunction.empty()) {
     auto decode = getOperation().lookupSymbol<func::FuncOp>(decodeFunction);
     if (decode && !decode.isExternal()) {
-      std::string reason = analyseDecode(decode, batch, layers, decodeRewrite);
+      std::string reason = analyseDecode(decode, batch, layers,
+                                         promptLengths, decodeRewrite);
       if (!reason.empty()) {
         note("@" + decodeFunction + ": " + reason +
              "; nothing compressed (its caches would not fit a compressed "
@@ -652,20 +744,29 @@ void ChunkKVInsertCompressionPass::runOnOperation() {
     }
   }
 
+  Value prompts;
+  if (promptLengths) {
+    unsigned index = prefill.getNumArguments();
+    (void)prefill.insertArgument(
+        index, RankedTensorType::get({batch}, IntegerType::get(&getContext(), 64)),
+        DictionaryAttr(), prefill.getLoc());
+    prompts = prefill.getArgument(index);
+  }
   ImplicitLocOpBuilder b(ret.getLoc(), ret);
   SmallVector<Value> results(ret.getOperands());
   if (layerLoop) {
     // The loop is replaced (a new loop-carried value): read its results
     // from the return afterwards.
     Value stack = compressLayerLoop(layerLoop, layers[kLoopLayer], policy,
-                                    numLayers, batch);
+                                    numLayers, batch, prompts);
     results.assign(ret.getOperands().begin(), ret.getOperands().end());
     results.push_back(stack);
     note("@" + function + " layer loop: compressed");
   } else {
     SmallVector<Value> newLengths;
     for (auto &[index, layer] : layers) {
-      auto [keys, values, lengths] = compressLayer(b, layer, policy, index);
+      auto [keys, values, lengths] =
+          compressLayer(b, layer, policy, index, prompts);
       for (Value &result : results) {
         if (result == layer.keyWrite.getResult())
           result = keys;

@@ -52,6 +52,11 @@ struct CompressPipelineOptions
   PassOptions::Option<std::string> function{
       *this, "function", llvm::cl::desc("the prefill function"),
       llvm::cl::init("prefill")};
+  PassOptions::Option<bool> promptLengths{
+      *this, "prompt-lengths",
+      llvm::cl::desc("right-padded prompts of different lengths (see "
+                     "chunkkv-insert-compression)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> report{
       *this, "report", llvm::cl::desc("print what each stage did"),
       llvm::cl::init(false)};

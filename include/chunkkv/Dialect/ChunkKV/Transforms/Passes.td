@@ -61,6 +61,11 @@ def ChunkKVInsertCompressionPass
     at its layer's length, the causal masks compare with it, RoPE keeps the
     true position, and the lengths plus one are appended to the results.
 
+    With `prompt-lengths=true` the batch holds right-padded prompts: prefill
+    takes their lengths (`tensor<Bxi64>`, appended) and uses each
+    sequence's own last `w` queries; decode takes each sequence's true
+    position (`tensor<Bxi64>`, appended last) for RoPE.
+
     What it takes: tensor form, writes by `tensor.insert_slice` whose results
     are returned (or stored back in a layer loop), queries `[B, T, Hq, D]`
     with `T >= w`, static shapes, a decode that fits. Anything else is left
@@ -91,6 +96,10 @@ def ChunkKVInsertCompressionPass
            /*default=*/"\"decode\"",
            "the decode function, rewritten for the compressed caches (empty: "
            "none)">,
+    Option<"promptLengths", "prompt-lengths", "bool", /*default=*/"false",
+           "right-padded prompts: prefill takes each sequence's prompt length "
+           "and decode each sequence's true position (tensor<Bxi64> "
+           "arguments, appended last)">,
     Option<"report", "report", "bool", /*default=*/"false",
            "print what was compressed, or why nothing was">
   ];
