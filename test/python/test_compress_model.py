@@ -333,7 +333,8 @@ RAGGED_CASES = [
 def test_right_padded_prompts_match_numpy(tmp_path, options, policy, pipeline, prompts):
     """Prompts of different lengths in one batch (right-padded to T): the
     window queries are each prompt's last w, the lengths each prompt's, and
-    decode applies RoPE at each sequence's true position."""
+    16 decode steps apply RoPE at each sequence's true position. With the
+    16-step cases above, every policy x reuse pair decodes 16 steps."""
     config = ModelConfig(**options)
     compress(tmp_path, config, pipeline)
     decode_only(tmp_path)
@@ -367,7 +368,7 @@ def test_right_padded_prompts_match_numpy(tmp_path, options, policy, pipeline, p
                                                rtol=1e-4, atol=1e-5)
 
     check(k, v, ref_k, ref_v, ref_lengths)
-    for step_index in range(3):
+    for step_index in range(16):
         positions = prompts + step_index
         step = rng.standard_normal((config.batch, 1, config.hidden)).astype(np.float32)
         layer_lengths = [lengths] if config.layer_loop else list(lengths)
