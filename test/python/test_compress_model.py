@@ -30,6 +30,19 @@ CASES = [
 ]
 
 
+def assert_valid_rows(config, k, v, ref_k, ref_v, lengths):
+    """Layer caches `k`, `v` equal the reference in each sequence's valid
+    rows (rows past a length are don't-care)."""
+    seq = 2 if config.layout == "bhsd" else 1
+    for layer in range(config.layers):
+        for got, want in ((k[layer], ref_k[layer]), (v[layer], ref_v[layer])):
+            for b, valid in enumerate(lengths[layer]):
+                index = [slice(None)] * 4
+                index[0], index[seq] = b, slice(0, valid)
+                np.testing.assert_allclose(got[tuple(index)], want[tuple(index)],
+                                           rtol=1e-4, atol=1e-5)
+
+
 def compress(tmp_path, config, options):
     (tmp_path / "model.mlir").write_text(module_text(config))
     result = subprocess.run([tool("chunkkv-opt"), str(tmp_path / "model.mlir"),
@@ -76,15 +89,8 @@ def test_compressed_prefill_matches_numpy(tmp_path, options, policy, pipeline):
     ref, ref_k, ref_v, ref_lengths = numpy_model.prefill_compressed(
         config, hidden, [config.prompt] * config.batch, ks, vs, weights, policy)
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
-    seq = 2 if config.layout == "bhsd" else 1
-    for layer in range(config.layers):
-        np.testing.assert_array_equal(lengths[layer], ref_lengths[layer])
-        for got, want in ((caches[2 * layer], ref_k[layer]), (caches[2 * layer + 1], ref_v[layer])):
-            for b, kept in enumerate(ref_lengths[layer]):
-                index = [slice(None)] * 4
-                index[0], index[seq] = b, slice(0, kept)
-                np.testing.assert_allclose(got[tuple(index)], want[tuple(index)],
-                                           rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(np.stack(lengths), ref_lengths)
+    assert_valid_rows(config, caches[0::2], caches[1::2], ref_k, ref_v, ref_lengths)
 
 
 def test_budget_above_the_prompt_keeps_caches_bit_for_bit(tmp_path):
@@ -214,7 +220,6 @@ def test_decode_steps_match_numpy(tmp_path, case, steps):
     caches, lengths = results[1:1 + 2 * config.layers], results[1 + 2 * config.layers:]
     _, ref_k, ref_v, ref_lengths = numpy_model.prefill_compressed(
         config, hidden, [config.prompt] * config.batch, ks, vs, weights, policy)
-    seq = 2 if config.layout == "bhsd" else 1
     for step_index in range(steps):
         position = config.prompt + step_index
         step = rng.standard_normal((config.batch, 1, config.hidden)).astype(np.float32)
@@ -224,15 +229,8 @@ def test_decode_steps_match_numpy(tmp_path, case, steps):
             config, step, [position] * config.batch, ref_lengths, ref_k, ref_v, weights)
         np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max(),
                                    err_msg=f"decode step {step_index}")
-        for layer in range(config.layers):
-            np.testing.assert_array_equal(lengths[layer], ref_lengths[layer])
-            for got, want in ((caches[2 * layer], ref_k[layer]),
-                              (caches[2 * layer + 1], ref_v[layer])):
-                for b, valid in enumerate(ref_lengths[layer]):
-                    index = [slice(None)] * 4
-                    index[0], index[seq] = b, slice(0, valid)
-                    np.testing.assert_allclose(got[tuple(index)], want[tuple(index)],
-                                               rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(np.stack(lengths), ref_lengths)
+        assert_valid_rows(config, caches[0::2], caches[1::2], ref_k, ref_v, ref_lengths)
 
 
 LOOP_CASES = [
@@ -291,18 +289,7 @@ def test_layer_loop_prefill_and_decode_match_numpy(tmp_path, options, policy, pi
         config, hidden, [config.prompt] * config.batch, ks, vs, weights, policy)
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
     np.testing.assert_array_equal(lengths, ref_lengths)
-    seq = 2 if config.layout == "bhsd" else 1
-
-    def check_caches(k_stack, v_stack, ref_k, ref_v, valid_lengths):
-        for layer in range(config.layers):
-            for got, want in ((k_stack[layer], ref_k[layer]), (v_stack[layer], ref_v[layer])):
-                for b, valid in enumerate(valid_lengths[layer]):
-                    index = [slice(None)] * 4
-                    index[0], index[seq] = b, slice(0, valid)
-                    np.testing.assert_allclose(got[tuple(index)], want[tuple(index)],
-                                               rtol=1e-4, atol=1e-5)
-
-    check_caches(k_stack, v_stack, ref_k, ref_v, ref_lengths)
+    assert_valid_rows(config, k_stack, v_stack, ref_k, ref_v, ref_lengths)
     for step_index in range(4):
         position = config.prompt + step_index
         step = rng.standard_normal((config.batch, 1, config.hidden)).astype(np.float32)
@@ -314,7 +301,7 @@ def test_layer_loop_prefill_and_decode_match_numpy(tmp_path, options, policy, pi
         np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max(),
                                    err_msg=f"decode step {step_index}")
         np.testing.assert_array_equal(lengths, ref_lengths)
-        check_caches(k_stack, v_stack, ref_k, ref_v, ref_lengths)
+        assert_valid_rows(config, k_stack, v_stack, ref_k, ref_v, ref_lengths)
 
 
 RAGGED_CASES = [
@@ -356,18 +343,7 @@ def test_right_padded_prompts_match_numpy(tmp_path, options, policy, pipeline, p
     _, ref_k, ref_v, ref_lengths = numpy_model.prefill_compressed(
         config, hidden, prompts, ks, vs, weights, policy)
     np.testing.assert_array_equal(lengths, ref_lengths)
-    seq = 2 if config.layout == "bhsd" else 1
-
-    def check(k, v, ref_k, ref_v, valid_lengths):
-        for layer in range(config.layers):
-            for got, want in ((k[layer], ref_k[layer]), (v[layer], ref_v[layer])):
-                for b, valid in enumerate(valid_lengths[layer]):
-                    index = [slice(None)] * 4
-                    index[0], index[seq] = b, slice(0, valid)
-                    np.testing.assert_allclose(got[tuple(index)], want[tuple(index)],
-                                               rtol=1e-4, atol=1e-5)
-
-    check(k, v, ref_k, ref_v, ref_lengths)
+    assert_valid_rows(config, k, v, ref_k, ref_v, ref_lengths)
     for step_index in range(16):
         positions = prompts + step_index
         step = rng.standard_normal((config.batch, 1, config.hidden)).astype(np.float32)
@@ -380,4 +356,4 @@ def test_right_padded_prompts_match_numpy(tmp_path, options, policy, pipeline, p
         np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max(),
                                    err_msg=f"decode step {step_index}")
         np.testing.assert_array_equal(lengths, ref_lengths)
-        check(k, v, ref_k, ref_v, ref_lengths)
+        assert_valid_rows(config, k, v, ref_k, ref_v, ref_lengths)

@@ -106,6 +106,18 @@ tensor::InsertSliceOp storeBackOf(scf::ForOp loop, Value cache) {
 /// The key of the one layer of a layer loop's body in the layer maps.
 constexpr int64_t kLoopLayer = -1;
 
+/// Calls `visit(layer, kv, op)` for every op of `function` that detection
+/// marked: with layer indices (unrolled), or without them, as kLoopLayer,
+/// when `inLoop`.
+void forEachLayerOp(func::FuncOp function, bool inLoop,
+                    function_ref<void(int64_t, KVAttr, Operation *)> visit) {
+  function.walk([&](Operation *op) {
+    auto kv = op->getAttrOfType<KVAttr>(ChunkKVDialect::kKVAttrName);
+    if (kv && kv.getLayer().has_value() != inLoop)
+      visit(kv.getLayer().value_or(kLoopLayer), kv, op);
+  });
+}
+
 /// One layer of the decode function: its cache writes and the attention
 /// ops (between QK^T and PV) whose bodies use the decode position, that is,
 /// the causal masks.
@@ -203,11 +215,8 @@ std::string analyseDecode(func::FuncOp decode, int64_t batch,
   rewrite.loop = findLayerLoop(decode, rewrite.numLayers);
   if (prefillLoop != static_cast<bool>(rewrite.loop))
     return "prefill and decode do not both run their layers in a loop";
-  decode.walk([&](Operation *op) {
-    auto kv = op->getAttrOfType<KVAttr>(ChunkKVDialect::kKVAttrName);
-    if (!kv || kv.getLayer().has_value() == static_cast<bool>(rewrite.loop))
-      return;
-    int64_t index = kv.getLayer().value_or(kLoopLayer);
+  forEachLayerOp(decode, static_cast<bool>(rewrite.loop),
+                 [&](int64_t index, KVAttr kv, Operation *op) {
     DecodeLayer &layer = rewrite.layers[index];
     layer.layout = kv.getLayout();
     switch (kv.getRole()) {
@@ -669,14 +678,13 @@ void ChunkKVInsertCompressionPass::runOnOperation() {
   int64_t numLayers = 0;
   scf::ForOp layerLoop = findLayerLoop(prefill, numLayers);
   bool anyLoop = false;
+  prefill.walk([&](scf::ForOp loop) {
+    anyLoop |= loop->hasAttr(ChunkKVDialect::kLayerLoopAttrName);
+  });
   std::map<int64_t, LayerOps> layers;
-  prefill.walk([&](Operation *op) {
-    if (op->hasAttr(ChunkKVDialect::kLayerLoopAttrName))
-      anyLoop = true;
-    auto kv = op->getAttrOfType<KVAttr>(ChunkKVDialect::kKVAttrName);
-    if (!kv || kv.getLayer().has_value() == static_cast<bool>(layerLoop))
-      return;
-    LayerOps &layer = layers[kv.getLayer().value_or(kLoopLayer)];
+  forEachLayerOp(prefill, static_cast<bool>(layerLoop),
+                 [&](int64_t index, KVAttr kv, Operation *op) {
+    LayerOps &layer = layers[index];
     layer.layout = kv.getLayout();
     switch (kv.getRole()) {
     case KVRole::k_write:
