@@ -54,18 +54,8 @@ def compress(tmp_path, config, options):
 
 
 def run_prefill(tmp_path, config, arrays):
-    args = []
-    for i, array in enumerate(arrays):
-        path = tmp_path / f"arg_{i}.npy"
-        np.save(path, np.ascontiguousarray(array, dtype=np.float32))
-        args += ["--arg", str(path)]
-    out = tmp_path / "out"
-    result = subprocess.run([tool("chunkkv-run"), "--module", str(tmp_path / "compressed.mlir"),
-                             "--entry", "prefill", "--out", str(out), *args],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    count = 1 + 3 * config.layers
-    return [np.load(out / f"result_{i}.npy") for i in range(count)]
+    """The compressed prefill (compressed.mlir); all its results."""
+    return run_entry(tmp_path, tmp_path / "compressed.mlir", "prefill", arrays)
 
 
 @pytest.mark.parametrize("options, policy, pipeline", CASES,
@@ -102,56 +92,29 @@ def test_budget_above_the_prompt_keeps_caches_bit_for_bit(tmp_path):
         (config.batch, config.prompt, config.hidden)).astype(np.float32)
     arrays = arguments(config, hidden, ks, vs, weights)
     compressed = run_prefill(tmp_path, config, arrays)
-    (tmp_path / "compressed.mlir").write_text(module_text(config))
-    plain = subprocess.run([tool("chunkkv-run"), "--module", str(tmp_path / "compressed.mlir"),
-                            "--entry", "prefill", "--out", str(tmp_path / "plain"),
-                            *sum((["--arg", str(tmp_path / f"arg_{i}.npy")]
-                                  for i in range(len(arrays))), [])],
-                           capture_output=True, text=True)
-    assert plain.returncode == 0, plain.stderr
+    (tmp_path / "plain.mlir").write_text(module_text(config))
+    plain = run_entry(tmp_path, tmp_path / "plain.mlir", "prefill", arrays)
     for i in range(1 + 2 * config.layers):
-        np.testing.assert_array_equal(compressed[i], np.load(tmp_path / "plain" / f"result_{i}.npy"))
+        np.testing.assert_array_equal(compressed[i], plain[i])
     lengths = compressed[1 + 2 * config.layers:]
     for layer_lengths in lengths:
         np.testing.assert_array_equal(layer_lengths, [config.prompt] * config.batch)
 
     # Decode on the kept-whole caches: bit for bit the uncompressed decode.
-    compress(tmp_path, config, "policy=paper chunk-size=2 window=4 budget=64")
     caches = compressed[1:1 + 2 * config.layers]
-    plain_caches = [np.load(tmp_path / "plain" / f"result_{i}.npy")
-                    for i in range(1, 1 + 2 * config.layers)]
+    plain_caches = plain[1:]
     rng = np.random.default_rng(4)
     for step_index in range(2):
         position = config.prompt + step_index
         step = rng.standard_normal((config.batch, 1, config.hidden)).astype(np.float32)
         out, caches, lengths = run_decode(tmp_path, config, step, position, caches, weights,
                                           lengths)
-        (tmp_path / "plain.mlir").write_text(module_text(config))
-        plain_out, plain_caches = run_plain_decode(tmp_path, config, step, position,
-                                                   plain_caches, weights)
+        plain = run_entry(tmp_path, tmp_path / "plain.mlir", "decode",
+                          decode_arguments(config, step, plain_caches, weights), position)
+        plain_out, plain_caches = plain[0], plain[1:]
         np.testing.assert_array_equal(out, plain_out)
         for got, want in zip(caches, plain_caches):
             np.testing.assert_array_equal(got, want)
-
-
-def run_plain_decode(tmp_path, config, step, position, caches, weights):
-    """One decode step of the uncompressed module (plain.mlir)."""
-    names = [n for n, _ in config.weight_shapes()]
-    arrays = [step] + list(caches) + [w[n] for w in weights for n in names]
-    args = []
-    for i, array in enumerate(arrays):
-        path = tmp_path / f"plain_{i}.npy"
-        np.save(path, np.ascontiguousarray(array, dtype=np.float32))
-        args += ["--arg", str(path)]
-        if i == 0:
-            args += ["--arg", str(position)]
-    out = tmp_path / "plain_decode"
-    result = subprocess.run([tool("chunkkv-run"), "--module", str(tmp_path / "plain.mlir"),
-                             "--entry", "decode", "--out", str(out), *args],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    results = [np.load(out / f"result_{i}.npy") for i in range(1 + 2 * config.layers)]
-    return results[0], results[1:]
 
 
 def decode_only(tmp_path):
@@ -164,28 +127,19 @@ def decode_only(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def decode_arguments(config, step, caches, weights):
+    """Decode arguments before the position-dependent ones: the new token,
+    the caches and the weights (unrolled layers)."""
+    names = [n for n, _ in config.weight_shapes()]
+    return [step] + list(caches) + [w[n] for w in weights for n in names]
+
+
 def run_decode(tmp_path, config, step, position, caches, weights, lengths):
     """One decode step of the compressed module; (hidden, caches, lengths)."""
-    names = [n for n, _ in config.weight_shapes()]
-    arrays = [step] + list(caches) + [w[n] for w in weights for n in names]
-    args = []
-    for i, array in enumerate(arrays):
-        path = tmp_path / f"decode_{i}.npy"
-        np.save(path, np.ascontiguousarray(array, dtype=np.float32))
-        args += ["--arg", str(path)]
-        if i == 0:
-            args += ["--arg", str(position)]
-    for layer, layer_lengths in enumerate(lengths):
-        path = tmp_path / f"decode_lengths_{layer}.npy"
-        np.save(path, np.asarray(layer_lengths, np.int64))
-        args += ["--arg", str(path)]
-    out = tmp_path / "decode_out"
     decode_only(tmp_path)
-    result = subprocess.run([tool("chunkkv-run"), "--module", str(tmp_path / "decode.mlir"),
-                             "--entry", "decode", "--out", str(out), *args],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    results = [np.load(out / f"result_{i}.npy") for i in range(1 + 3 * config.layers)]
+    arrays = decode_arguments(config, step, caches, weights) + [
+        np.asarray(layer_lengths, np.int64) for layer_lengths in lengths]
+    results = run_entry(tmp_path, tmp_path / "decode.mlir", "decode", arrays, position)
     return results[0], results[1:1 + 2 * config.layers], results[1 + 2 * config.layers:]
 
 
@@ -249,13 +203,13 @@ def run_entry(tmp_path, module, entry, arrays, position=None):
     all its results."""
     args = []
     for i, array in enumerate(arrays):
-        path = tmp_path / f"{entry}_arg_{i}.npy"
+        path = tmp_path / f"{module.stem}_{entry}_arg_{i}.npy"
         array = np.asarray(array)
         np.save(path, array if array.dtype == np.int64 else array.astype(np.float32))
         args += ["--arg", str(path)]
         if i == 0 and position is not None:
             args += ["--arg", str(position)]
-    out = tmp_path / f"{entry}_out"
+    out = tmp_path / f"{module.stem}_{entry}_out"
     result = subprocess.run([tool("chunkkv-run"), "--module", str(module), "--entry", entry,
                              "--out", str(out), *args], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

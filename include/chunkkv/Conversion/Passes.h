@@ -79,6 +79,9 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
 /// `cuda-path`.
 void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
 
+/// Why `options` cannot make a GPU pipeline, or an empty string.
+std::string checkGPUPipelineOptions(const GPUPipelineOptions &options);
+
 #define GEN_PASS_REGISTRATION
 #include "chunkkv/Conversion/Passes.h.inc"
 

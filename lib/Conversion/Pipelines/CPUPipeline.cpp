@@ -79,9 +79,24 @@ void chunkkv::registerChunkKVConversionPassesAndPipelines() {
       "Lower chunkkv ops (tensor or memref forms) and the code around them "
       "to the LLVM dialect for the host",
       buildCPUPipeline);
-  PassPipelineRegistration<GPUPipelineOptions>(
+  // Options are checked before the pipeline runs: a bad chip or format
+  // would otherwise fail deep inside the NVVM stages.
+  registerPassPipeline(
       "chunkkv-gpu-pipeline",
       "Lower chunkkv ops on device buffers to GPU kernels (NVVM, embedded as "
       "cubin/PTX/fatbin) and LLVM dialect host code that launches them",
-      buildGPUPipeline);
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        GPUPipelineOptions options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        std::string problem = checkGPUPipelineOptions(options);
+        if (!problem.empty())
+          return errorHandler("chunkkv-gpu-pipeline: " + problem);
+        buildGPUPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> handler) {
+        handler(GPUPipelineOptions());
+      });
 }

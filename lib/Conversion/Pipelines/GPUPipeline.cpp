@@ -34,6 +34,23 @@
 
 using namespace mlir;
 
+std::string chunkkv::checkGPUPipelineOptions(const GPUPipelineOptions &options) {
+  llvm::StringRef format = options.format.getValue();
+  if (format != "isa" && format != "bin" && format != "fatbin")
+    return "format must be isa, bin or fatbin, got '" + format.str() + "'";
+  llvm::StringRef chip = options.chip.getValue();
+  unsigned version = 0;
+  llvm::StringRef digits = chip;
+  if (!digits.consume_front("sm_") || digits.consumeInteger(10, version) ||
+      version < 70)
+    return "chip must be sm_70 or newer (sm_80, sm_90, sm_90a, ...), got '" +
+           chip.str() + "'";
+  if (options.tokensPerBlock < 32 || options.tokensPerBlock % 32 != 0)
+    return "tokens-per-block must be a positive multiple of 32, got " +
+           std::to_string(options.tokensPerBlock);
+  return "";
+}
+
 void chunkkv::buildGPUPipeline(OpPassManager &pm,
                                const GPUPipelineOptions &options) {
   pm.addPass(createChunkKVToGPUPass(

@@ -41,8 +41,17 @@ namespace {
 /// The ops of one layer that chunkkv-detect-kv-cache found.
 struct LayerOps {
   tensor::InsertSliceOp keyWrite, valueWrite;
-  Operation *query = nullptr;
   Layout layout = Layout::bhsd;
+  Operation *query = nullptr;
+
+  /// Records `op` if it is one of the layer's cache writes.
+  void recordWrite(KVAttr kv, Operation *op) {
+    layout = kv.getLayout();
+    if (kv.getRole() == KVRole::k_write)
+      keyWrite = dyn_cast<tensor::InsertSliceOp>(op);
+    else if (kv.getRole() == KVRole::v_write)
+      valueWrite = dyn_cast<tensor::InsertSliceOp>(op);
+  }
 };
 
 /// Why `layer` cannot be compressed, or an empty string. Its ops must be in
@@ -121,10 +130,8 @@ void forEachLayerOp(func::FuncOp function, bool inLoop,
 /// One layer of the decode function: its cache writes and the attention
 /// ops (between QK^T and PV) whose bodies use the decode position, that is,
 /// the causal masks.
-struct DecodeLayer {
-  tensor::InsertSliceOp keyWrite, valueWrite;
+struct DecodeLayer : LayerOps {
   SmallVector<linalg::GenericOp> masks;
-  Layout layout = Layout::bhsd;
 };
 
 /// The decode function as chunkkv-insert-compression rewrites it.
@@ -217,15 +224,8 @@ std::string analyseDecode(func::FuncOp decode, int64_t batch,
     return "prefill and decode do not both run their layers in a loop";
   forEachLayerOp(decode, static_cast<bool>(rewrite.loop),
                  [&](int64_t index, KVAttr kv, Operation *op) {
-    DecodeLayer &layer = rewrite.layers[index];
-    layer.layout = kv.getLayout();
+    rewrite.layers[index].recordWrite(kv, op);
     switch (kv.getRole()) {
-    case KVRole::k_write:
-      layer.keyWrite = dyn_cast<tensor::InsertSliceOp>(op);
-      break;
-    case KVRole::v_write:
-      layer.valueWrite = dyn_cast<tensor::InsertSliceOp>(op);
-      break;
     case KVRole::qk:
       qks[index] = op;
       break;
@@ -684,21 +684,9 @@ void ChunkKVInsertCompressionPass::runOnOperation() {
   std::map<int64_t, LayerOps> layers;
   forEachLayerOp(prefill, static_cast<bool>(layerLoop),
                  [&](int64_t index, KVAttr kv, Operation *op) {
-    LayerOps &layer = layers[index];
-    layer.layout = kv.getLayout();
-    switch (kv.getRole()) {
-    case KVRole::k_write:
-      layer.keyWrite = dyn_cast<tensor::InsertSliceOp>(op);
-      break;
-    case KVRole::v_write:
-      layer.valueWrite = dyn_cast<tensor::InsertSliceOp>(op);
-      break;
-    case KVRole::query:
-      layer.query = op;
-      break;
-    default:
-      break;
-    }
+    layers[index].recordWrite(kv, op);
+    if (kv.getRole() == KVRole::query)
+      layers[index].query = op;
   });
   if (anyLoop && !layerLoop) {
     note("@" + function + " runs its layers in a loop whose bounds are not "

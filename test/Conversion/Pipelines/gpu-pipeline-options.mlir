@@ -1,0 +1,10 @@
+// Bad options of chunkkv-gpu-pipeline are reported before anything runs.
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="format=elf" 2>&1 | FileCheck %s --check-prefix=FORMAT
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="chip=gfx90a" 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="tokens-per-block=48" 2>&1 | FileCheck %s --check-prefix=SPAN
+// FORMAT: chunkkv-gpu-pipeline: format must be isa, bin or fatbin, got 'elf'
+// CHIP: chunkkv-gpu-pipeline: chip must be sm_70 or newer (sm_80, sm_90, sm_90a, ...), got 'gfx90a'
+// SPAN: chunkkv-gpu-pipeline: tokens-per-block must be a positive multiple of 32, got 48
+func.func @f() {
+  return
+}
