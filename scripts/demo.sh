@@ -17,7 +17,7 @@ echo "== chunkkv-opt $EXAMPLE -chunkkv-cpu-pipeline (LLVM dialect: its functions
 "$BIN/chunkkv-opt" "$EXAMPLE" -chunkkv-cpu-pipeline | grep "llvm.func" | cut -c1-100
 echo "== chunkkv-opt examples/tiny_llama.mlir -chunkkv-detect-kv-cache=report=true"
 "$BIN/chunkkv-opt" examples/tiny_llama.mlir -chunkkv-detect-kv-cache=report=true -o /dev/null
-echo "== chunkkv-compress on a 4-layer tiny Llama: the compressed prefill on the CPU"
+echo "== chunkkv-compress on examples/tiny_llama.mlir: prefill and decode on the CPU"
 PYTHONPATH=python "${PYTHON:-python3}" scripts/demo_compress.py "${BUILD_DIR:-build}"
 echo "== chunkkv-run on test/golden/kvpress_basic (333 tokens, kvpress, cr = 0.75)"
 CASE=test/golden/kvpress_basic
