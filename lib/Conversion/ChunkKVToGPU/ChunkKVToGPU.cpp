@@ -78,6 +78,12 @@ constexpr int64_t kKeyRowPadding = 4;
 /// Starting maximum of the tensor-core statistics: finite, so that a row
 /// without visible keys yet never computes exp(-inf - -inf).
 constexpr double kNoMaximum = -1e30;
+/// Row stride (f32) of a warp's buffer of one step's exponentials in the
+/// single-pass score kernel: 36 puts the lanes of a store on distinct banks
+/// but for pairs.
+constexpr int64_t kStepValueStride = kMmaKeysPerStep + 4;
+/// Shared memory a block may declare statically (bytes).
+constexpr int64_t kStaticSharedBytes = 48 * 1024;
 
 /// Largest head dimension whose window queries stay in registers.
 constexpr int64_t kMaxHeadDim = 128;
@@ -245,6 +251,12 @@ void alignedStore(KernelBuilder &b, Value value, Value memref,
 ///     and add up `exp(x - max) * factor / sum` over the group's queries;
 ///  4. pooling, group mean and head sum per token (and kvpress's maximum);
 ///  5. chunk reduction.
+/// The paper policy on tensor cores reads K once instead: its chunk scores
+/// are linear in the probabilities, so kernel 1 also sums each query's
+/// `2^(x - span max)` into the chunks its span's keys add to (pooling
+/// weights included), kernel 2 turns the spans' maxima into weights, and a
+/// last kernel adds up weighted partials per chunk. kvpress needs every
+/// token's pooled score for its batch maximum and keeps the token pass.
 class ChunkScoreGPULowering {
 public:
   ChunkScoreGPULowering(KernelBuilder &b, ChunkScoreOp op,
@@ -270,6 +282,36 @@ private:
                                        Value sum2);
   void emitPoolKernel();
   void emitChunkKernel();
+  /// Single pass: chunk score = sum over kv heads, queries and spans of
+  /// span weight * chunk partial.
+  void emitChunkPartialsKernel();
+
+  /// Chunks whose pooled scores `keys` consecutive keys add to, at most.
+  int64_t chunksTouched(int64_t keys) const {
+    return (keys - 1 + 2 * (policy.getPool() / 2)) / policy.getChunkSize() +
+           2;
+  }
+  /// Keys per span of the single-pass score kernel: the most, up to
+  /// tokens-per-block, whose chunk partials fit in static shared memory
+  /// next to the staged keys; 0 when not even one step's do.
+  int64_t singlePassSpanLength() const;
+  /// Shared buffers of the single-pass score kernel, per warp: one step's
+  /// exponentials `[rows, kStepValueStride]`, the rows' running maxima
+  /// `[rows]`, and per chunk slot of the span a partial sum and the maximum
+  /// it is relative to `[rows, slots]`.
+  struct ChunkPartialBuffers {
+    Value stepValues, stepMax, slotSums, slotMax;
+  };
+  /// Adds one step's exponentials (keys `[key0, key0 + kMmaKeysPerStep)`)
+  /// to the warp's chunk slots; the step's values and maxima are in
+  /// `buffers`. Every lane of the warp calls it.
+  void addStepToChunkPartials(const ChunkPartialBuffers &buffers, Value warp,
+                              Value lane, Value key0, Value spanStart,
+                              Value spanEnd, Value prefix);
+  /// `avg_pool1d`'s weight of token `t` in the score of the chunk starting
+  /// at `chunkStart`: the chunk's positions below `prefix` within `p / 2`
+  /// of `t`, divided by `p`.
+  Value poolWeight(Value t, Value chunkStart, Value prefix);
 
   /// The logits' scale (the op's, or 1/sqrt(D)) times log2(e): the score
   /// kernels keep logits in base-2 units, so that every exponential is one
@@ -311,6 +353,13 @@ private:
   DeviceQueue queue;
   int64_t headDim = 0;
   bool useTensorCores = false;
+  /// K read once (paper policy on tensor cores, chunk slots that fit).
+  bool singlePass = false;
+  /// Keys per block of the score kernels: tokens-per-block, or fewer for
+  /// the single-pass kernel.
+  int64_t spanLength = 0;
+  /// Chunk slots of one span in the single-pass kernel.
+  int64_t slotsPerSpan = 0;
 
   Value zero, one, window, batchSize, kvHeads, capacity, groupSize;
   Value numQueries, threadsPerGroup, numSpans;
@@ -320,11 +369,26 @@ private:
   Value rowGroups;  // blocks that split the G*w queries of a kv head
   Value sequenceSums;         // [B, S] f32 pooled per-token scores
   Value windowMax;            // [1] i32 bits of kvpress's batch maximum
+  Value spanWeight;           // [B, Hkv, G*w, spans] f32 (single pass)
+  Value chunkPartials;  // [B, Hkv, G*w, spans, slots] f32 (single pass)
 };
 
 void ChunkScoreGPULowering::emit() {
   Value q = op.getQueries(), k = op.getKeys();
   headDim = cast<MemRefType>(k.getType()).getDimSize(3);
+  Type element = getElementTypeOrSelf(k.getType());
+  useTensorCores = (element.isF16() || element.isBF16()) &&
+                   headDim % kMmaFeatureStride == 0;
+  spanLength = tokensPerBlock;
+  if (useTensorCores && formulas.isPaper()) {
+    int64_t keys = singlePassSpanLength();
+    singlePass = keys > 0;
+    if (singlePass) {
+      spanLength = keys;
+      slotsPerSpan = chunksTouched(keys);
+    }
+  }
+
   zero = b.index(0);
   one = b.index(1);
   window = b.index(policy.getWindow());
@@ -335,42 +399,65 @@ void ChunkScoreGPULowering::emit() {
   numQueries = b.mul(groupSize, window);
   Value warp = b.index(kWarpSize);
   threadsPerGroup = b.mul(b.ceilDiv(numQueries, warp), warp);
-  Value span = b.index(tokensPerBlock);
-  numSpans = b.max(b.ceilDiv(capacity, span), one);
+  numSpans = b.max(b.ceilDiv(capacity, b.index(spanLength)), one);
 
   Type f32 = b.getF32Type();
   spanMax = queue.alloc(f32, {batchSize, kvHeads, numQueries, numSpans});
   spanSum = queue.alloc(f32, {batchSize, kvHeads, numQueries, numSpans});
   rowMax = queue.alloc(f32, {batchSize, kvHeads, numQueries});
   rowScale = queue.alloc(f32, {batchSize, kvHeads, numQueries});
-  Type element = getElementTypeOrSelf(k.getType());
-  useTensorCores = (element.isF16() || element.isBF16()) &&
-                   headDim % kMmaFeatureStride == 0;
+  SmallVector<Value> scratch = {spanMax, spanSum, rowMax, rowScale};
   rowGroups = useTensorCores
                   ? b.ceilDiv(numQueries, b.index(kRowsPerMmaBlock))
                   : one;
-  tokenSums = queue.alloc(f32, {batchSize, kvHeads, rowGroups, capacity});
-  sequenceSums = queue.alloc(f32, {batchSize, capacity});
-  windowMax = queue.alloc(b.getI32Type(), {one});
-  // 0 is the bit pattern of +0.0, below every pooled probability sum.
-  queue.memset(windowMax, b.i32(0));
 
-  auto scoreKernel = [&](bool tokenPass) {
-    if (useTensorCores)
-      emitTensorCoreScoreKernel(tokenPass);
-    else
-      emitScoreKernel(tokenPass);
-  };
-  scoreKernel(/*tokenPass=*/false);
-  emitCombineKernel();
-  scoreKernel(/*tokenPass=*/true);
-  emitPoolKernel();
-  emitChunkKernel();
+  if (singlePass) {
+    spanWeight = queue.alloc(f32, {batchSize, kvHeads, numQueries, numSpans});
+    chunkPartials = queue.alloc(f32, {batchSize, kvHeads, numQueries,
+                                      numSpans, b.index(slotsPerSpan)});
+    llvm::append_range(scratch, ArrayRef<Value>{spanWeight, chunkPartials});
+    emitTensorCoreScoreKernel(/*tokenPass=*/false);
+    emitCombineKernel();
+    emitChunkPartialsKernel();
+  } else {
+    tokenSums = queue.alloc(f32, {batchSize, kvHeads, rowGroups, capacity});
+    sequenceSums = queue.alloc(f32, {batchSize, capacity});
+    windowMax = queue.alloc(b.getI32Type(), {one});
+    llvm::append_range(scratch,
+                       ArrayRef<Value>{tokenSums, sequenceSums, windowMax});
+    // 0 is the bit pattern of +0.0, below every pooled probability sum.
+    queue.memset(windowMax, b.i32(0));
 
-  for (Value buffer : {spanMax, spanSum, rowMax, rowScale, tokenSums,
-                       sequenceSums, windowMax})
+    auto scoreKernel = [&](bool tokenPass) {
+      if (useTensorCores)
+        emitTensorCoreScoreKernel(tokenPass);
+      else
+        emitScoreKernel(tokenPass);
+    };
+    scoreKernel(/*tokenPass=*/false);
+    emitCombineKernel();
+    scoreKernel(/*tokenPass=*/true);
+    emitPoolKernel();
+    emitChunkKernel();
+  }
+
+  for (Value buffer : scratch)
     queue.free(buffer);
   queue.finish();
+}
+
+int64_t ChunkScoreGPULowering::singlePassSpanLength() const {
+  int64_t warpRows = kMmaRows * kMmaRowTiles;
+  int64_t keyBytes =
+      2 * kMmaKeysPerStep * (headDim / 8 + kKeyRowPadding) * kVectorBytes;
+  int64_t stepBytes = kMmaWarps * warpRows * (kStepValueStride + 1) * 4;
+  for (int64_t keys = tokensPerBlock; keys >= kMmaKeysPerStep;
+       keys -= kMmaKeysPerStep) {
+    int64_t slotBytes = 2 * kRowsPerMmaBlock * chunksTouched(keys) * 4;
+    if (keyBytes + stepBytes + slotBytes <= kStaticSharedBytes)
+      return keys;
+  }
+  return 0;
 }
 
 SmallVector<Value>
@@ -426,8 +513,8 @@ void ChunkScoreGPULowering::emitScoreKernel(bool tokenPass) {
     Value prefix = b.sub(length, window);
     // Statistics cover every visible key; token sums only the prefix.
     Value end = tokenPass ? prefix : length;
-    Value spanStart = b.mul(spanIndex, b.index(tokensPerBlock));
-    Value spanEnd = b.min(b.add(spanStart, b.index(tokensPerBlock)), end);
+    Value spanStart = b.mul(spanIndex, b.index(spanLength));
+    Value spanEnd = b.min(b.add(spanStart, b.index(spanLength)), end);
     Value active = b.andI(b.cmp(Pred::sgt, prefix, zero),
                           b.cmp(Pred::slt, spanStart, end));
     b.ifThen(active, [&]() {
@@ -618,9 +705,19 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   auto stagedType = VectorType::get({8}, element);
   SmallVector<Type> shared = {workgroupBuffer(
       ctx, {2, kMmaKeysPerStep, rowVectors}, stagedType)};
+  int64_t warpRows = kMmaRows * kMmaRowTiles;
+  bool chunkSlots = singlePass && !tokenPass;
   if (tokenPass)
     shared.push_back(
-        workgroupBuffer(ctx, {kMmaWarps, tokensPerBlock}, f32));
+        workgroupBuffer(ctx, {kMmaWarps, spanLength}, f32));
+  if (chunkSlots) {
+    shared.push_back(
+        workgroupBuffer(ctx, {kMmaWarps, warpRows, kStepValueStride}, f32));
+    shared.push_back(workgroupBuffer(ctx, {kMmaWarps, warpRows}, f32));
+    for (int64_t i = 0; i < 2; ++i)
+      shared.push_back(
+          workgroupBuffer(ctx, {kMmaWarps, warpRows, slotsPerSpan}, f32));
+  }
   queue.launch(
       tokenPass ? "chunkkv_score_tokens" : "chunkkv_score_stats",
       {rowGroups, numSpans, b.mul(kvHeads, batchSize)}, block, shared,
@@ -637,9 +734,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
         Value length = clampedLength(b, op.getLengths(), batch, capacity);
         Value prefix = b.sub(length, window);
         Value end = tokenPass ? prefix : length;
-        Value spanStart = b.mul(spanIndex, b.index(tokensPerBlock));
+        Value spanStart = b.mul(spanIndex, b.index(spanLength));
         Value spanEnd =
-            b.min(b.add(spanStart, b.index(tokensPerBlock)), end);
+            b.min(b.add(spanStart, b.index(spanLength)), end);
         Value active = b.andI(b.cmp(Pred::sgt, prefix, zero),
                               b.cmp(Pred::slt, spanStart, end));
         b.ifThen(active, [&]() {
@@ -686,6 +783,22 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           Value warpSums =
               tokenPass ? Value(launchOp.getWorkgroupAttributions()[1])
                         : Value();
+          ChunkPartialBuffers partials;
+          if (chunkSlots) {
+            auto buffers = launchOp.getWorkgroupAttributions();
+            partials = {buffers[1], buffers[2], buffers[3], buffers[4]};
+            // Empty slots; the first step's barrier orders this before
+            // other lanes add to them.
+            b.forLoop(lane, b.index(warpRows * slotsPerSpan),
+                      b.index(kWarpSize), [&](Value e) {
+                        Value row = b.div(e, b.index(slotsPerSpan));
+                        Value slot = b.rem(e, b.index(slotsPerSpan));
+                        b.store(b.f32(0.0), partials.slotSums,
+                                {warp, row, slot});
+                        b.store(b.f32(kNoMaximum), partials.slotMax,
+                                {warp, row, slot});
+                      });
+          }
 
           // One step's key rows, loaded by the whole block with coalesced
           // 16-byte loads: this thread's share.
@@ -820,15 +933,34 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                                 {warp, b.sub(keys[c], spanStart)});
                     });
                   }
-                  // One rescale per step: the running max moves once.
+                  // One rescale per step: the running max moves once. The
+                  // four lanes of a row share it, so that it is also the
+                  // reference of the row's chunk partials.
                   for (int64_t half = 0; half < kLaneRows && !tokenPass;
                        ++half) {
                     Value max = next[2 * half], sum = next[2 * half + 1];
-                    Value newMax = b.maxf(max, treeReduce(stepLogits[half],
-                                                          /*maximum=*/true));
+                    Value stepMax =
+                        treeReduce(stepLogits[half], /*maximum=*/true);
+                    for (int64_t offset : {1, 2})
+                      stepMax = b.maxf(stepMax,
+                                       shuffle(b, stepMax, offset,
+                                               gpu::ShuffleMode::XOR));
+                    Value newMax = b.maxf(max, stepMax);
                     SmallVector<Value> terms;
                     for (Value x : stepLogits[half])
                       terms.push_back(exp2Diff(x, newMax));
+                    if (chunkSlots) {
+                      Value row = b.add(group, b.index(8 * half));
+                      for (auto [i, term] : llvm::enumerate(terms)) {
+                        // Term i: key `8 * (i / 2) + 2 * quad + i % 2`.
+                        Value key = b.add(b.index(8 * (i / 2) + i % 2),
+                                          b.mul(quad, b.index(2)));
+                        b.store(term, partials.stepValues, {warp, row, key});
+                      }
+                      b.ifThen(b.cmp(Pred::eq, quad, zero), [&]() {
+                        b.store(newMax, partials.stepMax, {warp, row});
+                      });
+                    }
                     next[2 * half] = newMax;
                     next[2 * half + 1] =
                         b.addf(b.mulf(sum, exp2Diff(max, newMax)),
@@ -840,6 +972,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                 SmallVector<Value> next = b.ifThenElse(
                     statTypes, unmasked, [&]() { return finish(false); },
                     [&]() { return finish(true); });
+                if (chunkSlots)
+                  addStepToChunkPartials(partials, warp, lane, key0,
+                                         spanStart, spanEnd, prefix);
                 llvm::append_range(next, prefetched);
                 return next;
               });
@@ -870,8 +1005,88 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
               b.store(sum, spanSum, {batch, kvHead, rows[half], spanIndex});
             });
           }
+          if (!chunkSlots)
+            return;
+          // The chunk slots, relative to the span's maximum (the rows'
+          // running maximum after the last step).
+          NVVM::SyncWarpOp::create(b, b.i32(-1));
+          b.forLoop(lane, b.index(warpRows * slotsPerSpan), b.index(kWarpSize),
+                    [&](Value e) {
+            Value row = b.div(e, b.index(slotsPerSpan));
+            Value slot = b.rem(e, b.index(slotsPerSpan));
+            Value queryRow = b.add(warpRow, row);
+            b.ifThen(b.cmp(Pred::slt, queryRow, numQueries), [&]() {
+              Value value = b.mulf(
+                  b.load(partials.slotSums, {warp, row, slot}),
+                  exp2Diff(b.load(partials.slotMax, {warp, row, slot}),
+                           b.load(partials.stepMax, {warp, row})));
+              b.store(value, chunkPartials,
+                      {batch, kvHead, queryRow, spanIndex, slot});
+            });
+          });
         });
       });
+}
+
+void ChunkScoreGPULowering::addStepToChunkPartials(
+    const ChunkPartialBuffers &buffers, Value warp, Value lane, Value key0,
+    Value spanStart, Value spanEnd, Value prefix) {
+  int64_t warpRows = kMmaRows * kMmaRowTiles;
+  int64_t stepSlots = chunksTouched(kMmaKeysPerStep);
+  Value chunk = b.index(policy.getChunkSize());
+  Value reach = b.index(policy.getPool() / 2);
+  // The step's values and maxima are in shared memory once every lane of
+  // the warp has stored its own.
+  NVVM::SyncWarpOp::create(b, b.i32(-1));
+  // Prefix keys of the step; each adds to the chunks within `reach`.
+  Value stepEnd = b.min(
+      b.min(b.add(key0, b.index(kMmaKeysPerStep)), spanEnd), prefix);
+  b.ifThen(b.cmp(Pred::slt, key0, stepEnd), [&]() {
+    Value firstChunk = b.div(b.max(b.sub(key0, reach), zero), chunk);
+    Value lastChunk = b.div(
+        b.min(b.add(b.sub(stepEnd, one), reach), b.sub(prefix, one)), chunk);
+    Value spanFirstChunk = b.div(b.max(b.sub(spanStart, reach), zero), chunk);
+    b.forLoop(lane, b.index(warpRows * stepSlots), b.index(kWarpSize),
+              [&](Value e) {
+      Value row = b.rem(e, b.index(warpRows));
+      Value c = b.add(firstChunk, b.div(e, b.index(warpRows)));
+      b.ifThen(b.cmp(Pred::sle, c, lastChunk), [&]() {
+        Value chunkStart = b.mul(c, chunk);
+        Value lo = b.max(key0, b.sub(chunkStart, reach));
+        Value hi = b.min(stepEnd, b.add(b.add(chunkStart, chunk), reach));
+        Value sum = b.forLoop(
+            lo, hi, one, {b.f32(0.0)},
+            [&](Value t, ValueRange acc) -> SmallVector<Value> {
+              Value value =
+                  b.load(buffers.stepValues, {warp, row, b.sub(t, key0)});
+              if (policy.getPool() > 1)
+                value = b.mulf(value, poolWeight(t, chunkStart, prefix));
+              return {b.addf(acc[0], value)};
+            })[0];
+        // The slot may hold an earlier step's sum, relative to that step's
+        // maximum: rescale it to this one's.
+        Value slot = b.sub(c, spanFirstChunk);
+        Value reference = b.load(buffers.stepMax, {warp, row});
+        Value old = b.load(buffers.slotSums, {warp, row, slot});
+        Value oldMax = b.load(buffers.slotMax, {warp, row, slot});
+        b.store(b.addf(b.mulf(old, exp2Diff(oldMax, reference)), sum),
+                buffers.slotSums, {warp, row, slot});
+        b.store(reference, buffers.slotMax, {warp, row, slot});
+      });
+    });
+  });
+}
+
+Value ChunkScoreGPULowering::poolWeight(Value t, Value chunkStart,
+                                        Value prefix) {
+  Value reach = b.index(policy.getPool() / 2);
+  Value chunkEnd = b.min(b.add(chunkStart, b.index(policy.getChunkSize())),
+                         prefix);
+  Value first = b.max(b.sub(t, reach), chunkStart);
+  Value last = b.min(b.add(t, reach), b.sub(chunkEnd, one));
+  Value count = b.sub(b.add(last, one), first);
+  return b.mulf(b.indexToFloat(count, b.getF32Type()),
+                b.f32(1.0 / static_cast<double>(policy.getPool())));
 }
 
 void ChunkScoreGPULowering::emitCombineKernel() {
@@ -899,7 +1114,7 @@ void ChunkScoreGPULowering::emitCombineKernel() {
     Value length = clampedLength(b, op.getLengths(), batch, capacity);
     // Sequences without a prefix were not scored: no partials to read.
     Value used = b.select(b.andI(inside, b.cmp(Pred::sgt, length, window)),
-                          b.ceilDiv(length, b.index(tokensPerBlock)), zero);
+                          b.ceilDiv(length, b.index(spanLength)), zero);
     SmallVector<Value> total = b.forLoop(
         lane, used, warpSize, {b.f32(negInfinity()), b.f32(0.0)},
         [&](Value span, ValueRange acc) -> SmallVector<Value> {
@@ -912,9 +1127,23 @@ void ChunkScoreGPULowering::emitCombineKernel() {
           total[0], total[1],
           shuffle(b, total[0], offset, gpu::ShuffleMode::XOR),
           shuffle(b, total[1], offset, gpu::ShuffleMode::XOR));
+    Value rowFactor = b.divf(factor, total[1]);
     b.ifThen(b.andI(inside, b.cmp(Pred::eq, lane, zero)), [&]() {
       b.store(total[0], rowMax, {batch, kvHead, row});
-      b.store(b.divf(factor, total[1]), rowScale, {batch, kvHead, row});
+      b.store(rowFactor, rowScale, {batch, kvHead, row});
+    });
+    if (!singlePass)
+      return;
+    // Each span's share of the row's softmax: factor / sum * 2^(span max -
+    // max); 0 for a span without visible keys.
+    b.forLoop(lane, used, warpSize, [&](Value span) {
+      Value partialMax = b.load(spanMax, {batch, kvHead, row, span});
+      Value empty = arith::CmpFOp::create(
+          b, arith::CmpFPredicate::OEQ,
+          b.load(spanSum, {batch, kvHead, row, span}), b.f32(0.0));
+      Value weight = b.select(empty, b.f32(0.0),
+                              b.mulf(rowFactor, exp2Diff(partialMax, total[0])));
+      b.store(weight, spanWeight, {batch, kvHead, row, span});
     });
   });
 }
@@ -1049,6 +1278,86 @@ void ChunkScoreGPULowering::emitChunkKernel() {
       b.store(score, out, {batch, c});
     });
   });
+}
+
+void ChunkScoreGPULowering::emitChunkPartialsKernel() {
+  Value out = op.getInit();
+  Value numSlots = b.dim(out, 1);
+  Value chunk = b.index(policy.getChunkSize());
+  Value reach = b.index(policy.getPool() / 2);
+  Value span = b.index(spanLength);
+  Value warpSize = b.index(kWarpSize);
+  int64_t warps = kBlockSize / kWarpSize;
+  bool mean = policy.getAggregate() == Aggregate::mean;
+  // A block takes 32 chunks (one per lane); its warps split the (kv head,
+  // query) rows and add up their sums in shared memory.
+  queue.launch(
+      "chunkkv_score_chunk_sums", {b.ceilDiv(numSlots, warpSize), batchSize, one},
+      b.index(kBlockSize),
+      {workgroupBuffer(b.getContext(), {warps, kWarpSize}, b.getF32Type())},
+      [&](gpu::LaunchOp launchOp) {
+        Value warpTotals = launchOp.getWorkgroupAttributions()[0];
+        Value thread = launchOp.getThreadIds().x;
+        Value lane = b.rem(thread, warpSize);
+        Value warp = b.div(thread, warpSize);
+        Value c = b.add(b.mul(launchOp.getBlockIds().x, warpSize), lane);
+        Value batch = launchOp.getBlockIds().y;
+        Value length = clampedLength(b, op.getLengths(), batch, capacity);
+        Value prefix = b.sub(length, window);
+        Value numChunks = b.min(formulas.numChunks(length), numSlots);
+        Value real = b.andI(b.cmp(Pred::sgt, prefix, zero),
+                            b.cmp(Pred::slt, c, numChunks));
+        Value chunkStart = b.mul(c, chunk);
+        Value partial = b.ifThenElse(
+            {b.getF32Type()}, real,
+            [&]() -> SmallVector<Value> {
+              // The spans holding the prefix keys that add to chunk c.
+              Value firstKey = b.max(b.sub(chunkStart, reach), zero);
+              Value lastKey = b.min(b.add(b.add(chunkStart, chunk), reach),
+                                    prefix);
+              Value firstSpan = b.div(firstKey, span);
+              Value endSpan = b.add(b.div(b.sub(lastKey, one), span), one);
+              Value rows = b.mul(kvHeads, numQueries);
+              return b.forLoop(
+                  warp, rows, b.index(warps), {b.f32(0.0)},
+                  [&](Value flat, ValueRange acc) -> SmallVector<Value> {
+                    Value kvHead = b.div(flat, numQueries);
+                    Value row = b.rem(flat, numQueries);
+                    return b.forLoop(
+                        firstSpan, endSpan, one, {acc[0]},
+                        [&](Value s, ValueRange sum) -> SmallVector<Value> {
+                          Value spanFirstChunk = b.div(
+                              b.max(b.sub(b.mul(s, span), reach), zero),
+                              chunk);
+                          Value slot = b.sub(c, spanFirstChunk);
+                          Value weight =
+                              b.load(spanWeight, {batch, kvHead, row, s});
+                          Value value = b.load(
+                              chunkPartials, {batch, kvHead, row, s, slot});
+                          return {b.addf(sum[0], b.mulf(weight, value))};
+                        });
+                  });
+            },
+            [&]() -> SmallVector<Value> { return {b.f32(0.0)}; })[0];
+        b.store(partial, warpTotals, {warp, lane});
+        gpu::BarrierOp::create(b);
+        b.ifThen(b.andI(b.cmp(Pred::eq, warp, zero),
+                        b.cmp(Pred::slt, c, numSlots)),
+                 [&]() {
+                   Value total = b.f32(0.0);
+                   for (int64_t w = 0; w < warps; ++w)
+                     total = b.addf(total,
+                                    b.load(warpTotals, {b.index(w), lane}));
+                   if (mean) {
+                     Value chunkEnd = b.min(b.add(chunkStart, chunk), prefix);
+                     total = b.divf(total,
+                                    b.indexToFloat(b.sub(chunkEnd, chunkStart),
+                                                   b.getF32Type()));
+                   }
+                   b.store(b.select(real, total, b.f32(negInfinity())), out,
+                           {batch, c});
+                 });
+      });
 }
 
 //===----------------------------------------------------------------------===//

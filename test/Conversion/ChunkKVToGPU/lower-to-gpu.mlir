@@ -3,35 +3,98 @@
 
 #p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
 
-// f16 caches with D = 128: the tensor-core score kernels (mma.sync on
-// 16x8x16 tiles, 16-byte loads of K), the combine, pool and chunk kernels,
-// all on one stream of async tokens, scratch from gpu.alloc and freed.
+// f16 caches with D = 128, paper policy: K is read once. The tensor-core
+// statistics kernel (mma.sync on 16x8x16 tiles, 16-byte loads of K) also
+// adds each step's exponentials into per-(query, span, chunk) partials in
+// shared memory; the combine kernel turns span maxima into weights and the
+// chunk kernel adds weighted partials. Spans of 352 keys: the most, up to
+// tokens-per-block, whose 37 chunk slots fit in 48 KiB next to the staged
+// keys. All on one stream of async tokens, scratch from gpu.alloc and freed.
 // CHECK-LABEL: func.func @chunk_score_f16
 // CHECK-NOT: chunkkv.
 // CHECK: %[[T0:.*]] = gpu.wait async
-// CHECK: %[[PARTIALS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}) : memref<?x?x?x?xf32>
-// CHECK: gpu.memset async
-// CHECK: gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}) threads({{.*}}) in (%{{.*}} = %c128
+// CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c352
+// CHECK: %[[SPANS:.*]] = arith.maxsi %[[CEIL]], %c1
+// CHECK: %[[STATS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
+// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %c37) : memref<?x?x?x?x?xf32>
+// CHECK: gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
 // CHECK-SAME: function(@chunkkv_score_stats)
+// CHECK-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x36xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x37xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x37xf32, #gpu.address_space<workgroup>>)
 // CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<?x?x?x128xf16>, vector<8xf16>
 // CHECK: nvvm.mma.sync
-// CHECK: math.exp
 // CHECK: gpu.shuffle  xor
+// CHECK: math.exp2
+// CHECK: nvvm.bar.warp.sync
+// CHECK: memref.store {{.*}} : memref<?x?x?x?x?xf32>
 // CHECK: function(@chunkkv_score_combine)
-// CHECK: function(@chunkkv_score_tokens)
-// CHECK: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x512xf32, #gpu.address_space<workgroup>>)
-// CHECK: nvvm.mma.sync
+// CHECK: memref.store {{.*}} : memref<?x?x?x?xf32>
+// CHECK: function(@chunkkv_score_chunk_sums)
+// CHECK: memref.load {{.*}} : memref<?x?x?x?x?xf32>
 // CHECK: gpu.barrier
-// CHECK: function(@chunkkv_score_pool)
-// CHECK: function(@chunkkv_score_chunks)
+// CHECK-NOT: function(@chunkkv_score_tokens)
 // CHECK: gpu.dealloc async
 // CHECK: gpu.wait [%{{.*}}]
 // CHECK-NOT: chunkkv.
 // SPAN128-LABEL: func.func @chunk_score_f16
-// SPAN128: %{{.*}} : memref<4x128xf32, #gpu.address_space<workgroup>>)
+// SPAN128: arith.ceildivsi %{{.*}}, %c128
+// SPAN128: function(@chunkkv_score_stats)
+// SPAN128-SAME: %{{.*}} : memref<4x16x14xf32, #gpu.address_space<workgroup>>)
 func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
                            %len: memref<?xi64>, %s: memref<?x?xf32>) {
   chunkkv.chunk_score #p layout(bhsd)
+      ins(%q, %k, %len : memref<?x?x32x128xf16>, memref<?x?x?x128xf16>, memref<?xi64>)
+      outs(%s : memref<?x?xf32>)
+  return
+}
+
+// -----
+
+#kvpress = #chunkkv.policy<kvpress, chunk = 20, window = 64, pool = 5, compression_ratio = 0.5>
+
+// kvpress needs every token's pooled score (its window score is the batch
+// maximum plus one): statistics, combine, then the token pass recomputes
+// the logits and sums probabilities per token, pooling, chunks.
+// CHECK-LABEL: func.func @chunk_score_kvpress_bf16
+// CHECK: function(@chunkkv_score_stats)
+// CHECK-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xbf16>, #gpu.address_space<workgroup>>)
+// CHECK: nvvm.mma.sync
+// CHECK-NOT: nvvm.bar.warp.sync
+// CHECK: function(@chunkkv_score_combine)
+// CHECK: function(@chunkkv_score_tokens)
+// CHECK-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xbf16>, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x512xf32, #gpu.address_space<workgroup>>)
+// CHECK: nvvm.mma.sync
+// CHECK: gpu.barrier
+// CHECK: function(@chunkkv_score_pool)
+// CHECK: memref.atomic_rmw maxs
+// CHECK: function(@chunkkv_score_chunks)
+// SPAN128-LABEL: func.func @chunk_score_kvpress_bf16
+// SPAN128: function(@chunkkv_score_tokens)
+// SPAN128-SAME: %{{.*}} : memref<4x128xf32, #gpu.address_space<workgroup>>)
+func.func @chunk_score_kvpress_bf16(%q: memref<?x?x64x128xbf16>, %k: memref<?x?x?x128xbf16>,
+                                    %len: memref<?xi64>, %s: memref<?x?xf32>) {
+  chunkkv.chunk_score #kvpress layout(bhsd)
+      ins(%q, %k, %len : memref<?x?x64x128xbf16>, memref<?x?x?x128xbf16>, memref<?xi64>)
+      outs(%s : memref<?x?xf32>)
+  return
+}
+
+// -----
+
+#fine = #chunkkv.policy<paper, chunk = 1, window = 32, pool = 9, keep_ratio = 0.1>
+
+// Chunks of one token pooled over nine: the 41 chunk slots one step of 32
+// keys can reach do not fit in static shared memory next to the staged keys,
+// so the paper policy falls back to the token pass.
+// CHECK-LABEL: func.func @chunk_score_f16_fine_chunks
+// CHECK: function(@chunkkv_score_stats)
+// CHECK-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>)
+// CHECK: function(@chunkkv_score_tokens)
+// CHECK: function(@chunkkv_score_pool)
+// CHECK: function(@chunkkv_score_chunks)
+// CHECK-NOT: function(@chunkkv_score_chunk_sums)
+func.func @chunk_score_f16_fine_chunks(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
+                                       %len: memref<?xi64>, %s: memref<?x?xf32>) {
+  chunkkv.chunk_score #fine layout(bhsd)
       ins(%q, %k, %len : memref<?x?x32x128xf16>, memref<?x?x?x128xf16>, memref<?xi64>)
       outs(%s : memref<?x?xf32>)
   return

@@ -4,7 +4,9 @@
 // RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=isa" | FileCheck %s --check-prefix=SM90
 
 // PTX for sm_80 and sm_90 that ptxas accepts, without spills to local
-// memory (the register table of docs/gpu.md comes from the same script).
+// memory (the register table of docs/gpu.md comes from the same script):
+// the paper policy's single-pass kernels with top-k and compaction, then
+// kvpress's two-pass score kernels.
 // RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_80 format=isa" | %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_80 | FileCheck %s --check-prefix=PTXAS %}
 // RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=isa" | %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_90 | FileCheck %s --check-prefix=PTXAS %}
 // A cubin straight from the pipeline (format=bin runs ptxas itself).
@@ -29,14 +31,17 @@
 
 // PTXAS: | kernel | registers
 // PTXAS-NOT: rejected
+// PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 48896 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_combine | {{[0-9]+}} | 0 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_chunk_sums | {{[0-9]+}} | 1024 | 0/0 | 0 |
+// PTXAS: | chunkkv_topk | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
+// PTXAS: | chunkkv_compact_plan | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
+// PTXAS: | chunkkv_compact_gather | {{[0-9]+}} | 0 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 20480 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_combine | {{[0-9]+}} | 0 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_tokens | {{[0-9]+}} | 28672 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_pool | {{[0-9]+}} | 0 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_chunks | {{[0-9]+}} | 0 | 0/0 | 0 |
-// PTXAS: | chunkkv_topk | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
-// PTXAS: | chunkkv_compact_plan | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
-// PTXAS: | chunkkv_compact_gather | {{[0-9]+}} | 0 | 0/0 | 0 |
 // PTXAS-NOT: rejected
 
 // CUBIN: gpu.binary @chunkkv_score_stats  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"{{.*}}bin = "\7FELF
@@ -54,5 +59,15 @@ func.func @select(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
   chunkkv.compact #p layout(bhsd)
       ins(%k, %ids, %len : memref<?x?x?x128xf16>, memref<?x?xi64>, memref<?xi64>)
       outs(%kout, %klen : memref<?x?x?x128xf16>, memref<?xi64>)
+  return
+}
+
+// kvpress keeps the token pass (statistics, combine, tokens, pool, chunks).
+#kvpress = #chunkkv.policy<kvpress, chunk = 20, window = 64, pool = 5, compression_ratio = 0.5>
+func.func @score_kvpress(%q: memref<?x?x64x128xbf16>, %k: memref<?x?x?x128xbf16>,
+                         %len: memref<?xi64>, %scores: memref<?x?xf32>) {
+  chunkkv.chunk_score #kvpress layout(bhsd)
+      ins(%q, %k, %len : memref<?x?x64x128xbf16>, memref<?x?x?x128xbf16>, memref<?xi64>)
+      outs(%scores : memref<?x?xf32>)
   return
 }
