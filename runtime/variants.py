@@ -26,6 +26,11 @@ VARIANTS = {
     "paper_c10_w8_b40_f32_bshd_d16": (dict(kind="paper", chunk=10, window=8, budget=40), "f32", "bshd", 16),
     "kvpress_c10_w64_cr05_f16_bshd_d32": (dict(kind="kvpress", chunk=10, window=64, pool=5, compression_ratio=0.5), "f16", "bshd", 32),
     "kvpress_c10_w64_cr05_bf16_bhsd_d32": (dict(kind="kvpress", chunk=10, window=64, pool=5, compression_ratio=0.5), "bf16", "bhsd", 32),
+    # The single-pass tensor-core scores of the paper policy with pooling,
+    # mean chunks, short chunks, bf16 and bshd (the golden pooled case
+    # runs on the first).
+    "paper_c10_w32_r02_p5_mean_f16_bhsd_d32": (dict(kind="paper", chunk=10, window=32, keep_ratio=0.2, pool=5, aggregate="mean"), "f16", "bhsd", 32),
+    "paper_c3_w16_b60_p3_bf16_bshd_d64": (dict(kind="paper", chunk=3, window=16, budget=60, pool=3), "bf16", "bshd", 64),
     # The benchmark's configuration (Llama-3-8B-like heads).
     "paper_c10_w32_r01_f16_bhsd_d128": (dict(kind="paper", chunk=10, window=32, keep_ratio=0.1), "f16", "bhsd", 128),
     "paper_c10_w32_r01_f32_bhsd_d128": (dict(kind="paper", chunk=10, window=32, keep_ratio=0.1), "f32", "bhsd", 128),

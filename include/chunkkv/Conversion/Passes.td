@@ -56,18 +56,32 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     buffers from `gpu.alloc`. `gpu-kernel-outlining` and the NVVM pipeline
     take them further (`chunkkv-gpu-pipeline`).
 
-    - `chunk_score`, five kernels, K read twice and no `[Hq, w, S]` buffer:
-      (1) one block per (span of `tokens-per-block` keys, kv head,
-      sequence) and one thread per window query of the group: the scaled
-      query lives in registers, keys are staged in shared memory as f32 with
-      16-byte loads, and each thread keeps an online softmax maximum and sum
-      over the visible keys of its span; (2) per query, the spans'
-      statistics are combined; (3) the blocks of (1) recompute the logits of
-      the prefix keys and sum `exp(x - max) * factor / sum` over the
-      group's queries with warp shuffles, giving a `[B, Hkv, S]` buffer of
-      per-token group sums; (4) per token: pooling, sum over kv heads and,
-      for kvpress, the batch maximum (integer atomic max on the bits of the
-      non-negative sums); (5) per chunk: the chunk reduction.
+    - `chunk_score` never writes a `[Hq, w, S]` buffer. The paper policy
+      on f16/bf16 caches with a head dimension that is a multiple of 32
+      reads K once, in three kernels: (1) one block per (span of keys, kv
+      head, sequence, 64 window queries), four warps of `mma.sync`
+      16x8x16 tiles, keys staged in shared memory with 16-byte loads;
+      each query keeps an online softmax maximum and sum over its span
+      and, per step of 32 keys, adds `2^(x - running max)` (times the
+      pooling weight) into per-chunk slots in shared memory, written out
+      relative to the span's maximum; (2) per query, the spans'
+      statistics are combined and every span gets the weight
+      `2^(span max - max) / (G * sum)`; (3) per chunk, the weighted
+      partials are summed over kv heads, queries and spans. A span has
+      `tokens-per-block` keys, or fewer when its chunk slots would not
+      fit in 48 KiB of shared memory (a step's slots never fitting, as
+      with one-token chunks and wide pooling, falls back to the next
+      form). kvpress (whose window score is the batch maximum of the
+      pooled per-token scores), f32 caches and other head dimensions
+      read K twice, in five kernels: (1) the same statistics (one thread
+      per window query with FMA loops where tensor cores do not apply);
+      (2) combine; (3) the blocks of (1) recompute the logits of the
+      prefix keys and sum `exp(x - max) * factor / sum` over the group's
+      queries with warp shuffles, giving a `[B, Hkv, S]` buffer of
+      per-token group sums; (4) per token: pooling, sum over kv heads
+      and, for kvpress, the batch maximum (integer atomic max on the
+      bits of the non-negative sums); (5) per chunk: the chunk
+      reduction.
     - `topk_chunks`: one block per sequence, radix select over 8-bit digits
       with a shared-memory histogram, then block-wide scans (warp shuffles)
       that take chunks in index order: ties go to the lower index, ids come
@@ -89,7 +103,8 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
   }];
   let options = [
     Option<"tokensPerBlock", "tokens-per-block", "int64_t", /*default=*/"512",
-           "keys per block of the score kernels (a multiple of 32)">
+           "keys per block of the score kernels (a multiple of 32; the "
+           "single-pass kernel may take fewer)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
