@@ -4,8 +4,9 @@ The GPU kernel that reads K once (paper policy on tensor cores) splits the
 softmax of every window query into spans of keys, keeps per span a running
 maximum shared by the steps of 32 keys, and adds each step's exponentials
 into per-(query, span, chunk slot) partial sums with avg_pool1d weights; a
-combine step weighs every span by 2^(span max - max) / sum, and the chunk
-kernel adds weighted partials over kv heads, queries and spans. This model
+combine step gives every query its maximum and sum, and the chunk kernel
+adds the partials over kv heads, queries and spans, each weighted by its
+span's share 2^(span max - max) / sum of the softmax. This model
 follows the same index arithmetic (slot numbering, the chunks a step or a
 span can reach, the spans a chunk reads, the rescaling of a slot that two
 steps add to) and must equal the reference's chunk scores; its asserts

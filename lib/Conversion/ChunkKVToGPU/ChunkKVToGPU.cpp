@@ -84,6 +84,10 @@ constexpr double kNoMaximum = -1e30;
 constexpr int64_t kStepValueStride = kMmaKeysPerStep + 4;
 /// Shared memory a block may declare statically (bytes).
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
+/// Warps of the single-pass chunk kernel, and the (kv head, query) rows a
+/// lane loads at once: enough loads in flight to hide memory latency.
+constexpr int64_t kChunkSumWarps = 16;
+constexpr int64_t kChunkSumRows = 8;
 
 /// Largest head dimension whose window queries stay in registers.
 constexpr int64_t kMaxHeadDim = 128;
@@ -254,8 +258,9 @@ void alignedStore(KernelBuilder &b, Value value, Value memref,
 /// The paper policy on tensor cores reads K once instead: its chunk scores
 /// are linear in the probabilities, so kernel 1 also sums each query's
 /// `2^(x - span max)` into the chunks its span's keys add to (pooling
-/// weights included), kernel 2 turns the spans' maxima into weights, and a
-/// last kernel adds up weighted partials per chunk. kvpress needs every
+/// weights included), kernel 2 combines the statistics, and a last kernel
+/// adds up the partials per chunk, each weighted by its span's share
+/// `2^(span max - max) * factor / sum` of the query's softmax. kvpress needs every
 /// token's pooled score for its batch maximum and keeps the token pass.
 class ChunkScoreGPULowering {
 public:
@@ -283,7 +288,7 @@ private:
   void emitPoolKernel();
   void emitChunkKernel();
   /// Single pass: chunk score = sum over kv heads, queries and spans of
-  /// span weight * chunk partial.
+  /// the span's softmax share * chunk partial.
   void emitChunkPartialsKernel();
 
   /// Chunks whose pooled scores `keys` consecutive keys add to, at most.
@@ -369,7 +374,6 @@ private:
   Value rowGroups;  // blocks that split the G*w queries of a kv head
   Value sequenceSums;         // [B, S] f32 pooled per-token scores
   Value windowMax;            // [1] i32 bits of kvpress's batch maximum
-  Value spanWeight;           // [B, Hkv, G*w, spans] f32 (single pass)
   Value chunkPartials;  // [B, Hkv, G*w, spans, slots] f32 (single pass)
 };
 
@@ -412,10 +416,9 @@ void ChunkScoreGPULowering::emit() {
                   : one;
 
   if (singlePass) {
-    spanWeight = queue.alloc(f32, {batchSize, kvHeads, numQueries, numSpans});
     chunkPartials = queue.alloc(f32, {batchSize, kvHeads, numQueries,
                                       numSpans, b.index(slotsPerSpan)});
-    llvm::append_range(scratch, ArrayRef<Value>{spanWeight, chunkPartials});
+    scratch.push_back(chunkPartials);
     emitTensorCoreScoreKernel(/*tokenPass=*/false);
     emitCombineKernel();
     emitChunkPartialsKernel();
@@ -1127,23 +1130,9 @@ void ChunkScoreGPULowering::emitCombineKernel() {
           total[0], total[1],
           shuffle(b, total[0], offset, gpu::ShuffleMode::XOR),
           shuffle(b, total[1], offset, gpu::ShuffleMode::XOR));
-    Value rowFactor = b.divf(factor, total[1]);
     b.ifThen(b.andI(inside, b.cmp(Pred::eq, lane, zero)), [&]() {
       b.store(total[0], rowMax, {batch, kvHead, row});
-      b.store(rowFactor, rowScale, {batch, kvHead, row});
-    });
-    if (!singlePass)
-      return;
-    // Each span's share of the row's softmax: factor / sum * 2^(span max -
-    // max); 0 for a span without visible keys.
-    b.forLoop(lane, used, warpSize, [&](Value span) {
-      Value partialMax = b.load(spanMax, {batch, kvHead, row, span});
-      Value empty = arith::CmpFOp::create(
-          b, arith::CmpFPredicate::OEQ,
-          b.load(spanSum, {batch, kvHead, row, span}), b.f32(0.0));
-      Value weight = b.select(empty, b.f32(0.0),
-                              b.mulf(rowFactor, exp2Diff(partialMax, total[0])));
-      b.store(weight, spanWeight, {batch, kvHead, row, span});
+      b.store(b.divf(factor, total[1]), rowScale, {batch, kvHead, row});
     });
   });
 }
@@ -1287,14 +1276,17 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
   Value reach = b.index(policy.getPool() / 2);
   Value span = b.index(spanLength);
   Value warpSize = b.index(kWarpSize);
-  int64_t warps = kBlockSize / kWarpSize;
+  Value warps = b.index(kChunkSumWarps);
   bool mean = policy.getAggregate() == Aggregate::mean;
   // A block takes 32 chunks (one per lane); its warps split the (kv head,
-  // query) rows and add up their sums in shared memory.
+  // query) rows, kChunkSumRows at a time, and add up their sums in shared
+  // memory.
   queue.launch(
-      "chunkkv_score_chunk_sums", {b.ceilDiv(numSlots, warpSize), batchSize, one},
-      b.index(kBlockSize),
-      {workgroupBuffer(b.getContext(), {warps, kWarpSize}, b.getF32Type())},
+      "chunkkv_score_chunk_sums",
+      {b.ceilDiv(numSlots, warpSize), batchSize, one},
+      b.index(kChunkSumWarps * kWarpSize),
+      {workgroupBuffer(b.getContext(), {kChunkSumWarps, kWarpSize},
+                       b.getF32Type())},
       [&](gpu::LaunchOp launchOp) {
         Value warpTotals = launchOp.getWorkgroupAttributions()[0];
         Value thread = launchOp.getThreadIds().x;
@@ -1308,53 +1300,62 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
         Value real = b.andI(b.cmp(Pred::sgt, prefix, zero),
                             b.cmp(Pred::slt, c, numChunks));
         Value chunkStart = b.mul(c, chunk);
-        Value partial = b.ifThenElse(
-            {b.getF32Type()}, real,
-            [&]() -> SmallVector<Value> {
-              // The spans holding the prefix keys that add to chunk c.
-              Value firstKey = b.max(b.sub(chunkStart, reach), zero);
-              Value lastKey = b.min(b.add(b.add(chunkStart, chunk), reach),
-                                    prefix);
-              Value firstSpan = b.div(firstKey, span);
-              Value endSpan = b.add(b.div(b.sub(lastKey, one), span), one);
-              Value rows = b.mul(kvHeads, numQueries);
+        Value lastRow = b.sub(numQueries, one);
+        // The spans holding the prefix keys that add to chunk c.
+        Value firstKey = b.max(b.sub(chunkStart, reach), zero);
+        Value endKey = b.min(b.add(b.add(chunkStart, chunk), reach), prefix);
+        Value firstSpan = b.div(firstKey, span);
+        Value endSpan = b.select(
+            real, b.add(b.div(b.sub(endKey, one), span), one), firstSpan);
+        Value total = b.forLoop(
+            firstSpan, endSpan, one, {b.f32(0.0)},
+            [&](Value s, ValueRange spanAcc) -> SmallVector<Value> {
+              Value slot = b.sub(
+                  c, b.div(b.max(b.sub(b.mul(s, span), reach), zero), chunk));
+              // kChunkSumRows independent loads in flight per lane.
               return b.forLoop(
-                  warp, rows, b.index(warps), {b.f32(0.0)},
-                  [&](Value flat, ValueRange acc) -> SmallVector<Value> {
-                    Value kvHead = b.div(flat, numQueries);
-                    Value row = b.rem(flat, numQueries);
+                  zero, kvHeads, one, {spanAcc[0]},
+                  [&](Value kvHead, ValueRange headAcc) -> SmallVector<Value> {
                     return b.forLoop(
-                        firstSpan, endSpan, one, {acc[0]},
-                        [&](Value s, ValueRange sum) -> SmallVector<Value> {
-                          Value spanFirstChunk = b.div(
-                              b.max(b.sub(b.mul(s, span), reach), zero),
-                              chunk);
-                          Value slot = b.sub(c, spanFirstChunk);
-                          Value weight =
-                              b.load(spanWeight, {batch, kvHead, row, s});
-                          Value value = b.load(
-                              chunkPartials, {batch, kvHead, row, s, slot});
-                          return {b.addf(sum[0], b.mulf(weight, value))};
+                        b.mul(warp, b.index(kChunkSumRows)), numQueries,
+                        b.mul(warps, b.index(kChunkSumRows)), {headAcc[0]},
+                        [&](Value row0, ValueRange acc) -> SmallVector<Value> {
+                          SmallVector<Value> terms;
+                          for (int64_t u = 0; u < kChunkSumRows; ++u) {
+                            Value row = b.add(row0, b.index(u));
+                            Value safe = b.min(row, lastRow);
+                            // The span's share of the row's softmax.
+                            Value share = b.mulf(
+                                b.load(rowScale, {batch, kvHead, safe}),
+                                exp2Diff(
+                                    b.load(spanMax, {batch, kvHead, safe, s}),
+                                    b.load(rowMax, {batch, kvHead, safe})));
+                            Value term = b.mulf(
+                                share, b.load(chunkPartials,
+                                              {batch, kvHead, safe, s, slot}));
+                            terms.push_back(
+                                b.select(b.cmp(Pred::slt, row, numQueries),
+                                         term, b.f32(0.0)));
+                          }
+                          return {b.addf(acc[0], treeReduce(terms, false))};
                         });
                   });
-            },
-            [&]() -> SmallVector<Value> { return {b.f32(0.0)}; })[0];
-        b.store(partial, warpTotals, {warp, lane});
+            })[0];
+        b.store(total, warpTotals, {warp, lane});
         gpu::BarrierOp::create(b);
         b.ifThen(b.andI(b.cmp(Pred::eq, warp, zero),
                         b.cmp(Pred::slt, c, numSlots)),
                  [&]() {
-                   Value total = b.f32(0.0);
-                   for (int64_t w = 0; w < warps; ++w)
-                     total = b.addf(total,
-                                    b.load(warpTotals, {b.index(w), lane}));
+                   Value sum = b.f32(0.0);
+                   for (int64_t w = 0; w < kChunkSumWarps; ++w)
+                     sum = b.addf(sum, b.load(warpTotals, {b.index(w), lane}));
                    if (mean) {
                      Value chunkEnd = b.min(b.add(chunkStart, chunk), prefix);
-                     total = b.divf(total,
-                                    b.indexToFloat(b.sub(chunkEnd, chunkStart),
-                                                   b.getF32Type()));
+                     sum = b.divf(sum,
+                                  b.indexToFloat(b.sub(chunkEnd, chunkStart),
+                                                 b.getF32Type()));
                    }
-                   b.store(b.select(real, total, b.f32(negInfinity())), out,
+                   b.store(b.select(real, sum, b.f32(negInfinity())), out,
                            {batch, c});
                  });
       });

@@ -33,7 +33,7 @@
 // PTXAS-NOT: rejected
 // PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 48896 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_combine | {{[0-9]+}} | 0 | 0/0 | 0 |
-// PTXAS: | chunkkv_score_chunk_sums | {{[0-9]+}} | 1024 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_chunk_sums | {{[0-9]+}} | 2048 | 0/0 | 0 |
 // PTXAS: | chunkkv_topk | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
 // PTXAS: | chunkkv_compact_plan | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
 // PTXAS: | chunkkv_compact_gather | {{[0-9]+}} | 0 | 0/0 | 0 |
