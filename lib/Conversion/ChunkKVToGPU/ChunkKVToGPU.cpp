@@ -53,6 +53,10 @@ constexpr int64_t kVectorBytes = 16;
 constexpr int64_t kBlockSize = 256;
 /// Threads of the one-block-per-sequence top-k and compaction-plan kernels.
 constexpr int64_t kScanBlockSize = 1024;
+/// Consecutive chunks a thread of the top-k kernel takes per pass over the
+/// scores: their loads are in flight together, and the index-order pass
+/// needs a block scan per kScanBlockSize * kTopkChunksPerThread chunks.
+constexpr int64_t kTopkChunksPerThread = 4;
 /// Blocks per sequence of the grid-stride row gather.
 constexpr int64_t kGatherBlocks = 512;
 /// Window queries of one block of the tensor-core score kernels: four
@@ -1368,7 +1372,9 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
 /// One block per sequence: a radix select (four 8-bit passes with a shared
 /// histogram) finds the k-th largest key and how many of the keys equal to
 /// it are taken; block-wide scans then take chunks in index order, so ties
-/// go to the lower index and the ids come out ascending.
+/// go to the lower index and the ids come out ascending. Each pass walks
+/// the scores in tiles where thread t holds kTopkChunksPerThread
+/// consecutive chunks (in index order, thread by thread).
 class TopkGPULowering {
 public:
   TopkGPULowering(KernelBuilder &b, TopkChunksOp op)
@@ -1377,17 +1383,45 @@ public:
   void emit();
 
 private:
+  /// The chunks `tile0 + thread * kTopkChunksPerThread + u` of sequence
+  /// `batch`: whether each is below `numChunks`, and its ordered key.
+  struct TileKeys {
+    SmallVector<Value> chunks, valid, keys;
+  };
+  TileKeys loadTile(Value batch, Value tile0, Value thread, Value numChunks);
+
   KernelBuilder &b;
   TopkChunksOp op;
   PolicyFormulas formulas;
   DeviceQueue queue;
 };
 
+TopkGPULowering::TileKeys TopkGPULowering::loadTile(Value batch, Value tile0,
+                                                    Value thread,
+                                                    Value numChunks) {
+  TileKeys tile;
+  Value first =
+      b.add(tile0, b.mul(thread, b.index(kTopkChunksPerThread)));
+  Value last = b.sub(numChunks, b.index(1));
+  // All loads first, so that they are in flight together.
+  SmallVector<Value> scores;
+  for (int64_t u = 0; u < kTopkChunksPerThread; ++u) {
+    Value c = b.add(first, b.index(u));
+    tile.chunks.push_back(c);
+    tile.valid.push_back(b.cmp(Pred::slt, c, numChunks));
+    scores.push_back(b.load(op.getScores(), {batch, b.min(c, last)}));
+  }
+  for (Value score : scores)
+    tile.keys.push_back(orderedScoreKey(b, score));
+  return tile;
+}
+
 void TopkGPULowering::emit() {
   MLIRContext *ctx = b.getContext();
   Type i32 = b.getI32Type();
   Value zero = b.index(0), one = b.index(1);
   Value block = b.index(kScanBlockSize);
+  Value tileSize = b.index(kScanBlockSize * kTopkChunksPerThread);
   Value scores = op.getScores(), ids = op.getChunkIdsInit();
   Value kept = op.getKeptLengthsInit();
   Type idType = getElementTypeOrSelf(ids.getType());
@@ -1437,15 +1471,20 @@ void TopkGPULowering::emit() {
             b.ifThen(b.cmp(Pred::slt, thread, b.index(256)),
                      [&]() { b.store(b.i32(0), histogram, thread); });
             gpu::BarrierOp::create(b);
-            b.forLoop(thread, numChunks, block, [&](Value c) {
-              Value key = orderedScoreKey(b, b.load(scores, {batch, c}));
-              b.ifThen(b.cmp(Pred::eq, b.andI(key, mask), prefix), [&]() {
-                Value digit = b.toIndex(b.andI(
-                    arith::ShRUIOp::create(b, key, shift), b.i32(255)));
-                memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi,
-                                            b.i32(1), histogram,
-                                            ValueRange{digit});
-              });
+            b.forLoop(zero, numChunks, tileSize, [&](Value tile0) {
+              TileKeys tile = loadTile(batch, tile0, thread, numChunks);
+              for (int64_t u = 0; u < kTopkChunksPerThread; ++u) {
+                Value key = tile.keys[u];
+                b.ifThen(b.andI(tile.valid[u],
+                                b.cmp(Pred::eq, b.andI(key, mask), prefix)),
+                         [&]() {
+                  Value digit = b.toIndex(b.andI(
+                      arith::ShRUIOp::create(b, key, shift), b.i32(255)));
+                  memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi,
+                                              b.i32(1), histogram,
+                                              ValueRange{digit});
+                });
+              }
             });
             gpu::BarrierOp::create(b);
             // Bins from the top: the digit is where the running count
@@ -1482,40 +1521,53 @@ void TopkGPULowering::emit() {
       Value threshold = found[0], numEqual = found[2];
       b.ifThen(isFirst, [&]() { b.store(b.i32(0), common, b.index(2)); });
       gpu::BarrierOp::create(b);
-      // Take chunks in index order, a block of chunks at a time.
+      // Take chunks in index order, a tile at a time: keys above the
+      // threshold, and the first `numEqual` keys equal to it.
       SmallVector<Value> taken = b.forLoop(
-          zero, numChunks, block, {b.i32(0), b.i32(0)},
+          zero, numChunks, tileSize, {b.i32(0), b.i32(0)},
           [&](Value tile0, ValueRange iters) -> SmallVector<Value> {
             Value position = iters[0], equalTaken = iters[1];
-            Value c = b.add(tile0, thread);
-            Value inside = b.cmp(Pred::slt, c, numChunks);
-            Value key = orderedScoreKey(
-                b, b.load(scores, {batch, b.min(c, b.sub(numChunks, one))}));
-            Value equal = b.andI(inside, b.cmp(Pred::eq, key, threshold));
-            Value above = b.andI(inside, b.cmp(Pred::ugt, key, threshold));
-            auto [equalRank, equalTotal] =
-                blockScan(b, arith::ExtUIOp::create(b, i32, equal), thread,
-                          warpSums);
-            // Rank among equal keys before this one, counting earlier tiles.
-            Value equalBefore = b.add(
-                equalTaken,
-                b.sub(equalRank, arith::ExtUIOp::create(b, i32, equal)));
-            Value take = b.orI(above,
-                               b.andI(equal, b.cmp(Pred::slt, equalBefore,
-                                                   numEqual)));
-            Value takeBit = arith::ExtUIOp::create(b, i32, take);
-            auto [takeRankValue, takeTotal] =
-                blockScan(b, takeBit, thread, warpSums);
-            Value takeRank = takeRankValue;
-            b.ifThen(take, [&]() {
-              Value slot = b.toIndex(
-                  b.add(position, b.sub(takeRank, takeBit)));
-              b.store(b.fromIndex(c, idType), ids, {batch, slot});
-              b.ifThen(b.cmp(Pred::eq, c, lastChunk), [&]() {
-                b.store(b.fromIndex(lastShortfall, i32), common,
-                        b.index(2));
+            TileKeys tile = loadTile(batch, tile0, thread, numChunks);
+            SmallVector<Value> equal, above;
+            Value equalCount = b.i32(0);
+            for (auto [valid, key] : llvm::zip(tile.valid, tile.keys)) {
+              equal.push_back(
+                  b.andI(valid, b.cmp(Pred::eq, key, threshold)));
+              above.push_back(
+                  b.andI(valid, b.cmp(Pred::ugt, key, threshold)));
+              equalCount = b.add(equalCount,
+                                 arith::ExtUIOp::create(b, i32, equal.back()));
+            }
+            auto [equalEnd, equalTotal] =
+                blockScan(b, equalCount, thread, warpSums);
+            // Equal keys before this thread's, counting earlier tiles.
+            Value equalSeen =
+                b.add(equalTaken, b.sub(equalEnd, equalCount));
+            SmallVector<Value> take;
+            Value takeCount = b.i32(0);
+            for (auto [isEqual, isAbove] : llvm::zip(equal, above)) {
+              take.push_back(b.orI(
+                  isAbove, b.andI(isEqual,
+                                  b.cmp(Pred::slt, equalSeen, numEqual))));
+              equalSeen =
+                  b.add(equalSeen, arith::ExtUIOp::create(b, i32, isEqual));
+              takeCount = b.add(takeCount,
+                                arith::ExtUIOp::create(b, i32, take.back()));
+            }
+            auto [takeEnd, takeTotal] =
+                blockScan(b, takeCount, thread, warpSums);
+            Value slot = b.add(position, b.sub(takeEnd, takeCount));
+            for (int64_t u = 0; u < kTopkChunksPerThread; ++u) {
+              Value c = tile.chunks[u], isTaken = take[u];
+              b.ifThen(isTaken, [&]() {
+                b.store(b.fromIndex(c, idType), ids, {batch, b.toIndex(slot)});
+                b.ifThen(b.cmp(Pred::eq, c, lastChunk), [&]() {
+                  b.store(b.fromIndex(lastShortfall, i32), common,
+                          b.index(2));
+                });
               });
-            });
+              slot = b.add(slot, arith::ExtUIOp::create(b, i32, isTaken));
+            }
             return {b.add(position, takeTotal),
                     b.add(equalTaken, equalTotal)};
           });

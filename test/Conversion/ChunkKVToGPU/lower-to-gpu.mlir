@@ -125,15 +125,26 @@ func.func @chunk_score_f32_bshd(%q: memref<1x4x64x16xf32>, %k: memref<1x333x2x16
 
 // -----
 
-// Top-k: one block of 1024 threads per sequence; a shared 256-bin histogram
-// filled with atomics, then block-wide scans with warp shuffles.
+// Top-k: one block of 1024 threads per sequence, walking the scores in
+// tiles of 4096 where each thread loads four consecutive chunks at once; a
+// shared 256-bin histogram filled with atomics per radix digit, then per
+// tile two block-wide scans (equal keys, then taken chunks) with shuffles.
 #p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
 // CHECK-LABEL: func.func @topk
 // CHECK: gpu.launch async {{.*}} threads({{.*}}) in (%{{.*}} = %c1024
 // CHECK-SAME: function(@chunkkv_topk)
 // CHECK-SAME: workgroup(%{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>>
-// CHECK: memref.atomic_rmw addi
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c4096 {
+// CHECK-COUNT-4: memref.load %{{.*}} : memref<2x12xf32>
+// CHECK-COUNT-4: memref.atomic_rmw addi
 // CHECK: gpu.shuffle  up
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c4096 iter_args
+// CHECK-COUNT-4: memref.load %{{.*}} : memref<2x12xf32>
+// CHECK-COUNT-5: gpu.shuffle  up
+// CHECK: gpu.barrier
+// CHECK-COUNT-5: gpu.shuffle  up
+// CHECK: gpu.barrier
+// CHECK-COUNT-4: memref.store %{{.*}} : memref<2x3xi64>
 // CHECK: gpu.wait [%{{.*}}]
 func.func @topk(%s: memref<2x12xf32>, %len: memref<2xi64>, %ids: memref<2x3xi64>,
                 %kept: memref<2xi64>) {
