@@ -88,6 +88,8 @@ constexpr double kNoMaximum = -1e30;
 constexpr int64_t kStepValueStride = kMmaKeysPerStep + 4;
 /// Shared memory a block may declare statically (bytes).
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
+/// Spans whose statistics a lane of the combine kernel loads at once.
+constexpr int64_t kCombineSpans = 4;
 /// Warps of the single-pass chunk kernel, and the (kv head, query) rows a
 /// lane loads at once: enough loads in flight to hide memory latency.
 constexpr int64_t kChunkSumWarps = 16;
@@ -1122,12 +1124,30 @@ void ChunkScoreGPULowering::emitCombineKernel() {
     // Sequences without a prefix were not scored: no partials to read.
     Value used = b.select(b.andI(inside, b.cmp(Pred::sgt, length, window)),
                           b.ceilDiv(length, b.index(spanLength)), zero);
+    // kCombineSpans spans per lane at a time, their loads in flight
+    // together; a span past `used` counts as empty.
+    Value lastUsed = b.sub(used, one);
     SmallVector<Value> total = b.forLoop(
-        lane, used, warpSize, {b.f32(negInfinity()), b.f32(0.0)},
-        [&](Value span, ValueRange acc) -> SmallVector<Value> {
-          return combineStatistics(acc[0], acc[1],
-                                   b.load(spanMax, {batch, kvHead, row, span}),
-                                   b.load(spanSum, {batch, kvHead, row, span}));
+        lane, used, b.index(kWarpSize * kCombineSpans),
+        {b.f32(negInfinity()), b.f32(0.0)},
+        [&](Value span0, ValueRange acc) -> SmallVector<Value> {
+          SmallVector<Value> maxima, sums;
+          for (int64_t u = 0; u < kCombineSpans; ++u) {
+            Value span = b.add(span0, b.index(u * kWarpSize));
+            Value inside = b.cmp(Pred::slt, span, used);
+            Value safe = b.min(span, lastUsed);
+            maxima.push_back(
+                b.select(inside, b.load(spanMax, {batch, kvHead, row, safe}),
+                         b.f32(negInfinity())));
+            sums.push_back(
+                b.select(inside, b.load(spanSum, {batch, kvHead, row, safe}),
+                         b.f32(0.0)));
+          }
+          SmallVector<Value> combined(acc);
+          for (int64_t u = 0; u < kCombineSpans; ++u)
+            combined = combineStatistics(combined[0], combined[1], maxima[u],
+                                         sums[u]);
+          return combined;
         });
     for (int64_t offset = kWarpSize / 2; offset > 0; offset /= 2)
       total = combineStatistics(

@@ -28,6 +28,7 @@
 // CHECK: nvvm.bar.warp.sync
 // CHECK: memref.store {{.*}} : memref<?x?x?x?x?xf32>
 // CHECK: function(@chunkkv_score_combine)
+// CHECK-COUNT-8: memref.load %{{.*}} : memref<?x?x?x?xf32>
 // CHECK: function(@chunkkv_score_chunk_sums)
 // CHECK-COUNT-8: memref.load {{.*}} : memref<?x?x?x?x?xf32>
 // CHECK: gpu.barrier
