@@ -1,9 +1,9 @@
 """GPU integration tests of libchunkkv_cuda.so against the NumPy reference.
 
-Runs the golden cases (and their f16/bf16/bshd/in-place variants) and
-random cases through chunkkv.torch.select_pointers on device buffers that the
-runtime library allocates (no PyTorch needed, so compute-sanitizer runs it
-quickly), and checks per docs/semantics.md's conformance rules: chunk scores
+Runs the golden cases (and their f16/bf16/bshd/in-place variants),
+random cases and a few long sequences through chunkkv.torch.select_pointers
+on device buffers that the runtime library allocates (no PyTorch needed, so
+compute-sanitizer runs it quickly), and checks per docs/semantics.md's conformance rules: chunk scores
 within 1e-4 (f32) or 1e-2 (f16/bf16) of the reference, the chosen chunks a
 valid top-k of the reference scores, the kept lengths, and the compacted
 rows bit-exact. Exit status 0 when every case passes.
@@ -221,6 +221,15 @@ def random_case(rng, name):
     return q, k, v, lengths
 
 
+# (variant, kv heads, group size, lengths) of the long cases.
+LONG_CASES = [
+    ("paper_c10_w32_r01_f16_bhsd_d128", 2, 4, [50000]),
+    ("paper_c10_w32_r02_p5_mean_f16_bhsd_d32", 2, 4, [45000, 30011]),
+    ("paper_c3_w16_b60_p3_bf16_bshd_d64", 1, 2, [20000]),
+    ("kvpress_c10_w64_cr05_f16_bshd_d32", 2, 2, [45000]),
+]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--random", type=int, default=200)
@@ -265,6 +274,19 @@ def main():
         record(f"random {i} [{name} B={q.shape[0]} Hq={q.shape[1]} Hkv={k.shape[1]} "
                f"S={k.shape[2]} lengths={list(map(int, lengths))}]", failures,
                time.perf_counter() - start)
+
+    # Long sequences: several 4096-chunk tiles of the top-k kernel and
+    # hundreds of score spans per sequence, in both score forms.
+    for name, kv_heads, group, lengths in ([] if args.quick else LONG_CASES):
+        policy, _, _, head_dim = variant_policy(name)
+        capacity = max(lengths)
+        q = rng.standard_normal((len(lengths), kv_heads * group, policy.window, head_dim))
+        k = rng.standard_normal((len(lengths), kv_heads, capacity, head_dim))
+        v = rng.standard_normal((len(lengths), kv_heads, capacity, head_dim))
+        start = time.perf_counter()
+        failures = run_case(device, name, q, k, v, lengths)
+        record(f"long [{name} Hq={kv_heads * group} Hkv={kv_heads} lengths={lengths}]",
+               failures, time.perf_counter() - start)
 
     passed = sum(r["ok"] for r in results)
     print(f"{passed}/{len(results)} GPU cases passed")
