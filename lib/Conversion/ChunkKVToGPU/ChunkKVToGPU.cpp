@@ -266,8 +266,8 @@ void alignedStore(KernelBuilder &b, Value value, Value memref,
 /// `2^(x - span max)` into the chunks its span's keys add to (pooling
 /// weights included), kernel 2 combines the statistics, and a last kernel
 /// adds up the partials per chunk, each weighted by its span's share
-/// `2^(span max - max) * factor / sum` of the query's softmax. kvpress needs every
-/// token's pooled score for its batch maximum and keeps the token pass.
+/// `2^(span max - max) * factor / sum` of the query's softmax. kvpress needs
+/// every token's pooled score for its batch maximum and keeps the token pass.
 class ChunkScoreGPULowering {
 public:
   ChunkScoreGPULowering(KernelBuilder &b, ChunkScoreOp op,
@@ -299,8 +299,7 @@ private:
 
   /// Chunks whose pooled scores `keys` consecutive keys add to, at most.
   int64_t chunksTouched(int64_t keys) const {
-    return (keys - 1 + 2 * (policy.getPool() / 2)) / policy.getChunkSize() +
-           2;
+    return (keys - 1 + 2 * (policy.getPool() / 2)) / policy.getChunkSize() + 2;
   }
   /// Keys per span of the single-pass score kernel: the most, up to
   /// tokens-per-block, whose chunk partials fit in static shared memory
@@ -380,15 +379,15 @@ private:
   Value rowGroups;  // blocks that split the G*w queries of a kv head
   Value sequenceSums;         // [B, S] f32 pooled per-token scores
   Value windowMax;            // [1] i32 bits of kvpress's batch maximum
-  Value chunkPartials;  // [B, Hkv, G*w, spans, slots] f32 (single pass)
+  Value chunkPartials;        // [B, Hkv, G*w, spans, slots] f32 (single pass)
 };
 
 void ChunkScoreGPULowering::emit() {
   Value q = op.getQueries(), k = op.getKeys();
   headDim = cast<MemRefType>(k.getType()).getDimSize(3);
   Type element = getElementTypeOrSelf(k.getType());
-  useTensorCores = (element.isF16() || element.isBF16()) &&
-                   headDim % kMmaFeatureStride == 0;
+  useTensorCores =
+      (element.isF16() || element.isBF16()) && headDim % kMmaFeatureStride == 0;
   spanLength = tokensPerBlock;
   if (useTensorCores && formulas.isPaper()) {
     int64_t keys = singlePassSpanLength();
@@ -422,8 +421,8 @@ void ChunkScoreGPULowering::emit() {
                   : one;
 
   if (singlePass) {
-    chunkPartials = queue.alloc(f32, {batchSize, kvHeads, numQueries,
-                                      numSpans, b.index(slotsPerSpan)});
+    chunkPartials = queue.alloc(
+        f32, {batchSize, kvHeads, numQueries, numSpans, b.index(slotsPerSpan)});
     scratch.push_back(chunkPartials);
     emitTensorCoreScoreKernel(/*tokenPass=*/false);
     emitCombineKernel();
@@ -717,8 +716,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   int64_t warpRows = kMmaRows * kMmaRowTiles;
   bool chunkSlots = singlePass && !tokenPass;
   if (tokenPass)
-    shared.push_back(
-        workgroupBuffer(ctx, {kMmaWarps, spanLength}, f32));
+    shared.push_back(workgroupBuffer(ctx, {kMmaWarps, spanLength}, f32));
   if (chunkSlots) {
     shared.push_back(
         workgroupBuffer(ctx, {kMmaWarps, warpRows, kStepValueStride}, f32));
@@ -744,8 +742,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
         Value prefix = b.sub(length, window);
         Value end = tokenPass ? prefix : length;
         Value spanStart = b.mul(spanIndex, b.index(spanLength));
-        Value spanEnd =
-            b.min(b.add(spanStart, b.index(spanLength)), end);
+        Value spanEnd = b.min(b.add(spanStart, b.index(spanLength)), end);
         Value active = b.andI(b.cmp(Pred::sgt, prefix, zero),
                               b.cmp(Pred::slt, spanStart, end));
         b.ifThen(active, [&]() {
@@ -798,15 +795,15 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             partials = {buffers[1], buffers[2], buffers[3], buffers[4]};
             // Empty slots; the first step's barrier orders this before
             // other lanes add to them.
-            b.forLoop(lane, b.index(warpRows * slotsPerSpan),
-                      b.index(kWarpSize), [&](Value e) {
-                        Value row = b.div(e, b.index(slotsPerSpan));
-                        Value slot = b.rem(e, b.index(slotsPerSpan));
-                        b.store(b.f32(0.0), partials.slotSums,
-                                {warp, row, slot});
-                        b.store(b.f32(kNoMaximum), partials.slotMax,
-                                {warp, row, slot});
-                      });
+            b.forLoop(
+                lane, b.index(warpRows * slotsPerSpan), b.index(kWarpSize),
+                [&](Value e) {
+                  Value row = b.div(e, b.index(slotsPerSpan));
+                  Value slot = b.rem(e, b.index(slotsPerSpan));
+                  b.store(b.f32(0.0), partials.slotSums, {warp, row, slot});
+                  b.store(b.f32(kNoMaximum), partials.slotMax,
+                          {warp, row, slot});
+                });
           }
 
           // One step's key rows, loaded by the whole block with coalesced
@@ -951,9 +948,8 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     Value stepMax =
                         treeReduce(stepLogits[half], /*maximum=*/true);
                     for (int64_t offset : {1, 2})
-                      stepMax = b.maxf(stepMax,
-                                       shuffle(b, stepMax, offset,
-                                               gpu::ShuffleMode::XOR));
+                      stepMax = b.maxf(stepMax, shuffle(b, stepMax, offset,
+                                                        gpu::ShuffleMode::XOR));
                     Value newMax = b.maxf(max, stepMax);
                     SmallVector<Value> terms;
                     for (Value x : stepLogits[half])
@@ -982,8 +978,8 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     statTypes, unmasked, [&]() { return finish(false); },
                     [&]() { return finish(true); });
                 if (chunkSlots)
-                  addStepToChunkPartials(partials, warp, lane, key0,
-                                         spanStart, spanEnd, prefix);
+                  addStepToChunkPartials(partials, warp, lane, key0, spanStart,
+                                         spanEnd, prefix);
                 llvm::append_range(next, prefetched);
                 return next;
               });
@@ -1019,20 +1015,21 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           // The chunk slots, relative to the span's maximum (the rows'
           // running maximum after the last step).
           NVVM::SyncWarpOp::create(b, b.i32(-1));
-          b.forLoop(lane, b.index(warpRows * slotsPerSpan), b.index(kWarpSize),
-                    [&](Value e) {
-            Value row = b.div(e, b.index(slotsPerSpan));
-            Value slot = b.rem(e, b.index(slotsPerSpan));
-            Value queryRow = b.add(warpRow, row);
-            b.ifThen(b.cmp(Pred::slt, queryRow, numQueries), [&]() {
-              Value value = b.mulf(
-                  b.load(partials.slotSums, {warp, row, slot}),
-                  exp2Diff(b.load(partials.slotMax, {warp, row, slot}),
-                           b.load(partials.stepMax, {warp, row})));
-              b.store(value, chunkPartials,
-                      {batch, kvHead, queryRow, spanIndex, slot});
-            });
-          });
+          b.forLoop(
+              lane, b.index(warpRows * slotsPerSpan), b.index(kWarpSize),
+              [&](Value e) {
+                Value row = b.div(e, b.index(slotsPerSpan));
+                Value slot = b.rem(e, b.index(slotsPerSpan));
+                Value queryRow = b.add(warpRow, row);
+                b.ifThen(b.cmp(Pred::slt, queryRow, numQueries), [&]() {
+                  Value value = b.mulf(
+                      b.load(partials.slotSums, {warp, row, slot}),
+                      exp2Diff(b.load(partials.slotMax, {warp, row, slot}),
+                               b.load(partials.stepMax, {warp, row})));
+                  b.store(value, chunkPartials,
+                          {batch, kvHead, queryRow, spanIndex, slot});
+                });
+              });
         });
       });
 }
@@ -1048,49 +1045,49 @@ void ChunkScoreGPULowering::addStepToChunkPartials(
   // the warp has stored its own.
   NVVM::SyncWarpOp::create(b, b.i32(-1));
   // Prefix keys of the step; each adds to the chunks within `reach`.
-  Value stepEnd = b.min(
-      b.min(b.add(key0, b.index(kMmaKeysPerStep)), spanEnd), prefix);
+  Value stepEnd =
+      b.min(b.min(b.add(key0, b.index(kMmaKeysPerStep)), spanEnd), prefix);
   b.ifThen(b.cmp(Pred::slt, key0, stepEnd), [&]() {
     Value firstChunk = b.div(b.max(b.sub(key0, reach), zero), chunk);
     Value lastChunk = b.div(
         b.min(b.add(b.sub(stepEnd, one), reach), b.sub(prefix, one)), chunk);
     Value spanFirstChunk = b.div(b.max(b.sub(spanStart, reach), zero), chunk);
-    b.forLoop(lane, b.index(warpRows * stepSlots), b.index(kWarpSize),
-              [&](Value e) {
-      Value row = b.rem(e, b.index(warpRows));
-      Value c = b.add(firstChunk, b.div(e, b.index(warpRows)));
-      b.ifThen(b.cmp(Pred::sle, c, lastChunk), [&]() {
-        Value chunkStart = b.mul(c, chunk);
-        Value lo = b.max(key0, b.sub(chunkStart, reach));
-        Value hi = b.min(stepEnd, b.add(b.add(chunkStart, chunk), reach));
-        Value sum = b.forLoop(
-            lo, hi, one, {b.f32(0.0)},
-            [&](Value t, ValueRange acc) -> SmallVector<Value> {
-              Value value =
-                  b.load(buffers.stepValues, {warp, row, b.sub(t, key0)});
-              if (policy.getPool() > 1)
-                value = b.mulf(value, poolWeight(t, chunkStart, prefix));
-              return {b.addf(acc[0], value)};
-            })[0];
-        // The slot may hold an earlier step's sum, relative to that step's
-        // maximum: rescale it to this one's.
-        Value slot = b.sub(c, spanFirstChunk);
-        Value reference = b.load(buffers.stepMax, {warp, row});
-        Value old = b.load(buffers.slotSums, {warp, row, slot});
-        Value oldMax = b.load(buffers.slotMax, {warp, row, slot});
-        b.store(b.addf(b.mulf(old, exp2Diff(oldMax, reference)), sum),
-                buffers.slotSums, {warp, row, slot});
-        b.store(reference, buffers.slotMax, {warp, row, slot});
-      });
-    });
+    b.forLoop(
+        lane, b.index(warpRows * stepSlots), b.index(kWarpSize), [&](Value e) {
+          Value row = b.rem(e, b.index(warpRows));
+          Value c = b.add(firstChunk, b.div(e, b.index(warpRows)));
+          b.ifThen(b.cmp(Pred::sle, c, lastChunk), [&]() {
+            Value chunkStart = b.mul(c, chunk);
+            Value lo = b.max(key0, b.sub(chunkStart, reach));
+            Value hi = b.min(stepEnd, b.add(b.add(chunkStart, chunk), reach));
+            Value sum = b.forLoop(
+                lo, hi, one, {b.f32(0.0)},
+                [&](Value t, ValueRange acc) -> SmallVector<Value> {
+                  Value value =
+                      b.load(buffers.stepValues, {warp, row, b.sub(t, key0)});
+                  if (policy.getPool() > 1)
+                    value = b.mulf(value, poolWeight(t, chunkStart, prefix));
+                  return {b.addf(acc[0], value)};
+                })[0];
+            // The slot may hold an earlier step's sum, relative to that step's
+            // maximum: rescale it to this one's.
+            Value slot = b.sub(c, spanFirstChunk);
+            Value reference = b.load(buffers.stepMax, {warp, row});
+            Value old = b.load(buffers.slotSums, {warp, row, slot});
+            Value oldMax = b.load(buffers.slotMax, {warp, row, slot});
+            b.store(b.addf(b.mulf(old, exp2Diff(oldMax, reference)), sum),
+                    buffers.slotSums, {warp, row, slot});
+            b.store(reference, buffers.slotMax, {warp, row, slot});
+          });
+        });
   });
 }
 
 Value ChunkScoreGPULowering::poolWeight(Value t, Value chunkStart,
                                         Value prefix) {
   Value reach = b.index(policy.getPool() / 2);
-  Value chunkEnd = b.min(b.add(chunkStart, b.index(policy.getChunkSize())),
-                         prefix);
+  Value chunkEnd =
+      b.min(b.add(chunkStart, b.index(policy.getChunkSize())), prefix);
   Value first = b.max(b.sub(t, reach), chunkStart);
   Value last = b.min(b.add(t, reach), b.sub(chunkEnd, one));
   Value count = b.sub(b.add(last, one), first);
@@ -1139,14 +1136,14 @@ void ChunkScoreGPULowering::emitCombineKernel() {
             maxima.push_back(
                 b.select(inside, b.load(spanMax, {batch, kvHead, row, safe}),
                          b.f32(negInfinity())));
-            sums.push_back(
-                b.select(inside, b.load(spanSum, {batch, kvHead, row, safe}),
-                         b.f32(0.0)));
+            sums.push_back(b.select(inside,
+                                    b.load(spanSum, {batch, kvHead, row, safe}),
+                                    b.f32(0.0)));
           }
           SmallVector<Value> combined(acc);
           for (int64_t u = 0; u < kCombineSpans; ++u)
-            combined = combineStatistics(combined[0], combined[1], maxima[u],
-                                         sums[u]);
+            combined =
+                combineStatistics(combined[0], combined[1], maxima[u], sums[u]);
           return combined;
         });
     for (int64_t offset = kWarpSize / 2; offset > 0; offset /= 2)
@@ -1367,21 +1364,20 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
             })[0];
         b.store(total, warpTotals, {warp, lane});
         gpu::BarrierOp::create(b);
-        b.ifThen(b.andI(b.cmp(Pred::eq, warp, zero),
-                        b.cmp(Pred::slt, c, numSlots)),
-                 [&]() {
-                   Value sum = b.f32(0.0);
-                   for (int64_t w = 0; w < kChunkSumWarps; ++w)
-                     sum = b.addf(sum, b.load(warpTotals, {b.index(w), lane}));
-                   if (mean) {
-                     Value chunkEnd = b.min(b.add(chunkStart, chunk), prefix);
-                     sum = b.divf(sum,
-                                  b.indexToFloat(b.sub(chunkEnd, chunkStart),
+        b.ifThen(
+            b.andI(b.cmp(Pred::eq, warp, zero), b.cmp(Pred::slt, c, numSlots)),
+            [&]() {
+              Value sum = b.f32(0.0);
+              for (int64_t w = 0; w < kChunkSumWarps; ++w)
+                sum = b.addf(sum, b.load(warpTotals, {b.index(w), lane}));
+              if (mean) {
+                Value chunkEnd = b.min(b.add(chunkStart, chunk), prefix);
+                sum = b.divf(sum, b.indexToFloat(b.sub(chunkEnd, chunkStart),
                                                  b.getF32Type()));
-                   }
-                   b.store(b.select(real, sum, b.f32(negInfinity())), out,
-                           {batch, c});
-                 });
+              }
+              b.store(b.select(real, sum, b.f32(negInfinity())), out,
+                      {batch, c});
+            });
       });
 }
 
@@ -1420,8 +1416,7 @@ TopkGPULowering::TileKeys TopkGPULowering::loadTile(Value batch, Value tile0,
                                                     Value thread,
                                                     Value numChunks) {
   TileKeys tile;
-  Value first =
-      b.add(tile0, b.mul(thread, b.index(kTopkChunksPerThread)));
+  Value first = b.add(tile0, b.mul(thread, b.index(kTopkChunksPerThread)));
   Value last = b.sub(numChunks, b.index(1));
   // All loads first, so that they are in flight together.
   SmallVector<Value> scores;
@@ -1495,15 +1490,16 @@ void TopkGPULowering::emit() {
               TileKeys tile = loadTile(batch, tile0, thread, numChunks);
               for (int64_t u = 0; u < kTopkChunksPerThread; ++u) {
                 Value key = tile.keys[u];
-                b.ifThen(b.andI(tile.valid[u],
-                                b.cmp(Pred::eq, b.andI(key, mask), prefix)),
-                         [&]() {
-                  Value digit = b.toIndex(b.andI(
-                      arith::ShRUIOp::create(b, key, shift), b.i32(255)));
-                  memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi,
-                                              b.i32(1), histogram,
-                                              ValueRange{digit});
-                });
+                b.ifThen(
+                    b.andI(tile.valid[u],
+                           b.cmp(Pred::eq, b.andI(key, mask), prefix)),
+                    [&]() {
+                      Value digit = b.toIndex(b.andI(
+                          arith::ShRUIOp::create(b, key, shift), b.i32(255)));
+                      memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi,
+                                                  b.i32(1), histogram,
+                                                  ValueRange{digit});
+                    });
               }
             });
             gpu::BarrierOp::create(b);
@@ -1551,28 +1547,25 @@ void TopkGPULowering::emit() {
             SmallVector<Value> equal, above;
             Value equalCount = b.i32(0);
             for (auto [valid, key] : llvm::zip(tile.valid, tile.keys)) {
-              equal.push_back(
-                  b.andI(valid, b.cmp(Pred::eq, key, threshold)));
-              above.push_back(
-                  b.andI(valid, b.cmp(Pred::ugt, key, threshold)));
+              equal.push_back(b.andI(valid, b.cmp(Pred::eq, key, threshold)));
+              above.push_back(b.andI(valid, b.cmp(Pred::ugt, key, threshold)));
               equalCount = b.add(equalCount,
                                  arith::ExtUIOp::create(b, i32, equal.back()));
             }
             auto [equalEnd, equalTotal] =
                 blockScan(b, equalCount, thread, warpSums);
             // Equal keys before this thread's, counting earlier tiles.
-            Value equalSeen =
-                b.add(equalTaken, b.sub(equalEnd, equalCount));
+            Value equalSeen = b.add(equalTaken, b.sub(equalEnd, equalCount));
             SmallVector<Value> take;
             Value takeCount = b.i32(0);
             for (auto [isEqual, isAbove] : llvm::zip(equal, above)) {
               take.push_back(b.orI(
-                  isAbove, b.andI(isEqual,
-                                  b.cmp(Pred::slt, equalSeen, numEqual))));
+                  isAbove,
+                  b.andI(isEqual, b.cmp(Pred::slt, equalSeen, numEqual))));
               equalSeen =
                   b.add(equalSeen, arith::ExtUIOp::create(b, i32, isEqual));
-              takeCount = b.add(takeCount,
-                                arith::ExtUIOp::create(b, i32, take.back()));
+              takeCount =
+                  b.add(takeCount, arith::ExtUIOp::create(b, i32, take.back()));
             }
             auto [takeEnd, takeTotal] =
                 blockScan(b, takeCount, thread, warpSums);
@@ -1582,8 +1575,7 @@ void TopkGPULowering::emit() {
               b.ifThen(isTaken, [&]() {
                 b.store(b.fromIndex(c, idType), ids, {batch, b.toIndex(slot)});
                 b.ifThen(b.cmp(Pred::eq, c, lastChunk), [&]() {
-                  b.store(b.fromIndex(lastShortfall, i32), common,
-                          b.index(2));
+                  b.store(b.fromIndex(lastShortfall, i32), common, b.index(2));
                 });
               });
               slot = b.add(slot, arith::ExtUIOp::create(b, i32, isTaken));
