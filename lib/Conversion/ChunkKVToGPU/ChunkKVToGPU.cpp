@@ -1454,6 +1454,7 @@ void TopkGPULowering::emit() {
     Value batch = launchOp.getBlockIds().x;
     Value thread = launchOp.getThreadIds().x;
     Value isFirst = b.cmp(Pred::eq, thread, zero);
+    Value lane = b.fromIndex(b.rem(thread, b.index(kWarpSize)), i32);
     Value length = b.max(b.toIndex(b.load(op.getLengths(), batch)), zero);
     Value noChunk = b.fromIndex(b.index(-1), idType);
     b.forLoop(thread, maxChosen, block,
@@ -1490,16 +1491,28 @@ void TopkGPULowering::emit() {
               TileKeys tile = loadTile(batch, tile0, thread, numChunks);
               for (int64_t u = 0; u < kTopkChunksPerThread; ++u) {
                 Value key = tile.keys[u];
-                b.ifThen(
-                    b.andI(tile.valid[u],
-                           b.cmp(Pred::eq, b.andI(key, mask), prefix)),
-                    [&]() {
-                      Value digit = b.toIndex(b.andI(
-                          arith::ShRUIOp::create(b, key, shift), b.i32(255)));
-                      memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi,
-                                                  b.i32(1), histogram,
-                                                  ValueRange{digit});
-                    });
+                Value counted = b.andI(
+                    tile.valid[u], b.cmp(Pred::eq, b.andI(key, mask), prefix));
+                Value digit = b.andI(arith::ShRUIOp::create(b, key, shift),
+                                     b.i32(255));
+                // Scores share their leading bits, so most lanes of a warp
+                // count the same few digits: one atomic per distinct digit,
+                // from its lowest lane, adding how many lanes have it (256
+                // marks a lane that counts nothing).
+                Value peers = NVVM::MatchSyncOp::create(
+                    b, i32, b.i32(-1), b.select(counted, digit, b.i32(256)),
+                    NVVM::MatchSyncKind::any);
+                Value lowerLanes = b.sub(
+                    arith::ShLIOp::create(b, b.i32(1), lane), b.i32(1));
+                Value leads = b.andI(
+                    counted, b.cmp(Pred::eq, b.andI(peers, lowerLanes),
+                                   b.i32(0)));
+                b.ifThen(leads, [&]() {
+                  memref::AtomicRMWOp::create(
+                      b, arith::AtomicRMWKind::addi,
+                      LLVM::CtPopOp::create(b, peers), histogram,
+                      ValueRange{b.toIndex(digit)});
+                });
               }
             });
             gpu::BarrierOp::create(b);
