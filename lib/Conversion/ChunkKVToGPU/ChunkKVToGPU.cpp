@@ -297,10 +297,22 @@ private:
   /// the span's softmax share * chunk partial.
   void emitChunkPartialsKernel();
 
+  /// Keys on each side of a token that its pooled score averages over.
+  int64_t poolReach() const { return policy.getPool() / 2; }
   /// Chunks whose pooled scores `keys` consecutive keys add to, at most.
   int64_t chunksTouched(int64_t keys) const {
-    return (keys - 1 + 2 * (policy.getPool() / 2)) / policy.getChunkSize() + 2;
+    return (keys - 1 + 2 * poolReach()) / policy.getChunkSize() + 2;
   }
+  /// The keys of span `spanIndex` of sequence `batch` that a score kernel
+  /// takes: every visible key for the statistics, the prefix for the token
+  /// sums; `active` when the sequence is scored and the span holds any.
+  struct SpanBounds {
+    Value prefix, start, end, active;
+  };
+  SpanBounds spanBounds(Value batch, Value spanIndex, bool tokenPass);
+  /// `sum` over the chunk's tokens `[start, stop)`, or their mean for
+  /// `aggregate = mean`.
+  Value aggregateChunk(Value sum, Value start, Value stop);
   /// Keys per span of the single-pass score kernel: the most, up to
   /// tokens-per-block, whose chunk partials fit in static shared memory
   /// next to the staged keys; 0 when not even one step's do.
@@ -468,6 +480,25 @@ int64_t ChunkScoreGPULowering::singlePassSpanLength() const {
   return 0;
 }
 
+ChunkScoreGPULowering::SpanBounds
+ChunkScoreGPULowering::spanBounds(Value batch, Value spanIndex,
+                                  bool tokenPass) {
+  Value length = clampedLength(b, op.getLengths(), batch, capacity);
+  Value prefix = b.sub(length, window);
+  Value end = tokenPass ? prefix : length;
+  Value start = b.mul(spanIndex, b.index(spanLength));
+  Value active =
+      b.andI(b.cmp(Pred::sgt, prefix, zero), b.cmp(Pred::slt, start, end));
+  return {prefix, start, b.min(b.add(start, b.index(spanLength)), end), active};
+}
+
+Value ChunkScoreGPULowering::aggregateChunk(Value sum, Value start,
+                                            Value stop) {
+  if (policy.getAggregate() != Aggregate::mean)
+    return sum;
+  return b.divf(sum, b.indexToFloat(b.sub(stop, start), b.getF32Type()));
+}
+
 SmallVector<Value>
 ChunkScoreGPULowering::logits(Value keyTile, Value key0,
                               ArrayRef<Value> queryFeatures) {
@@ -517,15 +548,9 @@ void ChunkScoreGPULowering::emitScoreKernel(bool tokenPass) {
     Value thread = launchOp.getThreadIds().x;
     Value blockSize = launchOp.getBlockSize().x;
 
-    Value length = clampedLength(b, op.getLengths(), batch, capacity);
-    Value prefix = b.sub(length, window);
-    // Statistics cover every visible key; token sums only the prefix.
-    Value end = tokenPass ? prefix : length;
-    Value spanStart = b.mul(spanIndex, b.index(spanLength));
-    Value spanEnd = b.min(b.add(spanStart, b.index(spanLength)), end);
-    Value active = b.andI(b.cmp(Pred::sgt, prefix, zero),
-                          b.cmp(Pred::slt, spanStart, end));
-    b.ifThen(active, [&]() {
+    SpanBounds span = spanBounds(batch, spanIndex, tokenPass);
+    Value prefix = span.prefix, spanStart = span.start, spanEnd = span.end;
+    b.ifThen(span.active, [&]() {
       Value row = thread;
       Value real = b.cmp(Pred::slt, row, numQueries);
       Value safeRow = b.min(row, b.sub(numQueries, one));
@@ -738,14 +763,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
         Value warp = b.div(thread, b.index(kWarpSize));
         Value group = b.div(lane, b.index(4)), quad = b.rem(lane, b.index(4));
 
-        Value length = clampedLength(b, op.getLengths(), batch, capacity);
-        Value prefix = b.sub(length, window);
-        Value end = tokenPass ? prefix : length;
-        Value spanStart = b.mul(spanIndex, b.index(spanLength));
-        Value spanEnd = b.min(b.add(spanStart, b.index(spanLength)), end);
-        Value active = b.andI(b.cmp(Pred::sgt, prefix, zero),
-                              b.cmp(Pred::slt, spanStart, end));
-        b.ifThen(active, [&]() {
+        SpanBounds span = spanBounds(batch, spanIndex, tokenPass);
+        Value prefix = span.prefix, spanStart = span.start, spanEnd = span.end;
+        b.ifThen(span.active, [&]() {
           // This lane's rows: `group` and `group + 8` of each of the warp's
           // 16-row tiles.
           Value warpRow =
@@ -1040,7 +1060,7 @@ void ChunkScoreGPULowering::addStepToChunkPartials(
   int64_t warpRows = kMmaRows * kMmaRowTiles;
   int64_t stepSlots = chunksTouched(kMmaKeysPerStep);
   Value chunk = b.index(policy.getChunkSize());
-  Value reach = b.index(policy.getPool() / 2);
+  Value reach = b.index(poolReach());
   // The step's values and maxima are in shared memory once every lane of
   // the warp has stored its own.
   NVVM::SyncWarpOp::create(b, b.i32(-1));
@@ -1085,7 +1105,7 @@ void ChunkScoreGPULowering::addStepToChunkPartials(
 
 Value ChunkScoreGPULowering::poolWeight(Value t, Value chunkStart,
                                         Value prefix) {
-  Value reach = b.index(policy.getPool() / 2);
+  Value reach = b.index(poolReach());
   Value chunkEnd =
       b.min(b.add(chunkStart, b.index(policy.getChunkSize())), prefix);
   Value first = b.max(b.sub(t, reach), chunkStart);
@@ -1180,7 +1200,7 @@ SmallVector<Value> ChunkScoreGPULowering::combineStatistics(Value max1,
 
 void ChunkScoreGPULowering::emitPoolKernel() {
   Value block = b.index(kBlockSize);
-  int64_t half = policy.getPool() / 2;
+  int64_t half = poolReach();
   Value invPool = b.f32(1.0 / static_cast<double>(policy.getPool()));
   Type i32 = b.getI32Type();
   queue.launch("chunkkv_score_pool", {b.ceilDiv(capacity, block), batchSize, one},
@@ -1244,7 +1264,6 @@ void ChunkScoreGPULowering::emitChunkKernel() {
   Value block = b.index(kBlockSize);
   Value numSlots = b.dim(out, 1);
   Value chunk = b.index(policy.getChunkSize());
-  bool mean = policy.getAggregate() == Aggregate::mean;
   queue.launch("chunkkv_score_chunks",
                {b.ceilDiv(numSlots, block), batchSize, one}, block, {},
          [&](gpu::LaunchOp launchOp) {
@@ -1279,10 +1298,7 @@ void ChunkScoreGPULowering::emitChunkKernel() {
                                      windowScore);
                   return {b.addf(acc[0], token)};
                 })[0];
-            if (mean)
-              sum = b.divf(sum, b.indexToFloat(b.sub(stop, start),
-                                               b.getF32Type()));
-            return {sum};
+            return {aggregateChunk(sum, start, stop)};
           },
           [&]() -> SmallVector<Value> { return {b.f32(negInfinity())}; })[0];
       b.store(score, out, {batch, c});
@@ -1294,11 +1310,10 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
   Value out = op.getInit();
   Value numSlots = b.dim(out, 1);
   Value chunk = b.index(policy.getChunkSize());
-  Value reach = b.index(policy.getPool() / 2);
+  Value reach = b.index(poolReach());
   Value span = b.index(spanLength);
   Value warpSize = b.index(kWarpSize);
   Value warps = b.index(kChunkSumWarps);
-  bool mean = policy.getAggregate() == Aggregate::mean;
   // A block takes 32 chunks (one per lane); its warps split the (kv head,
   // query) rows, kChunkSumRows at a time, and add up their sums in shared
   // memory.
@@ -1370,11 +1385,8 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
               Value sum = b.f32(0.0);
               for (int64_t w = 0; w < kChunkSumWarps; ++w)
                 sum = b.addf(sum, b.load(warpTotals, {b.index(w), lane}));
-              if (mean) {
-                Value chunkEnd = b.min(b.add(chunkStart, chunk), prefix);
-                sum = b.divf(sum, b.indexToFloat(b.sub(chunkEnd, chunkStart),
-                                                 b.getF32Type()));
-              }
+              sum = aggregateChunk(sum, chunkStart,
+                                   b.min(b.add(chunkStart, chunk), prefix));
               b.store(b.select(real, sum, b.f32(negInfinity())), out,
                       {batch, c});
             });
