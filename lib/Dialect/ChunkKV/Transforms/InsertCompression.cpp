@@ -305,6 +305,25 @@ std::string analyseDecode(func::FuncOp decode, int64_t batch,
   return "";
 }
 
+/// `acc = body(sequence, lengths[sequence] as index, acc)` for every
+/// sequence of the batch, as an scf.for starting from `init`; the result.
+Value foldSequences(
+    ImplicitLocOpBuilder &b, int64_t batch, Value lengths, Value init,
+    function_ref<Value(ImplicitLocOpBuilder &, Value, Value, Value)> body) {
+  auto loop = scf::ForOp::create(
+      b, arith::ConstantIndexOp::create(b, 0),
+      arith::ConstantIndexOp::create(b, batch),
+      arith::ConstantIndexOp::create(b, 1), ValueRange{init},
+      [&](OpBuilder &nested, Location loc, Value sequence, ValueRange iters) {
+        ImplicitLocOpBuilder ib(loc, nested);
+        Value length =
+            tensor::ExtractOp::create(ib, lengths, ValueRange{sequence});
+        Value index = arith::IndexCastOp::create(ib, ib.getIndexType(), length);
+        scf::YieldOp::create(ib, body(ib, sequence, index, iters[0]));
+      });
+  return loop.getResult(0);
+}
+
 /// Rewrites one decode layer for compressed caches: sequence b's row is
 /// written at `lengths[b]` (an scf.for of single-row tensor.insert_slices
 /// in place of the shared-offset write) and the masks see the rows up to it.
@@ -316,17 +335,9 @@ void rewriteDecodeLayer(DecodeLayer &layer, Value lengths,
     RankedTensorType source = write.getSourceType();
     SmallVector<int64_t> pieceShape(source.getShape());
     pieceShape[0] = 1;
-    Value zero = arith::ConstantIndexOp::create(b, 0);
-    Value one = arith::ConstantIndexOp::create(b, 1);
-    Value count = arith::ConstantIndexOp::create(b, batch);
-    auto loop = scf::ForOp::create(
-        b, zero, count, one, ValueRange{write.getDest()},
-        [&](OpBuilder &nested, Location loc, Value sequence,
-            ValueRange iters) {
-          ImplicitLocOpBuilder ib(loc, nested);
-          Value length =
-              tensor::ExtractOp::create(ib, lengths, ValueRange{sequence});
-          Value row = arith::IndexCastOp::create(ib, ib.getIndexType(), length);
+    Value written = foldSequences(
+        b, batch, lengths, write.getDest(),
+        [&](ImplicitLocOpBuilder &ib, Value sequence, Value row, Value cache) {
           SmallVector<OpFoldResult> offsets(4, ib.getIndexAttr(0));
           offsets[0] = sequence;
           SmallVector<OpFoldResult> sizes, strides(4, ib.getIndexAttr(1));
@@ -336,11 +347,11 @@ void rewriteDecodeLayer(DecodeLayer &layer, Value lengths,
               ib, RankedTensorType::get(pieceShape, source.getElementType()),
               write.getSource(), offsets, sizes, strides);
           offsets[seqDim] = row;
-          Value written = tensor::InsertSliceOp::create(
-              ib, piece, iters[0], offsets, sizes, strides);
-          scf::YieldOp::create(ib, written);
+          return tensor::InsertSliceOp::create(ib, piece, cache, offsets, sizes,
+                                               strides)
+              .getResult();
         });
-    write.getResult().replaceAllUsesWith(loop.getResult(0));
+    write.getResult().replaceAllUsesWith(written);
     write.erase();
   }
   // Masks: the sequence's length stands where the position stood.
@@ -559,20 +570,13 @@ ChunkKVInsertCompressionPass::compressLayer(ImplicitLocOpBuilder &b,
     lastRows = tensor::ExtractSliceOp::create(b, windowType, queries, offsets,
                                               sizes, strides);
   } else {
-    Value zero = arith::ConstantIndexOp::create(b, 0);
-    Value one = arith::ConstantIndexOp::create(b, 1);
-    Value count = arith::ConstantIndexOp::create(b, batch);
     Value empty = tensor::EmptyOp::create(b, windowType.getShape(),
                                           queryType.getElementType());
     sizes[0] = b.getIndexAttr(1);
-    auto gather = scf::ForOp::create(
-        b, zero, count, one, ValueRange{empty},
-        [&](OpBuilder &nested, Location loc, Value sequence,
-            ValueRange iters) {
-          ImplicitLocOpBuilder ib(loc, nested);
-          Value length =
-              tensor::ExtractOp::create(ib, promptLengths, ValueRange{sequence});
-          Value end = arith::IndexCastOp::create(ib, ib.getIndexType(), length);
+    lastRows = foldSequences(
+        b, batch, promptLengths, empty,
+        [&](ImplicitLocOpBuilder &ib, Value sequence, Value end,
+            Value gathered) {
           // Clamped into [0, T - w]: shorter prompts keep everything and
           // their scores are not used.
           Value start = arith::MaxSIOp::create(
@@ -589,11 +593,10 @@ ChunkKVInsertCompressionPass::compressLayer(ImplicitLocOpBuilder &b,
                                                queryType.getElementType());
           Value rows = tensor::ExtractSliceOp::create(ib, rowType, queries, from,
                                                       sizes, strides);
-          Value placed = tensor::InsertSliceOp::create(ib, rows, iters[0], to,
-                                                       sizes, strides);
-          scf::YieldOp::create(ib, placed);
+          return tensor::InsertSliceOp::create(ib, rows, gathered, to, sizes,
+                                               strides)
+              .getResult();
         });
-    lastRows = gather.getResult(0);
   }
   Value transposedInit = tensor::EmptyOp::create(
       b, ArrayRef<int64_t>{batch, heads, window, dim},
