@@ -9,6 +9,10 @@ valid top-k of the reference scores, the kept lengths, and the compacted
 rows bit-exact. Exit status 0 when every case passes.
 
   python3 bench/gpu/test_gpu.py [--random 200] [--quick] [--json FILE]
+
+--emulate runs the same cases without a GPU: the PTX build of the kernels
+(build/lib/libchunkkv_cuda_ptx.so) on the PTX emulator of test/emulator,
+through the fake driver build/lib/emulator/libcuda.so.1.
 """
 
 import argparse
@@ -230,6 +234,15 @@ LONG_CASES = [
 ]
 
 
+def use_emulator(build):
+    """Routes libcuda.so.1 to the PTX emulator and the entry points to the
+    PTX build of the kernels; before anything loads either library."""
+    sys.path.insert(0, os.path.join(ROOT, "test", "emulator"))
+    import ptx_emulator
+    ptx_emulator.install(os.path.join(build, "lib", "emulator", "libcuda.so.1"))
+    os.environ["CHUNKKV_CUDA_LIBRARY"] = os.path.join(build, "lib", "libchunkkv_cuda_ptx.so")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--random", type=int, default=200)
@@ -237,9 +250,18 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="golden cases and 10 random cases (for compute-sanitizer)")
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--emulate", action="store_true",
+                        help="run the PTX kernels on the CPU emulator (no GPU needed)")
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"),
+                        help="build directory of --emulate's libraries")
+    parser.add_argument("--variants", help="comma-separated variants (default: all)")
+    parser.add_argument("--long", action="store_true",
+                        help="with --emulate, run the long cases too (minutes each)")
     args = parser.parse_args()
     if args.quick:
         args.random = 10
+    if args.emulate:
+        use_emulator(args.build)
 
     device = Device()
     results = []
@@ -250,8 +272,9 @@ def main():
         status = "PASS" if not failures else "FAIL " + "; ".join(failures[:3])
         print(f"{label}: {status}", flush=True)
 
+    selected = args.variants.split(",") if args.variants else list(compiled.VARIANTS)
     for case, (q, k, v), expected in golden_cases():
-        names = matching_variants(expected["params"], q.shape[3])
+        names = [n for n in matching_variants(expected["params"], q.shape[3]) if n in selected]
         lengths = expected["params"]["lengths"]
         for name in names:
             for inplace in (False, True):
@@ -265,7 +288,7 @@ def main():
                        time.perf_counter() - start)
 
     rng = np.random.default_rng(args.seed)
-    names = list(compiled.VARIANTS)
+    names = selected
     for i in range(args.random):
         name = names[i % len(names)]
         q, k, v, lengths = random_case(rng, name)
@@ -277,7 +300,10 @@ def main():
 
     # Long sequences: several 4096-chunk tiles of the top-k kernel and
     # hundreds of score spans per sequence, in both score forms.
-    for name, kv_heads, group, lengths in ([] if args.quick else LONG_CASES):
+    long_cases = [c for c in LONG_CASES if c[0] in selected]
+    if args.quick or (args.emulate and not args.long):
+        long_cases = []
+    for name, kv_heads, group, lengths in long_cases:
         policy, _, _, head_dim = variant_policy(name)
         capacity = max(lengths)
         q = rng.standard_normal((len(lengths), kv_heads * group, policy.window, head_dim))

@@ -1,0 +1,1116 @@
+"""A functional PTX emulator for chunkkv's kernels, on the CPU.
+
+Runs the PTX that chunkkv-gpu-pipeline emits (format=isa) so that the GPU
+integration tests run where no GPU is: the kernels execute instruction by
+instruction with the thread, warp and block semantics the code relies on
+(per-thread registers and predicates, divergent branches, bar.sync, the
+warp-wide shfl/match/mma.sync collectives, shared and global memory,
+atomics). Every global access is checked against the live allocations and
+every shared access against its variable, like compute-sanitizer's memcheck.
+
+It models results, not timing: floating-point operations round like the
+hardware's (f32 arithmetic in float32, f16/bf16 conversions to nearest
+even); ex2.approx is exact here, within the hardware's 2 ulp.
+
+Execution: all threads of a batch of blocks are lanes of NumPy arrays. Each
+step runs the instruction at the lowest program counter among the runnable
+lanes, for the lanes that are there, so lanes that diverge run one side
+after the other and reconverge where structured code joins (the order a
+GPU's reconvergence stack gives). A lane at bar.sync waits until no lane can
+run; warp collectives check that the lanes of their mask arrived together.
+
+The fake driver (FakeCudaDriver.cpp, built as lib/emulator/libcuda.so.1)
+forwards allocation, module loading and launches here; `install()` loads it
+before anything opens libcuda.so.1, so chunkkv's CUDA runtime library runs
+its kernels on this emulator.
+"""
+
+import ctypes
+import os
+import re
+import traceback
+
+import numpy as np
+
+M32 = np.uint64(0xFFFFFFFF)
+
+# Numpy dtypes of PTX types as stored in registers (bit patterns in uint64).
+_INT_TYPES = {
+    "u8": np.uint8, "s8": np.int8, "b8": np.uint8,
+    "u16": np.uint16, "s16": np.int16, "b16": np.uint16,
+    "u32": np.uint32, "s32": np.int32, "b32": np.uint32,
+    "u64": np.uint64, "s64": np.int64, "b64": np.uint64,
+}
+_FLOAT_TYPES = {"f16": np.float16, "f32": np.float32, "f64": np.float64}
+_WIDTH = {"8": 1, "16": 2, "32": 4, "64": 8}
+
+
+class EmulationError(RuntimeError):
+    """A kernel did something a GPU would fault on or the emulator lacks."""
+
+
+def type_bytes(ptx_type):
+    if ptx_type == "pred":
+        return 1
+    return _WIDTH[re.sub(r"^[a-z]+", "", ptx_type)]
+
+
+def unsigned_of(ptx_type):
+    return {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[type_bytes(ptx_type)]
+
+
+def from_bits(bits, ptx_type):
+    """uint64 register bits -> values of `ptx_type`."""
+    if ptx_type == "pred":
+        return bits.astype(bool)
+    if ptx_type == "bf16":
+        return bits.astype(np.uint16)
+    narrow = bits.astype(unsigned_of(ptx_type))
+    if ptx_type in _FLOAT_TYPES:
+        return narrow.view(_FLOAT_TYPES[ptx_type])
+    return narrow.view(_INT_TYPES[ptx_type])
+
+
+def to_bits(values, ptx_type):
+    """Values of `ptx_type` -> uint64 register bits (zero-extended)."""
+    if ptx_type == "pred":
+        return np.asarray(values).astype(np.uint64)
+    if ptx_type == "bf16":
+        return np.asarray(values).astype(np.uint16).astype(np.uint64)
+    kind = _FLOAT_TYPES.get(ptx_type, _INT_TYPES.get(ptx_type))
+    narrow = np.asarray(values).astype(kind, copy=False)
+    return narrow.view(unsigned_of(ptx_type)).astype(np.uint64)
+
+
+def f32_to_bf16_bits(values):
+    bits = np.asarray(values, np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    nan = np.isnan(np.asarray(values, np.float32))
+    return np.where(nan, 0x7FC0, rounded).astype(np.uint16)
+
+
+def bf16_bits_to_f32(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+def mulhi_u64(a, b):
+    a0, a1 = a & M32, a >> np.uint64(32)
+    b0, b1 = b & M32, b >> np.uint64(32)
+    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+    mid = (p00 >> np.uint64(32)) + (p01 & M32) + (p10 & M32)
+    return p11 + (p01 >> np.uint64(32)) + (p10 >> np.uint64(32)) + (mid >> np.uint64(32))
+
+
+# ----------------------------------------------------------------------------
+# Parsing
+# ----------------------------------------------------------------------------
+
+
+class Operand:
+    """reg / imm / sym / addr / vec / pair (d|p) operands."""
+
+    def __init__(self, kind, value, offset=0, negate=False):
+        self.kind, self.value, self.offset, self.negate = kind, value, offset, negate
+
+    def __repr__(self):
+        return f"{self.kind}:{self.value}"
+
+
+def parse_operand(text):
+    text = text.strip()
+    if text.startswith("{"):
+        return Operand("vec", [parse_operand(t) for t in text[1:-1].split(",")])
+    if text.startswith("["):
+        inner = text[1:-1].replace(" ", "")
+        match = re.fullmatch(r"([^+]+?)(?:\+(-?\w+))?", inner)
+        base, offset = match.group(1), int(match.group(2), 0) if match.group(2) else 0
+        return Operand("addr", parse_operand(base), offset)
+    if "|" in text:
+        return Operand("pair", [parse_operand(t) for t in text.split("|")])
+    negate = text.startswith("!")
+    if negate:
+        text = text[1:]
+    if text.startswith("%"):
+        return Operand("reg", text, negate=negate)
+    if re.fullmatch(r"0[fF][0-9a-fA-F]{8}", text):
+        return Operand("imm", np.array(int(text[2:], 16), np.uint32).view(np.float32)[()])
+    if re.fullmatch(r"0[dD][0-9a-fA-F]{16}", text):
+        return Operand("imm", np.array(int(text[2:], 16), np.uint64).view(np.float64)[()])
+    if re.fullmatch(r"-?(0[xX][0-9a-fA-F]+|\d+)U?", text):
+        return Operand("imm", int(text.rstrip("U"), 0))
+    return Operand("sym", text)
+
+
+def split_operands(text):
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        parts.append(current)
+    return [parse_operand(p) for p in parts]
+
+
+class Instruction:
+    def __init__(self, guard, opcode, operands, line, text):
+        self.guard, self.opcode, self.operands, self.line = guard, opcode, operands, line
+        self.text = text
+        self.parts = opcode.split(".")
+
+    def __repr__(self):
+        return f"{self.opcode} {self.operands} (line {self.line})"
+
+
+class Kernel:
+    def __init__(self, name, params, shared, code, labels):
+        self.name, self.params, self.code, self.labels = name, params, code, labels
+        # Shared variables laid out from SHARED_BASE in declaration order.
+        self.shared = {}
+        offset = 0
+        for var, align, size in shared:
+            offset = (offset + align - 1) // align * align
+            self.shared[var] = (offset, size)
+            offset += size
+        self.shared_bytes = max(offset, 16)
+
+
+SHARED_BASE = 0x100  # shared-window addresses; nonzero so null stays invalid
+
+
+def parse_module(ptx):
+    """PTX text -> {kernel name: Kernel}."""
+    kernels = {}
+    text = re.sub(r"//[^\n]*", "", ptx)
+    for match in re.finditer(r"\.entry\s+(\w+)\s*\((.*?)\)(.*?)\{(.*?)\n\}", text, re.S):
+        name, params_text, _, body = match.groups()
+        params = []
+        for p in re.finditer(r"\.param\s+\.(\w+)(?:\s+\.ptr)?(?:\s+\.align\s+\d+)?\s+(\w+)",
+                             params_text):
+            params.append((p.group(2), type_bytes(p.group(1))))
+        shared, code, labels = [], [], {}
+        position = match.start(4)
+        for statement in body.split(";"):
+            line = text.count("\n", 0, position + len(statement) - len(statement.lstrip())) + 1
+            position += len(statement) + 1
+            stripped = statement.strip()
+            while True:
+                label = re.match(r"(\$?[\w$]+):\s*", stripped)
+                if not label:
+                    break
+                labels[label.group(1)] = len(code)
+                stripped = stripped[label.end():]
+            if not stripped or stripped.startswith((".reg", ".pragma", ".local")):
+                continue
+            if stripped.startswith(".shared"):
+                s = re.fullmatch(r"\.shared\s+\.align\s+(\d+)\s+\.(\w+)\s+([\w$]+)"
+                                 r"(?:\[(\d+)\])?", stripped)
+                if not s:
+                    raise EmulationError(f"{name}: unsupported shared declaration {stripped}")
+                count = int(s.group(4)) if s.group(4) else 1
+                shared.append((s.group(3), int(s.group(1)), count * type_bytes(s.group(2))))
+                continue
+            guard = None
+            g = re.match(r"@(!?%\w+)\s+", stripped)
+            if g:
+                guard = parse_operand(g.group(1))
+                stripped = stripped[g.end():]
+            fields = stripped.split(None, 1)
+            code.append(Instruction(guard, fields[0],
+                                    split_operands(fields[1]) if len(fields) > 1 else [], line,
+                                    " ".join(statement.split())))
+        kernels[name] = Kernel(name, params, shared, code, labels)
+    return kernels
+
+
+# ----------------------------------------------------------------------------
+# Execution
+# ----------------------------------------------------------------------------
+
+
+RUNNING, AT_BARRIER, EXITED, AT_COLLECTIVE = 0, 1, 2, 3
+
+
+class Memory:
+    """Device memory: one NumPy arena whose addresses are real host addresses
+    (the fake driver copies to and from them with memcpy), with the live
+    allocations for access checks."""
+
+    def __init__(self, size):
+        self.arena = np.zeros(size, np.uint8)
+        self.base = self.arena.ctypes.data
+        self.next = 0
+        self.live = {}  # offset -> size
+
+    def alloc(self, size):
+        offset = (self.next + 255) // 256 * 256
+        if offset + size > self.arena.size:
+            raise EmulationError(f"out of emulated device memory ({self.arena.size} bytes)")
+        self.live[offset] = size
+        self.next = offset + max(size, 1)
+        return self.base + offset
+
+    def free(self, address):
+        if self.live.pop(address - self.base, None) is None:
+            raise EmulationError(f"free of {address:#x}, not an allocation")
+        if not self.live:
+            self.next = 0
+
+    def check(self, offsets, width, what):
+        """Raises unless every [offset, offset + width) is inside one live
+        allocation."""
+        starts = np.array(sorted(self.live), np.int64)
+        sizes = np.array([self.live[s] for s in starts], np.int64)
+        slot = np.searchsorted(starts, offsets, side="right") - 1
+        ok = slot >= 0
+        ok[ok] &= offsets[ok] + width <= starts[slot[ok]] + sizes[slot[ok]]
+        if not ok.all():
+            bad = int(offsets[~ok][0])
+            raise EmulationError(f"{what}: invalid global access of {width} bytes at "
+                                 f"{self.base + bad:#x} (no live allocation holds it)")
+
+
+class Launch:
+    """The state of one batch of blocks of a kernel launch."""
+
+    def __init__(self, kernel, memory, params, grid, block, first_block, blocks):
+        self.kernel, self.memory = kernel, memory
+        self.params = params
+        threads = block[0] * block[1] * block[2]
+        self.lanes_per_block = (threads + 31) // 32 * 32
+        lanes = self.lanes_per_block * blocks
+        self.size = lanes
+        lane = np.arange(lanes)
+        local = lane % self.lanes_per_block
+        block_index = first_block + lane // self.lanes_per_block
+        self.block_in_batch = lane // self.lanes_per_block
+        self.special = {
+            "%tid.x": local % block[0], "%tid.y": local // block[0] % block[1],
+            "%tid.z": local // (block[0] * block[1]),
+            "%ntid.x": np.full(lanes, block[0]), "%ntid.y": np.full(lanes, block[1]),
+            "%ntid.z": np.full(lanes, block[2]),
+            "%ctaid.x": block_index % grid[0], "%ctaid.y": block_index // grid[0] % grid[1],
+            "%ctaid.z": block_index // (grid[0] * grid[1]),
+            "%nctaid.x": np.full(lanes, grid[0]), "%nctaid.y": np.full(lanes, grid[1]),
+            "%nctaid.z": np.full(lanes, grid[2]),
+            "%laneid": lane % 32, "%warpid": local // 32,
+        }
+        self.special = {k: v.astype(np.uint64) for k, v in self.special.items()}
+        self.regs = {}
+        self.pc = np.zeros(lanes, np.int64)
+        self.state = np.where(local < threads, RUNNING, EXITED)
+        # Uninitialised shared memory holds a recognisable pattern, not zeros.
+        self.shared = np.full(blocks * kernel.shared_bytes, 0xCD, np.uint8)
+
+    def reg(self, name):
+        bits = self.regs.get(name)
+        if bits is None:
+            bits = self.regs[name] = np.zeros(self.size, np.uint64)
+        return bits
+
+
+def lanes_of(sel, size):
+    return np.arange(size) if isinstance(sel, slice) else sel
+
+
+class Executor:
+    """Compiles each instruction of a kernel to a closure over a Launch."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.collectives = set()
+        self.ops = []
+        for pc, instr in enumerate(kernel.code):
+            self.ops.append(self.compile(instr))
+            if getattr(self.ops[-1], "collective", False):
+                self.collectives.add(pc)
+
+    # -- operands ------------------------------------------------------------
+
+    def read(self, L, op, ptx_type, sel):
+        if op.kind == "reg":
+            if op.value in L.special:
+                bits = L.special[op.value][sel]
+            elif op.value.startswith("%p"):
+                value = L.reg(op.value)[sel].astype(bool)
+                return ~value if op.negate else value
+            else:
+                bits = L.reg(op.value)[sel]
+            return from_bits(bits, ptx_type)
+        if op.kind == "imm":
+            floating = isinstance(op.value, np.floating)
+            if ptx_type in _FLOAT_TYPES:
+                return np.asarray(op.value).astype(_FLOAT_TYPES[ptx_type])
+            if floating:  # a float literal moved as bits (mov.b32 %r, 0f...)
+                return from_bits(to_bits(op.value, "f32" if op.value.dtype == np.float32
+                                         else "f64"), ptx_type)
+            if ptx_type == "pred":
+                return np.asarray(bool(op.value))
+            width = 8 * type_bytes(ptx_type)
+            return from_bits(np.asarray(op.value & ((1 << width) - 1), np.uint64), ptx_type)
+        if op.kind == "sym":
+            if op.value in self.kernel.shared:
+                return np.asarray(SHARED_BASE + self.kernel.shared[op.value][0], np.uint64)
+            raise EmulationError(f"{self.kernel.name}: unknown symbol {op.value}")
+        raise EmulationError(f"{self.kernel.name}: cannot read operand {op}")
+
+    def write(self, L, op, values, ptx_type, sel):
+        if op.kind != "reg":
+            raise EmulationError(f"{self.kernel.name}: cannot write operand {op}")
+        if op.value == "_":
+            return
+        L.reg(op.value)[sel] = to_bits(values, ptx_type)
+
+    # -- memory --------------------------------------------------------------
+
+    def addresses(self, L, op, sel):
+        base = op.value
+        if base.kind == "sym":
+            if base.value in self.kernel.shared:
+                return np.asarray(SHARED_BASE + self.kernel.shared[base.value][0]
+                                  + op.offset, np.int64)
+            raise EmulationError(f"{self.kernel.name}: unknown symbol {base.value}")
+        return L.reg(base.value)[sel].view(np.int64) + op.offset
+
+    def memory_view(self, L, space, address, width, sel, instr):
+        """(byte array, element offsets) for accesses of `width` bytes."""
+        address = np.broadcast_to(address, (len(lanes_of(sel, L.size)),)).astype(np.int64)
+        where = f"{self.kernel.name} line {instr.line} ({instr.opcode})"
+        if np.any(address % width):
+            raise EmulationError(f"{where}: misaligned {width}-byte access")
+        if space == "shared":
+            offsets = address - SHARED_BASE
+            ok = np.zeros(offsets.shape, bool)
+            for start, size in self.kernel.shared.values():
+                ok |= (offsets >= start) & (offsets + width <= start + size)
+            if not ok.all():
+                raise EmulationError(f"{where}: shared access outside every variable "
+                                     f"(offset {int(offsets[~ok][0])})")
+            block = L.block_in_batch[sel]
+            return L.shared, offsets + block * self.kernel.shared_bytes
+        if space == "global":
+            offsets = address - L.memory.base
+            L.memory.check(offsets, width, where)
+            return L.memory.arena, offsets
+        raise EmulationError(f"{where}: unsupported state space {space}")
+
+    @staticmethod
+    def load(array, offsets, ptx_type):
+        width = type_bytes(ptx_type)
+        raw = array.view(unsigned_of(ptx_type))[offsets // width]
+        return raw.astype(np.uint64)
+
+    @staticmethod
+    def store(array, offsets, bits, ptx_type):
+        width = type_bytes(ptx_type)
+        view = array.view(unsigned_of(ptx_type))
+        view[offsets // width] = bits.astype(unsigned_of(ptx_type))
+
+    # -- compilation ---------------------------------------------------------
+
+    def compile(self, instr):
+        parts = instr.parts
+        head = parts[0]
+        method = getattr(self, "op_" + head, None)
+        if method is None:
+            return self.unsupported(instr)
+        return method(instr, parts)
+
+    def unsupported(self, instr):
+        def run(L, sel):
+            raise EmulationError(f"{self.kernel.name} line {instr.line}: "
+                                 f"unsupported instruction {instr.opcode}")
+        return run
+
+    # Control flow: these set the pc of `sel` themselves and return True.
+
+    def op_bra(self, instr, parts):
+        target = self.kernel.labels[instr.operands[0].value]
+
+        def run(L, sel):
+            L.pc[sel] = target
+            return True
+        return run
+
+    @staticmethod
+    def enter(state):
+        def run(L, sel):
+            L.state[sel] = state
+            return True
+        return run
+
+    def op_ret(self, instr, parts):
+        return self.enter(EXITED)
+
+    op_exit = op_ret
+
+    def op_bar(self, instr, parts):
+        if parts[1] == "warp":
+            return self.warp_collective(instr, lambda L, sel, lanes: None,
+                                        instr.operands[0])
+        return self.enter(AT_BARRIER)
+
+    op_barrier = op_bar
+
+    # Data movement.
+
+    def op_mov(self, instr, parts):
+        t = parts[-1]
+        dst, src = instr.operands
+
+        def run(L, sel):
+            if dst.kind == "vec":  # unpack
+                bits = from_bits(self.read_bits(L, src, sel), "u64")
+                width = 8 * type_bytes(t) // len(dst.value)
+                for i, d in enumerate(dst.value):
+                    L.reg(d.value)[sel] = (bits >> np.uint64(i * width)) & \
+                        np.uint64((1 << width) - 1)
+            elif src.kind == "vec":  # pack
+                width = 8 * type_bytes(t) // len(src.value)
+                bits = np.zeros(len(lanes_of(sel, L.size)), np.uint64)
+                for i, s in enumerate(src.value):
+                    bits |= (self.read_bits(L, s, sel) & np.uint64((1 << width) - 1)) << \
+                        np.uint64(i * width)
+                L.reg(dst.value)[sel] = bits
+            else:
+                self.write(L, dst, self.read(L, src, t, sel), t, sel)
+        return run
+
+    def read_bits(self, L, op, sel):
+        if op.kind == "reg" and op.value not in L.special:
+            return L.reg(op.value)[sel]
+        return to_bits(self.read(L, op, "u64", sel), "u64")
+
+    def op_cvta(self, instr, parts):
+        dst, src = instr.operands
+
+        def run(L, sel):
+            self.write(L, dst, self.read(L, src, "u64", sel), "u64", sel)
+        return run
+
+    def op_ld(self, instr, parts):
+        t = parts[-1]
+        vector = next((int(p[1:]) for p in parts if re.fullmatch(r"v\d", p)), 1)
+        space = next((p for p in parts if p in ("global", "shared", "param", "local")),
+                     "generic")
+        dst, src = instr.operands
+        dsts = dst.value if dst.kind == "vec" else [dst]
+        width = type_bytes(t)
+
+        if space == "param":
+            name = src.value.value
+            index = [p[0] for p in self.kernel.params].index(name)
+
+            def run_param(L, sel):
+                raw = np.frombuffer(L.params[index], np.uint8)
+                value = raw[src.offset:src.offset + width].view(unsigned_of(t))[0]
+                L.reg(dst.value)[sel] = np.uint64(value)
+            return run_param
+
+        def run(L, sel):
+            if space == "generic":
+                raise EmulationError(f"{self.kernel.name} line {instr.line}: "
+                                     "generic addressing is not emulated")
+            address = self.addresses(L, src, sel)
+            array, offsets = self.memory_view(L, space, address, width * vector, sel, instr)
+            for i, d in enumerate(dsts):
+                bits = self.load(array, offsets + i * width, t)
+                if t[0] == "s":  # sign-extend into the destination register
+                    bits = to_bits(from_bits(bits, t).astype(np.int64), "s64")
+                L.reg(d.value)[sel] = bits
+        return run
+
+    def op_st(self, instr, parts):
+        t = parts[-1]
+        vector = next((int(p[1:]) for p in parts if re.fullmatch(r"v\d", p)), 1)
+        space = next((p for p in parts if p in ("global", "shared", "local")), "generic")
+        dst, src = instr.operands
+        srcs = src.value if src.kind == "vec" else [src]
+        width = type_bytes(t)
+
+        def run(L, sel):
+            address = self.addresses(L, dst, sel)
+            array, offsets = self.memory_view(L, space, address, width * vector, sel, instr)
+            count = len(offsets)
+            for i, s in enumerate(srcs):
+                bits = np.broadcast_to(to_bits(self.read(L, s, t, sel), t), (count,))
+                self.store(array, offsets + i * width, bits, t)
+        return run
+
+    def op_atom(self, instr, parts):
+        t = parts[-1]
+        space = next(p for p in parts if p in ("global", "shared"))
+        operation = parts[-2]
+        dst, addr, value = instr.operands[:3]
+        combine = {"add": np.add, "max": np.maximum, "min": np.minimum,
+                   "exch": lambda old, new: new, "or": np.bitwise_or,
+                   "and": np.bitwise_and}[operation]
+
+        def run(L, sel):
+            address = self.addresses(L, addr, sel)
+            array, offsets = self.memory_view(L, space, address, type_bytes(t), sel, instr)
+            values = np.broadcast_to(self.read(L, value, t, sel), offsets.shape)
+            view = array.view(unsigned_of(t))
+            old = np.empty(offsets.shape, unsigned_of(t))
+            # One lane after another, in lane order: a valid serialisation.
+            for k, offset in enumerate(offsets // type_bytes(t)):
+                current = view[offset:offset + 1]
+                old[k] = current[0]
+                typed = current.view(_INT_TYPES.get(t, _FLOAT_TYPES.get(t)))
+                typed[0] = combine(typed[0], values[k])
+            self.write(L, dst, old.view(_INT_TYPES.get(t, _FLOAT_TYPES.get(t))), t, sel)
+        return run
+
+    # Arithmetic.
+
+    def elementwise(self, instr, t, function, result_type=None):
+        dst, *srcs = instr.operands
+        result_type = result_type or t
+
+        def run(L, sel):
+            with np.errstate(all="ignore"):
+                values = function(*[self.read(L, s, t, sel) for s in srcs])
+            self.write(L, dst, values, result_type, sel)
+        return run
+
+    def op_add(self, instr, parts):
+        return self.elementwise(instr, parts[-1], lambda a, b: a + b)
+
+    def op_sub(self, instr, parts):
+        return self.elementwise(instr, parts[-1], lambda a, b: a - b)
+
+    def op_mul(self, instr, parts):
+        t = parts[-1]
+        if "wide" in parts:
+            wide = {"u32": "u64", "s32": "s64", "u16": "u32", "s16": "s32"}[t]
+            kind = _INT_TYPES[wide]
+            dst, a, b = instr.operands
+
+            def run(L, sel):
+                values = self.read(L, a, t, sel).astype(kind) * self.read(L, b, t, sel).astype(kind)
+                self.write(L, dst, values, wide, sel)
+            return run
+        if "hi" in parts:
+            if type_bytes(t) == 8:
+                def high(a, b):
+                    ua, ub = a.view(np.uint64), b.view(np.uint64)
+                    h = mulhi_u64(ua, ub)
+                    if t == "s64":
+                        h = h - np.where(a < 0, ub, 0).astype(np.uint64) \
+                              - np.where(b < 0, ua, 0).astype(np.uint64)
+                    return h.view(_INT_TYPES[t])
+                return self.elementwise(instr, t, high)
+            bits = 8 * type_bytes(t)
+            return self.elementwise(
+                instr, t, lambda a, b: ((a.astype(np.int64) * b.astype(np.int64)) >> bits)
+                .astype(_INT_TYPES[t]))
+        return self.elementwise(instr, t, lambda a, b: a * b)
+
+    def op_mad(self, instr, parts):
+        t = parts[-1]
+        if "wide" in parts or "hi" in parts:
+            return self.unsupported(instr)
+        if t == "f32" or t == "f64":
+            return self.op_fma(instr, parts)
+        return self.elementwise(instr, t, lambda a, b, c: a * b + c)
+
+    def op_fma(self, instr, parts):
+        t = parts[-1]
+        # One rounding: the product and sum in double for f32 operands.
+        return self.elementwise(
+            instr, t, lambda a, b, c: (a.astype(np.float64) * b + c).astype(_FLOAT_TYPES[t]))
+
+    def op_div(self, instr, parts):
+        t = parts[-1]
+        if t in _FLOAT_TYPES:
+            return self.elementwise(instr, t, lambda a, b: a / b)
+
+        def divide(a, b):
+            b = np.where(b == 0, 1, b).astype(a.dtype)
+            q = a // b
+            if t[0] == "s":  # truncate toward zero
+                q = np.where((a % b != 0) & ((a < 0) != (b < 0)), q + 1, q)
+            return q.astype(a.dtype)
+        return self.elementwise(instr, t, divide)
+
+    def op_rem(self, instr, parts):
+        t = parts[-1]
+
+        def remainder(a, b):
+            b = np.where(b == 0, 1, b).astype(a.dtype)
+            if t[0] == "s":
+                return (np.sign(a) * (np.abs(a) % np.abs(b))).astype(a.dtype)
+            return a % b
+        return self.elementwise(instr, t, remainder)
+
+    def op_min(self, instr, parts):
+        t = parts[-1]
+        nan = "NaN" in parts
+        return self.elementwise(instr, t, np.minimum if nan or t not in _FLOAT_TYPES else np.fmin)
+
+    def op_max(self, instr, parts):
+        t = parts[-1]
+        nan = "NaN" in parts
+        return self.elementwise(instr, t, np.maximum if nan or t not in _FLOAT_TYPES else np.fmax)
+
+    def op_neg(self, instr, parts):
+        return self.elementwise(instr, parts[-1], lambda a: -a)
+
+    def op_abs(self, instr, parts):
+        return self.elementwise(instr, parts[-1], np.abs)
+
+    def op_and(self, instr, parts):
+        return self.elementwise(instr, parts[-1], lambda a, b: a & b)
+
+    def op_or(self, instr, parts):
+        return self.elementwise(instr, parts[-1], lambda a, b: a | b)
+
+    def op_xor(self, instr, parts):
+        return self.elementwise(instr, parts[-1], lambda a, b: a ^ b)
+
+    def op_not(self, instr, parts):
+        return self.elementwise(instr, parts[-1], lambda a: ~a)
+
+    def shift(self, instr, parts, left):
+        t = parts[-1]
+        dst, a, b = instr.operands
+        bits = 8 * type_bytes(t)
+
+        def run(L, sel):
+            value = self.read(L, a, t, sel)
+            amount = np.minimum(self.read(L, b, "u32", sel).astype(np.int64), bits)
+            if left:
+                result = np.where(amount >= bits, 0,
+                                  value << np.minimum(amount, bits - 1).astype(value.dtype))
+            else:
+                clamped = np.minimum(amount, bits - 1).astype(value.dtype)
+                result = value >> clamped
+                if t[0] != "s":
+                    result = np.where(amount >= bits, 0, result)
+            self.write(L, dst, np.asarray(result).astype(value.dtype), t, sel)
+        return run
+
+    def op_shl(self, instr, parts):
+        return self.shift(instr, parts, left=True)
+
+    def op_shr(self, instr, parts):
+        return self.shift(instr, parts, left=False)
+
+    def op_bfe(self, instr, parts):
+        t = parts[-1]
+        dst, a, b, c = instr.operands
+        bits = 8 * type_bytes(t)
+
+        def run(L, sel):
+            value = self.read(L, a, t, sel).view(unsigned_of(t)).astype(np.uint64)
+            start = np.minimum(self.read(L, b, "u32", sel).astype(np.uint64), bits)
+            length = np.minimum(self.read(L, c, "u32", sel).astype(np.uint64), bits)
+            mask = np.where(length >= 64, ~np.uint64(0),
+                            (np.uint64(1) << np.minimum(length, 63)) - np.uint64(1))
+            field = (value >> np.minimum(start, 63)) & mask
+            if t[0] == "s":
+                top = start + length - 1
+                sign = np.where(length == 0, 0,
+                                (value >> np.minimum(top, bits - 1)) & np.uint64(1))
+                field = np.where(sign == 1, field | ~mask, field)
+            self.write(L, dst, field.astype(np.uint64).view(np.int64 if t[0] == "s" else np.uint64)
+                       .astype(_INT_TYPES[t]), t, sel)
+        return run
+
+    def op_popc(self, instr, parts):
+        t = parts[-1]
+
+        def count(a):
+            bits = a.view(unsigned_of(t)).astype(np.uint64)
+            total = np.zeros(bits.shape, np.uint64)
+            for _ in range(8 * type_bytes(t)):
+                total += bits & np.uint64(1)
+                bits = bits >> np.uint64(1)
+            return total.astype(np.uint32)
+        return self.elementwise(instr, t, count, result_type="u32")
+
+    def op_selp(self, instr, parts):
+        t = parts[-1]
+        dst, a, b, p = instr.operands
+
+        def run(L, sel):
+            value = np.where(self.read(L, p, "pred", sel), self.read(L, a, t, sel),
+                             self.read(L, b, t, sel))
+            self.write(L, dst, value, t, sel)
+        return run
+
+    def op_setp(self, instr, parts):
+        compare, t = parts[1], parts[-1]
+        combine = parts[2] if len(parts) == 4 else None
+        dst, a, b = instr.operands[:3]
+        extra = instr.operands[3] if len(instr.operands) > 3 else None
+        if t.startswith("b"):
+            t = "u" + t[1:]
+        tests = {
+            "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+            "gt": np.greater, "ge": np.greater_equal, "lo": np.less, "ls": np.less_equal,
+            "hi": np.greater, "hs": np.greater_equal,
+        }
+
+        def test(x, y):
+            if compare in tests:
+                result = tests[compare](x, y)
+                if compare == "ne" and t in _FLOAT_TYPES:
+                    result &= ~(np.isnan(x) | np.isnan(y))
+                return result
+            if compare == "nan":
+                return np.isnan(x) | np.isnan(y)
+            if compare == "num":
+                return ~(np.isnan(x) | np.isnan(y))
+            base = tests[compare[:-1]]  # equ, neu, ltu, ...: true when unordered
+            return base(x, y) | np.isnan(x) | np.isnan(y)
+
+        targets = dst.value if dst.kind == "pair" else [dst]
+
+        def run(L, sel):
+            with np.errstate(all="ignore"):
+                result = test(self.read(L, a, t, sel), self.read(L, b, t, sel))
+            results = [result, ~result]
+            if combine:
+                c = self.read(L, extra, "pred", sel)
+                op = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}[combine]
+                results = [op(r, c) for r in results]
+            for target, value in zip(targets, results):
+                self.write(L, target, value, "pred", sel)
+        return run
+
+    def op_cvt(self, instr, parts):
+        modes = [p for p in parts[1:-2] if p not in ("ftz", "sat")]
+        saturate = "sat" in parts
+        to_type, from_type = parts[-2], parts[-1]
+        dst, src = instr.operands
+
+        def convert(value):
+            if from_type == "bf16":
+                value = bf16_bits_to_f32(value)
+            floating_in = from_type in _FLOAT_TYPES or from_type == "bf16"
+            if to_type == "bf16":
+                return f32_to_bf16_bits(value.astype(np.float32))
+            if to_type in _FLOAT_TYPES:
+                result = value.astype(np.float64) if floating_in else value
+                if floating_in and modes:
+                    rounding = {"rni": np.rint, "rzi": np.trunc, "rmi": np.floor,
+                                "rpi": np.ceil}.get(modes[0])
+                    if rounding:
+                        result = rounding(result)
+                result = np.asarray(result).astype(_FLOAT_TYPES[to_type])
+                if saturate:
+                    result = np.clip(np.nan_to_num(result, nan=0.0), 0, 1).astype(result.dtype)
+                return result
+            if floating_in:  # float -> int: round, then clamp to the range
+                rounding = {"rni": np.rint, "rzi": np.trunc, "rmi": np.floor,
+                            "rpi": np.ceil}[modes[0]]
+                info = np.iinfo(_INT_TYPES[to_type])
+                result = np.clip(np.nan_to_num(rounding(value.astype(np.float64)), nan=0.0),
+                                 info.min, info.max)
+                return result.astype(_INT_TYPES[to_type])
+            return value.astype(_INT_TYPES[to_type])
+
+        def run(L, sel):
+            with np.errstate(all="ignore"):
+                self.write(L, dst, convert(self.read(L, src, from_type, sel)), to_type, sel)
+        return run
+
+    def op_ex2(self, instr, parts):
+        return self.elementwise(instr, parts[-1], np.exp2)
+
+    def op_lg2(self, instr, parts):
+        return self.elementwise(instr, parts[-1], np.log2)
+
+    def op_rcp(self, instr, parts):
+        return self.elementwise(instr, parts[-1], lambda a: (1 / a).astype(a.dtype))
+
+    def op_sqrt(self, instr, parts):
+        return self.elementwise(instr, parts[-1], np.sqrt)
+
+    # Warp collectives.
+
+    def warp_collective(self, instr, body, mask_operand):
+        """Runs `body(L, sel, lanes)` once every lane of each warp's member
+        mask is among `sel`."""
+        def run(L, sel):
+            lanes = lanes_of(sel, L.size)
+            membermask = int(self.read(L, mask_operand, "u32", sel).flat[0])
+            warps = np.unique(lanes // 32)
+            present = np.zeros((L.size // 32, 32), bool)
+            present[lanes // 32, lanes % 32] = True
+            live = (L.state != EXITED).reshape(-1, 32)
+            wanted = np.array([(membermask >> i) & 1 for i in range(32)], bool)
+            missing = wanted & live[warps] & ~present[warps]
+            if missing.any():
+                raise EmulationError(
+                    f"{self.kernel.name} line {instr.line}: `{instr.text}` with lanes of "
+                    "its member mask not converged")
+            body(L, sel, lanes)
+        run.collective = True
+        return run
+
+    def op_shfl(self, instr, parts):
+        mode = parts[2]
+        dst, a, b, c, mask = instr.operands
+        targets = dst.value if dst.kind == "pair" else [dst]
+
+        def body(L, sel, lanes):
+            lane = lanes % 32
+            bval = self.read(L, b, "u32", sel).astype(np.int64) & 31
+            cval = self.read(L, c, "u32", sel).astype(np.int64)
+            segmask = (cval >> 8) & 31
+            max_lane = (lane & segmask) | (cval & 31 & ~segmask)
+            min_lane = lane & segmask
+            if mode == "up":
+                j = lane - bval
+                valid = j >= max_lane
+            elif mode == "down":
+                j = lane + bval
+                valid = j <= max_lane
+            elif mode == "bfly":
+                j = lane ^ bval
+                valid = j <= max_lane
+            else:
+                j = min_lane | (bval & ~segmask)
+                valid = j <= max_lane
+            j = np.where(valid, j, lane)
+            if a.kind == "reg":
+                values = L.reg(a.value)[lanes - lane + j] & M32
+            else:
+                values = np.broadcast_to(self.read_bits(L, a, sel), lanes.shape) & M32
+            L.reg(targets[0].value)[sel] = values
+            if len(targets) > 1:
+                self.write(L, targets[1], valid, "pred", sel)
+        return self.warp_collective(instr, body, mask)
+
+    def op_match(self, instr, parts):
+        t = parts[-1]
+        dst, a, mask = instr.operands
+
+        def body(L, sel, lanes):
+            values = np.zeros(L.size, np.uint64)
+            values[lanes] = to_bits(self.read(L, a, t, sel), t)
+            present = np.zeros(L.size, bool)
+            present[lanes] = True
+            grid = values.reshape(-1, 32)[lanes // 32]
+            here = present.reshape(-1, 32)[lanes // 32]
+            same = (grid == values[lanes][:, None]) & here
+            weights = (np.uint64(1) << np.arange(32, dtype=np.uint64))
+            result = (same.astype(np.uint64) * weights).sum(axis=1)
+            L.reg(dst.value)[sel] = result & M32
+        return self.warp_collective(instr, body, mask)
+
+    def op_mma(self, instr, parts):
+        shape = parts[3]
+        if shape != "m16n8k16" or parts[4:6] != ["row", "col"]:
+            return self.unsupported(instr)
+        in_type = parts[7]
+        d, a, b, c = instr.operands
+
+        def halves(L, regs, lanes):
+            """Per warp and lane: the two 16-bit values of each register, as
+            float32 [warps, 32, len(regs), 2]."""
+            bits = np.stack([L.reg(r.value)[lanes] for r in regs], axis=-1)
+            pair = np.stack([bits & np.uint64(0xFFFF), (bits >> np.uint64(16)) & np.uint64(0xFFFF)],
+                            axis=-1).astype(np.uint16)
+            if in_type == "bf16":
+                values = bf16_bits_to_f32(pair)
+            else:
+                values = pair.view(np.float16).astype(np.float32)
+            return values.reshape(-1, 32, len(regs), 2)
+
+        def body(L, sel, lanes):
+            if len(lanes) % 32:
+                raise EmulationError(f"{self.kernel.name}: mma.sync on a partial warp")
+            av = halves(L, a.value, lanes)  # [W, 32, 4, 2]
+            bv = halves(L, b.value, lanes)  # [W, 32, 2, 2]
+            cv = np.stack([self.read(L, r, "f32", sel) for r in c.value], axis=-1) \
+                .reshape(-1, 32, 4)
+            warps = av.shape[0]
+            group, thread = np.arange(32) // 4, np.arange(32) % 4
+            A = np.zeros((warps, 16, 16), np.float64)
+            B = np.zeros((warps, 16, 8), np.float64)
+            for r in range(4):
+                row = group + 8 * (r % 2)
+                col = thread * 2 + 8 * (r // 2)
+                for h in range(2):
+                    A[:, row, col + h] = av[:, :, r, h]
+            for r in range(2):
+                k = thread * 2 + 8 * r
+                for h in range(2):
+                    B[:, k + h, group] = bv[:, :, r, h]
+            D = np.einsum("wmk,wkn->wmn", A, B)
+            out = np.zeros((warps, 32, 4), np.float64)
+            for r in range(4):
+                row = group + 8 * (r // 2)
+                col = thread * 2 + r % 2
+                out[:, :, r] = D[:, row, col]
+            result = (out + cv).astype(np.float32).reshape(-1, 4)
+            for r, reg in enumerate(d.value):
+                self.write(L, reg, result[:, r], "f32", sel)
+        return self.warp_collective(instr, body, Operand("imm", 0xFFFFFFFF))
+
+    # -- running ------------------------------------------------------------
+
+    def run(self, L):
+        """Runs the lanes at the lowest pc until every lane exits. Lanes that
+        reach a warp collective or bar.sync wait there; when no lane can run,
+        the collective with the lowest pc runs for the lanes waiting at it
+        (each warp's member-mask lanes must all be there), else the barrier
+        releases everyone waiting at one."""
+        ops = self.ops
+        code = self.kernel.code
+        size = L.size
+        full = slice(None)
+
+        def at(mask):
+            pc = int(L.pc[mask].min())
+            here = mask & (L.pc == pc)
+            return pc, (full if int(here.sum()) == size else np.nonzero(here)[0])
+
+        while True:
+            runnable = L.state == RUNNING
+            if not runnable.any():
+                collective = L.state == AT_COLLECTIVE
+                if collective.any():
+                    pc, sel = at(collective)
+                    ops[pc](L, sel)
+                    L.pc[sel] += 1
+                    L.state[sel] = RUNNING
+                    continue
+                waiting = L.state == AT_BARRIER
+                if not waiting.any():
+                    return
+                L.pc[waiting] += 1
+                L.state[waiting] = RUNNING
+                continue
+            pc, sel = at(runnable)
+            instr = code[pc]
+            if instr.guard is not None:
+                taken = self.read(L, instr.guard, "pred", sel)
+                if not taken.all():
+                    lanes = lanes_of(sel, size)
+                    L.pc[lanes[~taken]] += 1
+                    sel = lanes[taken]
+                    if sel.size == 0:
+                        continue
+            if pc in self.collectives:
+                L.state[sel] = AT_COLLECTIVE
+            elif not ops[pc](L, sel):
+                L.pc[sel] += 1
+
+
+class Emulator:
+    """Modules, functions and device memory of the fake CUDA driver."""
+
+    def __init__(self, memory_bytes=1 << 30, lanes_per_batch=1 << 14):
+        self.memory = Memory(memory_bytes)
+        self.modules = {}
+        self.functions = {}
+        self.lanes_per_batch = lanes_per_batch
+        self.launches = 0
+
+    def load_module(self, image):
+        if image[:4] == b"\x7fELF":
+            raise EmulationError("the emulator runs PTX, not cubin: build the kernels "
+                                 "with format=isa (libchunkkv_cuda_ptx.so)")
+        handle = len(self.modules) + 1
+        self.modules[handle] = parse_module(image.split(b"\0", 1)[0].decode())
+        return handle
+
+    def get_function(self, module, name):
+        kernel = self.modules[module].get(name)
+        if kernel is None:
+            raise EmulationError(f"no kernel {name} in module {module}")
+        handle = len(self.functions) + 1
+        self.functions[handle] = Executor(kernel)
+        return handle
+
+    def launch(self, function, grid, block, params):
+        executor = self.functions[function]
+        threads = block[0] * block[1] * block[2]
+        blocks = grid[0] * grid[1] * grid[2]
+        per_batch = max(1, self.lanes_per_batch // ((threads + 31) // 32 * 32))
+        self.launches += 1
+        for first in range(0, blocks, per_batch):
+            count = min(per_batch, blocks - first)
+            executor.run(Launch(executor.kernel, self.memory, params, grid, block, first, count))
+
+
+# ----------------------------------------------------------------------------
+# The fake driver
+# ----------------------------------------------------------------------------
+
+_ALLOC = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint64))
+_FREE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64)
+_LOAD = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64))
+_GET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_char_p,
+                        ctypes.POINTER(ctypes.c_uint64))
+_LAUNCH = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint),
+                           ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_void_p))
+
+
+class _Hooks(ctypes.Structure):
+    _fields_ = [("alloc", _ALLOC), ("free", _FREE), ("loadModule", _LOAD),
+                ("getFunction", _GET), ("launch", _LAUNCH)]
+
+
+CUDA_ERROR_LAUNCH_FAILED = 719
+_installed = None
+
+
+def install(driver_path, **options):
+    """Loads the fake libcuda.so.1 at `driver_path` and routes it to a new
+    Emulator; call before anything opens libcuda.so.1. Returns the Emulator."""
+    global _installed
+    if _installed is not None:
+        return _installed[0]
+    emulator = Emulator(**options)
+    driver = ctypes.CDLL(os.path.abspath(driver_path), mode=ctypes.RTLD_GLOBAL)
+    driver.chunkkvEmulatorSetError.argtypes = [ctypes.c_char_p]
+
+    def guarded(function):
+        def call(*args):
+            try:
+                function(*args)
+                return 0
+            except Exception as error:  # reported through cuGetErrorString
+                if os.environ.get("PTX_EMULATOR_TRACEBACK"):
+                    traceback.print_exc()
+                message = f"{type(error).__name__}: {error}"
+                driver.chunkkvEmulatorSetError(message.encode())
+                return CUDA_ERROR_LAUNCH_FAILED
+        return call
+
+    def alloc(size, out):
+        out[0] = emulator.memory.alloc(size)
+
+    def free(address):
+        emulator.memory.free(address)
+
+    def load(image, out):
+        # The image is NUL-terminated PTX (or a cubin, refused by load_module).
+        out[0] = emulator.load_module(ctypes.string_at(image, 4) if
+                                      ctypes.string_at(image, 4) == b"\x7fELF"
+                                      else ctypes.string_at(image))
+
+    def get(module, name, out):
+        out[0] = emulator.get_function(module, name.decode())
+
+    def launch(function, grid, block, params):
+        kernel = emulator.functions[function].kernel
+        values = [ctypes.string_at(params[i], size) for i, (_, size) in enumerate(kernel.params)]
+        emulator.launch(function, tuple(grid[:3]), tuple(block[:3]), values)
+
+    hooks = _Hooks(_ALLOC(guarded(alloc)), _FREE(guarded(free)), _LOAD(guarded(load)),
+                   _GET(guarded(get)), _LAUNCH(guarded(launch)))
+    driver.chunkkvEmulatorSetHooks(ctypes.byref(hooks))
+    _installed = (emulator, driver, hooks)
+    return emulator

@@ -1,0 +1,311 @@
+"""The PTX emulator (test/emulator/ptx_emulator.py) on hand-written kernels:
+the semantics chunkkv's kernels rely on (divergence and reconvergence,
+bar.sync, shfl/match/mma.sync, atomics, conversions) and the faults it must
+report (out-of-bounds and misaligned accesses, unconverged collectives,
+unsupported instructions). The emulated runs of chunkkv's own kernels are in
+test_gpu_emulated.py."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "emulator"))
+import ptx_emulator  # noqa: E402
+
+
+def run_kernel(body, arrays, grid=(1, 1, 1), block=(32, 1, 1), shared="", scalars=()):
+    """Runs `body` as kernel k(u64 array pointers..., u64 scalars...); the
+    arrays are copied in and returned as they are after the launch."""
+    names = [f"k_param_{i}" for i in range(len(arrays) + len(scalars))]
+    params = ",\n".join(f"  .param .u64 {n}" for n in names)
+    ptx = f"""
+.version 8.0
+.target sm_90
+.address_size 64
+.visible .entry k(
+{params}
+)
+{{
+  .reg .pred %p<20>;
+  .reg .b16 %rs<20>;
+  .reg .b32 %r<80>;
+  .reg .f32 %f<40>;
+  .reg .b64 %rd<40>;
+{shared}
+{body}
+}}
+"""
+    emulator = ptx_emulator.Emulator(memory_bytes=1 << 20)
+    module = emulator.load_module(ptx.encode())
+    function = emulator.get_function(module, "k")
+    pointers = []
+    for array in arrays:
+        address = emulator.memory.alloc(array.nbytes)
+        offset = address - emulator.memory.base
+        emulator.memory.arena[offset:offset + array.nbytes] = array.view(np.uint8).ravel()
+        pointers.append(address)
+    values = [np.uint64(p).tobytes() for p in pointers]
+    values += [np.uint64(s).tobytes() for s in scalars]
+    emulator.launch(function, grid, block, values)
+    out = []
+    for array, address in zip(arrays, pointers):
+        offset = address - emulator.memory.base
+        raw = emulator.memory.arena[offset:offset + array.nbytes].copy()
+        out.append(raw.view(array.dtype).reshape(array.shape))
+    return out
+
+
+# Thread index and a pointer to element tid (4-byte elements) of param 0.
+PROLOGUE = """
+  ld.param.u64 %rd1, [k_param_0];
+  cvta.to.global.u64 %rd1, %rd1;
+  mov.u32 %r1, %tid.x;
+  mul.wide.u32 %rd2, %r1, 4;
+  add.s64 %rd3, %rd1, %rd2;
+"""
+
+
+def test_divergent_branches_reconverge_before_a_shuffle():
+    # Odd lanes add 100, even lanes 1 (each side its own block), then a
+    # butterfly sum over the warp.
+    body = PROLOGUE + """
+  ld.global.u32 %r2, [%rd3];
+  and.b32 %r3, %r1, 1;
+  setp.eq.u32 %p1, %r3, 0;
+  @%p1 bra $EVEN;
+  add.s32 %r2, %r2, 100;
+  bra.uni $JOIN;
+$EVEN:
+  add.s32 %r2, %r2, 1;
+$JOIN:
+  shfl.sync.bfly.b32 %r4, %r2, 16, 31, -1;
+  add.s32 %r2, %r2, %r4;
+  shfl.sync.bfly.b32 %r4, %r2, 8, 31, -1;
+  add.s32 %r2, %r2, %r4;
+  shfl.sync.bfly.b32 %r4, %r2, 4, 31, -1;
+  add.s32 %r2, %r2, %r4;
+  shfl.sync.bfly.b32 %r4, %r2, 2, 31, -1;
+  add.s32 %r2, %r2, %r4;
+  shfl.sync.bfly.b32 %r4, %r2, 1, 31, -1;
+  add.s32 %r2, %r2, %r4;
+  st.global.u32 [%rd3], %r2;
+  ret;
+"""
+    data = np.arange(32, dtype=np.uint32)
+    (out,) = run_kernel(body, [data])
+    expected = data.sum() + 16 * 100 + 16 * 1
+    assert np.all(out == expected)
+
+
+def test_shuffle_up_keeps_own_value_below_the_offset():
+    # An inclusive prefix sum with shfl.up: lanes below the offset keep theirs.
+    steps = "".join(f"""
+  shfl.sync.up.b32 %r4|%p2, %r2, {d}, 0, -1;
+  selp.b32 %r5, %r4, 0, %p2;
+  add.s32 %r2, %r2, %r5;""" for d in (1, 2, 4, 8, 16))
+    body = PROLOGUE + "  ld.global.u32 %r2, [%rd3];" + steps + """
+  st.global.u32 [%rd3], %r2;
+  ret;
+"""
+    data = np.arange(1, 33, dtype=np.uint32)
+    (out,) = run_kernel(body, [data])
+    assert np.array_equal(out, np.cumsum(data))
+
+
+def test_barrier_orders_shared_memory_between_warps():
+    # 128 threads write shared[tid], then read shared[127 - tid].
+    body = PROLOGUE + """
+  ld.global.u32 %r2, [%rd3];
+  mov.b64 %rd4, buffer;
+  mul.wide.u32 %rd5, %r1, 4;
+  add.s64 %rd6, %rd4, %rd5;
+  st.shared.u32 [%rd6], %r2;
+  bar.sync 0;
+  sub.s32 %r3, 127, %r1;
+  mul.wide.u32 %rd7, %r3, 4;
+  add.s64 %rd8, %rd4, %rd7;
+  ld.shared.u32 %r4, [%rd8];
+  st.global.u32 [%rd3], %r4;
+  ret;
+"""
+    data = np.arange(128, dtype=np.uint32) * 3
+    (out,) = run_kernel(body, [data], block=(128, 1, 1),
+                        shared=".shared .align 4 .b8 buffer[512];")
+    assert np.array_equal(out, data[::-1])
+
+
+def test_match_any_and_shared_atomics_count_a_histogram():
+    # Each lane's bin is value % 4; match.any gives the lanes of the same bin,
+    # whose lowest lane adds popc of them to the bin; every lane also adds 1
+    # with its own atomic into bin 4 + value % 4.
+    body = PROLOGUE + """
+  ld.global.u32 %r2, [%rd3];
+  and.b32 %r3, %r2, 3;
+  mov.b64 %rd4, bins;
+  setp.lt.u32 %p1, %r1, 8;
+  @!%p1 bra $SKIP;
+  mul.wide.u32 %rd5, %r1, 4;
+  add.s64 %rd6, %rd4, %rd5;
+  st.shared.u32 [%rd6], 0;
+$SKIP:
+  bar.sync 0;
+  match.any.sync.b32 %r4, %r3, -1;
+  popc.b32 %r5, %r4;
+  mov.u32 %r6, %laneid;
+  mov.u32 %r7, 1;
+  shl.b32 %r7, %r7, %r6;
+  sub.s32 %r8, %r7, 1;
+  and.b32 %r9, %r4, %r8;
+  setp.ne.u32 %p3, %r9, 0;
+  mul.wide.u32 %rd7, %r3, 4;
+  add.s64 %rd8, %rd4, %rd7;
+  @!%p3 atom.shared.add.u32 %r10, [%rd8], %r5;
+  atom.shared.add.u32 %r11, [%rd8+16], 1;
+  bar.sync 0;
+  @!%p1 bra $DONE;
+  mul.wide.u32 %rd9, %r1, 4;
+  add.s64 %rd10, %rd4, %rd9;
+  ld.shared.u32 %r12, [%rd10];
+  st.global.u32 [%rd3], %r12;
+$DONE:
+  ret;
+"""
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 1000, 32).astype(np.uint32)
+    (out,) = run_kernel(body, [data], shared=".shared .align 4 .b8 bins[32];")
+    counts = np.bincount(data % 4, minlength=4)
+    assert np.array_equal(out[:4], counts)
+    assert np.array_equal(out[4:8], counts)
+
+
+def mma_fragments(a, b, c):
+    """Per-lane registers of mma.m16n8k16 (PTX ISA, "Matrix Fragments for
+    mma.m16n8k16"): A 16x16 row-major and B 16x8 as pairs of 16-bit values,
+    C 16x8 f32; returns ([32, 4] u32, [32, 2] u32, [32, 4] f32)."""
+    lane = np.arange(32)
+    group, pair = lane // 4, lane % 4 * 2
+    a_regs = np.zeros((32, 4), np.uint32)
+    for i, (row, col) in enumerate([(group, pair), (group + 8, pair),
+                                    (group, pair + 8), (group + 8, pair + 8)]):
+        a_regs[:, i] = a[row, col].astype(np.uint32) | (a[row, col + 1].astype(np.uint32) << 16)
+    b_regs = np.zeros((32, 2), np.uint32)
+    for i, k in enumerate([pair, pair + 8]):
+        b_regs[:, i] = b[k, group].astype(np.uint32) | (b[k + 1, group].astype(np.uint32) << 16)
+    c_regs = np.stack([c[group, pair], c[group, pair + 1], c[group + 8, pair],
+                       c[group + 8, pair + 1]], axis=1).astype(np.float32)
+    return a_regs, b_regs, c_regs
+
+
+@pytest.mark.parametrize("element", ["f16", "bf16"])
+def test_mma_sync_m16n8k16_matches_a_matrix_product(element):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((16, 16)).astype(np.float32)
+    b = rng.standard_normal((16, 8)).astype(np.float32)
+    c = rng.standard_normal((16, 8)).astype(np.float32)
+    if element == "f16":
+        a16, b16 = a.astype(np.float16), b.astype(np.float16)
+        a_bits, b_bits = a16.view(np.uint16), b16.view(np.uint16)
+        a_used, b_used = a16.astype(np.float32), b16.astype(np.float32)
+    else:
+        a_bits = ptx_emulator.f32_to_bf16_bits(a)
+        b_bits = ptx_emulator.f32_to_bf16_bits(b)
+        a_used = ptx_emulator.bf16_bits_to_f32(a_bits)
+        b_used = ptx_emulator.bf16_bits_to_f32(b_bits)
+    a_regs, b_regs, c_regs = mma_fragments(a_bits, b_bits, c)
+    body = f"""
+  ld.param.u64 %rd1, [k_param_0];
+  ld.param.u64 %rd2, [k_param_1];
+  ld.param.u64 %rd3, [k_param_2];
+  mov.u32 %r1, %tid.x;
+  mul.wide.u32 %rd4, %r1, 16;
+  mul.wide.u32 %rd5, %r1, 8;
+  add.s64 %rd6, %rd1, %rd4;
+  add.s64 %rd7, %rd2, %rd5;
+  add.s64 %rd8, %rd3, %rd4;
+  ld.global.v4.b32 {{%r2, %r3, %r4, %r5}}, [%rd6];
+  ld.global.v2.b32 {{%r6, %r7}}, [%rd7];
+  ld.global.v4.f32 {{%f1, %f2, %f3, %f4}}, [%rd8];
+  mma.sync.aligned.m16n8k16.row.col.f32.{element}.{element}.f32
+    {{%f5, %f6, %f7, %f8}}, {{%r2, %r3, %r4, %r5}}, {{%r6, %r7}}, {{%f1, %f2, %f3, %f4}};
+  st.global.v4.f32 [%rd8], {{%f5, %f6, %f7, %f8}};
+  ret;
+"""
+    _, _, d_regs = run_kernel(body, [a_regs, b_regs, c_regs])
+    expected = a_used.astype(np.float64) @ b_used + c
+    _, _, want = mma_fragments(np.zeros((16, 16), np.uint16), np.zeros((16, 8), np.uint16),
+                               expected.astype(np.float32))
+    np.testing.assert_allclose(d_regs, want, rtol=1e-5, atol=1e-5)
+
+
+def test_conversions_round_to_nearest_even():
+    body = PROLOGUE + """
+  ld.global.f32 %f1, [%rd3];
+  cvt.rn.f16.f32 %rs1, %f1;
+  cvt.f32.f16 %f2, %rs1;
+  cvt.rzi.s32.f32 %r2, %f1;
+  cvt.rn.f32.s32 %f3, %r2;
+  sub.rn.f32 %f4, %f2, %f3;
+  st.global.f32 [%rd3], %f4;
+  ret;
+"""
+    data = (np.arange(32, dtype=np.float32) - 16) * 1.37
+    (out,) = run_kernel(body, [data])
+    expected = data.astype(np.float16).astype(np.float32) - np.trunc(data)
+    assert np.array_equal(out, expected)
+
+
+def test_out_of_bounds_global_access_is_reported():
+    body = PROLOGUE + """
+  ld.global.u32 %r2, [%rd3+128];
+  st.global.u32 [%rd3], %r2;
+  ret;
+"""
+    with pytest.raises(ptx_emulator.EmulationError, match="invalid global access"):
+        run_kernel(body, [np.zeros(32, np.uint32)])
+
+
+def test_misaligned_access_is_reported():
+    body = PROLOGUE + """
+  ld.global.u32 %r2, [%rd3+2];
+  ret;
+"""
+    with pytest.raises(ptx_emulator.EmulationError, match="misaligned"):
+        run_kernel(body, [np.zeros(64, np.uint32)])
+
+
+def test_shared_access_outside_its_variable_is_reported():
+    body = PROLOGUE + """
+  mov.b64 %rd4, buffer;
+  st.shared.u32 [%rd4+64], %r1;
+  ret;
+"""
+    with pytest.raises(ptx_emulator.EmulationError, match="shared access outside"):
+        run_kernel(body, [np.zeros(32, np.uint32)], shared=".shared .align 4 .b8 buffer[64];")
+
+
+def test_shuffle_with_exited_lanes_of_its_mask_missing_is_reported():
+    # Lanes 16..31 wait at a barrier while lanes 0..15 reach a full-warp
+    # shuffle: a hang on a GPU, an error here.
+    body = PROLOGUE + """
+  setp.lt.u32 %p1, %r1, 16;
+  @%p1 bra $SHUFFLE;
+  bar.sync 0;
+  ret;
+$SHUFFLE:
+  shfl.sync.bfly.b32 %r4, %r1, 1, 31, -1;
+  bar.sync 0;
+  ret;
+"""
+    with pytest.raises(ptx_emulator.EmulationError, match="not converged"):
+        run_kernel(body, [np.zeros(32, np.uint32)])
+
+
+def test_unsupported_instruction_is_named():
+    body = PROLOGUE + """
+  brev.b32 %r2, %r1;
+  ret;
+"""
+    with pytest.raises(ptx_emulator.EmulationError, match="unsupported instruction brev.b32"):
+        run_kernel(body, [np.zeros(32, np.uint32)])
