@@ -52,6 +52,9 @@ struct Variant {
   double keepRatio, compressionRatio;
   int elementType, layout;
   int64_t headDim;
+  /// Built with other pipeline options than the variant of the same
+  /// selection: chosen only by name.
+  bool alternate;
   SelectFunction outOfPlace, inPlace;
 };
 
@@ -103,26 +106,34 @@ extern "C" const char *chunkkv_cuda_variants(void) {
         all += ", compression_ratio=" + std::to_string(v.compressionRatio);
       all += std::string(", ") + types[v.elementType] + ", " +
              (v.layout ? "bshd" : "bhsd") +
-             ", head_dim=" + std::to_string(v.headDim) + "\n";
+             ", head_dim=" + std::to_string(v.headDim) +
+             (v.alternate ? " (alternate: by name only)" : "") + "\n";
     }
     return all;
   }();
   return text.c_str();
 }
 
-extern "C" int chunkkv_cuda_select(const ChunkKVCudaPolicy *policy,
-                                   const ChunkKVCudaSelectArgs *a) {
+namespace {
+
+/// chunkkv_cuda_select with the variant named `name`, or with the one
+/// (not an alternate) that matches when `name` is null.
+int select(const char *name, const ChunkKVCudaPolicy *policy,
+           const ChunkKVCudaSelectArgs *a) {
   lastError.clear();
   if (!policy || !a)
     return fail("chunkkv_cuda_select: policy and arguments must not be NULL");
   const Variant *variant = nullptr;
   for (const Variant &v : kVariants)
     if (samePolicy(v, *policy) && v.elementType == a->element_type &&
-        v.layout == a->layout && v.headDim == a->head_dim)
+        v.layout == a->layout && v.headDim == a->head_dim &&
+        (name ? !std::strcmp(v.name, name) : !v.alternate))
       variant = &v;
   if (!variant)
-    return fail("chunkkv_cuda_select: no compiled variant for this policy, "
-                "element type, layout and head dimension; the library has:\n" +
+    return fail(std::string("chunkkv_cuda_select: no compiled variant ") +
+                (name ? "named '" + std::string(name) + "' " : "") +
+                "for this policy, element type, layout and head dimension; "
+                "the library has:\n" +
                 std::string(chunkkv_cuda_variants()) +
                 "compile others with chunkkv-opt -chunkkv-gpu-pipeline "
                 "(docs/gpu.md)");
@@ -179,4 +190,22 @@ extern "C" int chunkkv_cuda_select(const ChunkKVCudaPolicy *policy,
   if (const char *error = chunkkvCudaTakeError())
     return fail(std::string("chunkkv_cuda_select: ") + error);
   return 0;
+}
+
+} // namespace
+
+extern "C" int chunkkv_cuda_select(const ChunkKVCudaPolicy *policy,
+                                   const ChunkKVCudaSelectArgs *args) {
+  return select(nullptr, policy, args);
+}
+
+extern "C" int chunkkv_cuda_select_variant(const char *variant,
+                                           const ChunkKVCudaPolicy *policy,
+                                           const ChunkKVCudaSelectArgs *args) {
+  if (!variant) {
+    lastError = "chunkkv_cuda_select_variant: the variant name must not be "
+                "NULL";
+    return 1;
+  }
+  return select(variant, policy, args);
 }

@@ -2,7 +2,11 @@
 
 For B in {1, 4} and T in {32768, 131072} (Hq=32, Hkv=8, D=128, f16, paper
 policy with C=10, w=32, keep 10 %), times in the same run:
-  - chunkkv: libchunkkv_cuda.so through chunkkv.torch.compress;
+  - chunkkv: libchunkkv_cuda.so through chunkkv.torch.select_pointers
+             (single-pass scores: K read once);
+  - two-pass: the same library call on the alternate variant whose scores
+             read K twice (paper_c10_w32_r01_f16_bhsd_d128_twopass), where
+             the library has it;
   - eager:   the same policy as PyTorch eager ops, written like kvpress's
              SnapKV/ChunkKV presses (repeat_kv, matmul, softmax, reductions,
              topk, gather);
@@ -31,6 +35,7 @@ from chunkkv import reference  # noqa: E402
 from chunkkv import torch as chunkkv_torch  # noqa: E402
 
 HQ, HKV, D, CHUNK, WINDOW, KEEP = 32, 8, 128, 10, 32, 0.1
+TWO_PASS = "paper_c10_w32_r01_f16_bhsd_d128_twopass"
 POLICY = reference.Policy("paper", chunk=CHUNK, window=WINDOW, keep_ratio=KEEP)
 
 
@@ -74,9 +79,10 @@ def eager_select(q, k, v):
     return k.gather(2, index), v.gather(2, index), positions
 
 
-def kernels_only(q, k, v):
+def kernels_only(q, k, v, variant=None):
     """The library call alone on preallocated outputs (compress() also
-    derives kept positions on the host)."""
+    derives kept positions on the host); `variant` names the compiled
+    variant (default: the one matching the policy)."""
     batch, _, _, dim = q.shape
     length = k.shape[2]
     n_max, k_max = chunkkv_torch.output_sizes(POLICY, length)
@@ -94,14 +100,14 @@ def kernels_only(q, k, v):
 
     def run():
         chunkkv_torch.select_pointers(POLICY, "float16", "bhsd", batch, HQ, HKV, length, dim,
-                                      pointers, stream=stream)
+                                      pointers, stream=stream, variant=variant)
     run.outputs = outputs
     return run
 
 
-def profile(q, k, v):
+def profile(q, k, v, variant=None):
     """Per-kernel GPU times of one library call (torch.profiler / CUPTI)."""
-    run = kernels_only(q, k, v)
+    run = kernels_only(q, k, v, variant)
     run()
     torch.cuda.synchronize()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
@@ -128,6 +134,7 @@ def main():
     args = parser.parse_args()
 
     device_name = torch.cuda.get_device_name()
+    two_pass = TWO_PASS if TWO_PASS + ":" in chunkkv_torch.variants() else None
     bandwidth = copy_bandwidth(args.reps)
     print(f"device: {device_name}; device-to-device copy: {bandwidth / 1e9:.0f} GB/s")
     rows = []
@@ -138,6 +145,8 @@ def main():
             k = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
             v = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
             ours = median_seconds(kernels_only(q, k, v), args.reps)
+            theirs = (median_seconds(kernels_only(q, k, v, two_pass), args.reps)
+                      if two_pass else None)
             eager = median_seconds(lambda: eager_select(q, k, v), args.reps)
             result = chunkkv_torch.compress(q, k, v, policy=POLICY)
             kept = int(result.lengths[0])
@@ -151,18 +160,24 @@ def main():
             row = dict(batch=batch, length=length, chunkkv_ms=ours * 1e3,
                        eager_ms=eager * 1e3, roofline_ms=roofline * 1e3,
                        speedup_vs_eager=eager / ours, fraction_of_roofline=roofline / ours,
-                       kept=kept, overlap_with_eager=overlap)
+                       kept=kept, overlap_with_eager=overlap,
+                       two_pass_ms=theirs * 1e3 if theirs else None)
             rows.append(row)
             print(f"B={batch} T={length}: chunkkv {ours * 1e3:.3f} ms, eager "
                   f"{eager * 1e3:.3f} ms ({eager / ours:.1f}x), roofline {roofline * 1e3:.3f} ms "
                   f"({100 * roofline / ours:.0f} % of it), kept {kept}, "
-                  f"same positions as eager {100 * overlap:.1f} %", flush=True)
+                  f"same positions as eager {100 * overlap:.1f} %"
+                  + (f"; two-pass scores {theirs * 1e3:.3f} ms" if theirs else ""), flush=True)
             del q, k, v, result
             torch.cuda.empty_cache()
     if args.profile:
         q = torch.randn(1, HQ, WINDOW, D, dtype=torch.float16, device="cuda")
         k = torch.randn(1, HKV, 131072, D, dtype=torch.float16, device="cuda")
-        print(profile(q, k, torch.randn_like(k)))
+        v = torch.randn_like(k)
+        print(profile(q, k, v))
+        if two_pass:
+            print(f"{two_pass}:")
+            print(profile(q, k, v, two_pass))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(device=device_name, copy_bandwidth_gbs=bandwidth / 1e9,

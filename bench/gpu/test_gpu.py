@@ -98,7 +98,7 @@ def encode(x: np.ndarray, dtype: str):
 
 
 def variant_policy(name):
-    fields, dtype, layout, head_dim = compiled.VARIANTS[name]
+    fields, dtype, layout, head_dim = compiled.ALL[name]
     p = compiled.full_policy(fields)
     policy = reference.Policy(p["kind"], chunk=p["chunk"], window=p["window"], pool=p["pool"],
                               aggregate=p["aggregate"], budget=p.get("budget"),
@@ -131,7 +131,8 @@ def run_case(device, name, q, k, v, lengths, inplace=False):
         ptr["keys_out"] = device.empty(kd.shape, kd.dtype)
         ptr["values_out"] = device.empty(vd.shape, vd.dtype)
     cuda.select_pointers(policy, {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[dtype],
-                         layout, batch, query_heads, kv_heads, capacity, head_dim, ptr)
+                         layout, batch, query_heads, kv_heads, capacity, head_dim, ptr,
+                         variant=name)
     scores = device.download(ptr["chunk_scores"], (batch, n_max), np.float32)
     ids = device.download(ptr["chunk_ids"], (batch, k_max), np.int64)
     kept = device.download(ptr["kept_lengths"], batch, np.int64)
@@ -204,7 +205,7 @@ def golden_cases():
 def matching_variants(params, head_dim):
     policy = reference.Policy.from_params(params)
     out = []
-    for name in compiled.VARIANTS:
+    for name in compiled.ALL:
         p, _, _, d = variant_policy(name)
         if p == policy and d == head_dim:
             out.append(name)
@@ -228,6 +229,7 @@ def random_case(rng, name):
 # (variant, kv heads, group size, lengths) of the long cases.
 LONG_CASES = [
     ("paper_c10_w32_r01_f16_bhsd_d128", 2, 4, [50000]),
+    ("paper_c10_w32_r01_f16_bhsd_d128_twopass", 2, 4, [50000]),
     ("paper_c10_w32_r02_p5_mean_f16_bhsd_d32", 2, 4, [45000, 30011]),
     ("paper_c3_w16_b60_p3_bf16_bshd_d64", 1, 2, [20000]),
     ("kvpress_c10_w64_cr05_f16_bshd_d32", 2, 2, [45000]),
@@ -236,11 +238,13 @@ LONG_CASES = [
 
 def use_emulator(build):
     """Routes libcuda.so.1 to the PTX emulator and the entry points to the
-    PTX build of the kernels; before anything loads either library."""
+    PTX build of the kernels; before anything loads either library. Returns
+    the emulator."""
     sys.path.insert(0, os.path.join(ROOT, "test", "emulator"))
     import ptx_emulator
-    ptx_emulator.install(os.path.join(build, "lib", "emulator", "libcuda.so.1"))
+    emulator = ptx_emulator.install(os.path.join(build, "lib", "emulator", "libcuda.so.1"))
     os.environ["CHUNKKV_CUDA_LIBRARY"] = os.path.join(build, "lib", "libchunkkv_cuda_ptx.so")
+    return emulator
 
 
 def main():
@@ -272,7 +276,7 @@ def main():
         status = "PASS" if not failures else "FAIL " + "; ".join(failures[:3])
         print(f"{label}: {status}", flush=True)
 
-    selected = args.variants.split(",") if args.variants else list(compiled.VARIANTS)
+    selected = args.variants.split(",") if args.variants else list(compiled.ALL)
     for case, (q, k, v), expected in golden_cases():
         names = [n for n in matching_variants(expected["params"], q.shape[3]) if n in selected]
         lengths = expected["params"]["lengths"]

@@ -56,6 +56,13 @@ typedef struct ChunkKVCudaSelectArgs {
 int chunkkv_cuda_select(const ChunkKVCudaPolicy *policy,
                         const ChunkKVCudaSelectArgs *args);
 
+/// The same with the compiled variant named `variant`, which must match the
+/// policy and the cache (alternates of a variant, built with other pipeline
+/// options, run only this way).
+int chunkkv_cuda_select_variant(const char *variant,
+                                const ChunkKVCudaPolicy *policy,
+                                const ChunkKVCudaSelectArgs *args);
+
 /// Why the last call on this thread failed ("" after a success).
 const char *chunkkv_cuda_last_error(void);
 

@@ -60,6 +60,9 @@ def library():
     lib.chunkkv_cuda_select.restype = ctypes.c_int
     lib.chunkkv_cuda_select.argtypes = [ctypes.POINTER(CudaPolicy),
                                         ctypes.POINTER(SelectArgs)]
+    lib.chunkkv_cuda_select_variant.restype = ctypes.c_int
+    lib.chunkkv_cuda_select_variant.argtypes = [ctypes.c_char_p, ctypes.POINTER(CudaPolicy),
+                                                ctypes.POINTER(SelectArgs)]
     lib.chunkkv_cuda_last_error.restype = ctypes.c_char_p
     lib.chunkkv_cuda_variants.restype = ctypes.c_char_p
     _library = lib
@@ -88,11 +91,14 @@ def output_sizes(policy: reference.Policy, capacity: int):
 
 def select_pointers(policy: reference.Policy, element_type: str, layout: str, batch: int,
                     query_heads: int, kv_heads: int, capacity: int, head_dim: int,
-                    pointers: dict, stream: Optional[int] = None) -> None:
+                    pointers: dict, stream: Optional[int] = None,
+                    variant: Optional[str] = None) -> None:
     """chunkkv_cuda_select on device pointers. `pointers` maps the names of
     SelectArgs' buffers (queries, keys, values, lengths, chunk_scores,
     chunk_ids, kept_lengths, keys_out, values_out, keys_out_lengths,
-    values_out_lengths) to addresses; sizes follow output_sizes()."""
+    values_out_lengths) to addresses; sizes follow output_sizes(). `variant`
+    names the compiled variant to run (chunkkv_cuda_select_variant; the
+    only way to run an alternate), else the one matching the policy runs."""
     if element_type not in ELEMENT_TYPES:
         raise ChunkKVError(f"element type must be one of {list(ELEMENT_TYPES)}, "
                            f"got {element_type!r}")
@@ -106,7 +112,13 @@ def select_pointers(policy: reference.Policy, element_type: str, layout: str, ba
     for name, address in pointers.items():
         setattr(args, name, address)
     lib = library()
-    if lib.chunkkv_cuda_select(ctypes.byref(_cuda_policy(policy)), ctypes.byref(args)):
+    if variant is None:
+        status = lib.chunkkv_cuda_select(ctypes.byref(_cuda_policy(policy)), ctypes.byref(args))
+    else:
+        status = lib.chunkkv_cuda_select_variant(variant.encode(),
+                                                 ctypes.byref(_cuda_policy(policy)),
+                                                 ctypes.byref(args))
+    if status:
         raise ChunkKVError(lib.chunkkv_cuda_last_error().decode())
 
 

@@ -13,11 +13,12 @@ hardware's (f32 arithmetic in float32, f16/bf16 conversions to nearest
 even); ex2.approx is exact here, within the hardware's 2 ulp.
 
 Execution: all threads of a batch of blocks are lanes of NumPy arrays. Each
-step runs the instruction at the lowest program counter among the runnable
-lanes, for the lanes that are there, so lanes that diverge run one side
-after the other and reconverge where structured code joins (the order a
-GPU's reconvergence stack gives). A lane at bar.sync waits until no lane can
-run; warp collectives check that the lanes of their mask arrived together.
+step runs, for the lanes that are there, the instruction that comes first in
+the reverse post-order of the control-flow graph among the runnable lanes'
+instructions, so lanes that diverge run one side after the other and meet
+again where the paths join (where a GPU reconverges them). A lane at
+bar.sync or at a warp collective waits until no lane can run; a collective
+then checks that the lanes of its mask arrived together.
 
 The fake driver (FakeCudaDriver.cpp, built as lib/emulator/libcuda.so.1)
 forwards allocation, module loading and launches here; `install()` loads it
@@ -319,12 +320,64 @@ def lanes_of(sel, size):
     return np.arange(size) if isinstance(sel, slice) else sel
 
 
+def schedule_priority(kernel):
+    """Per instruction, its rank in the reverse post-order of the kernel's
+    control-flow graph (instruction order inside a block). Running the lanes
+    of the lowest rank first makes diverged lanes meet again where the paths
+    join even when the code layout puts a branch's side after the join (as
+    a GPU reconverges at the join): the join follows every block that
+    reaches it in this order, loops aside."""
+    code = kernel.code
+    ends_block = {"bra", "ret", "exit"}
+    leaders = {0} | set(kernel.labels.values())
+    leaders |= {pc + 1 for pc, i in enumerate(code) if i.parts[0] in ends_block}
+    leaders = sorted(p for p in leaders if p < len(code))
+    block_of = np.zeros(len(code), np.int64)
+    for index, start in enumerate(leaders):
+        block_of[start:] = index
+    successors = []
+    for index, start in enumerate(leaders):
+        end = leaders[index + 1] if index + 1 < len(leaders) else len(code)
+        last = code[end - 1]
+        targets = []
+        if last.parts[0] == "bra":
+            targets.append(block_of[kernel.labels[last.operands[0].value]])
+        unconditional = last.parts[0] in ("ret", "exit") or (
+            last.parts[0] == "bra" and last.guard is None)
+        if not unconditional and end < len(code):
+            targets.append(index + 1)
+        successors.append(targets)
+    order, seen = [], set()
+    stack = [(0, iter(successors[0]))]
+    seen.add(0)
+    while stack:
+        block, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            order.append(block)
+            stack.pop()
+        elif child not in seen:
+            seen.add(child)
+            stack.append((child, iter(successors[child])))
+    rank = np.full(len(leaders), len(leaders), np.int64)
+    for position, block in enumerate(reversed(order)):
+        rank[block] = position
+    return rank[block_of] * len(code) + np.arange(len(code))
+
+
 class Executor:
     """Compiles each instruction of a kernel to a closure over a Launch."""
 
     def __init__(self, kernel):
         self.kernel = kernel
+        # Per instruction, over every launch: warp instructions issued (a
+        # warp with any lane there counts once) and thread instructions.
+        self.issued = np.zeros(len(kernel.code), np.int64)
+        self.executed = np.zeros(len(kernel.code), np.int64)
+        self.launches = 0
+        self.blocks = 0
         self.collectives = set()
+        self.priority = schedule_priority(kernel)
         self.ops = []
         for pc, instr in enumerate(kernel.code):
             self.ops.append(self.compile(instr))
@@ -789,6 +842,8 @@ class Executor:
         modes = [p for p in parts[1:-2] if p not in ("ftz", "sat")]
         saturate = "sat" in parts
         to_type, from_type = parts[-2], parts[-1]
+        if to_type in ("f16x2", "bf16x2"):
+            return self.convert_pair(instr, to_type[:-2])
         dst, src = instr.operands
 
         def convert(value):
@@ -820,6 +875,22 @@ class Executor:
         def run(L, sel):
             with np.errstate(all="ignore"):
                 self.write(L, dst, convert(self.read(L, src, from_type, sel)), to_type, sel)
+        return run
+
+    def convert_pair(self, instr, half_type):
+        """cvt.rn.{f16,bf16}x2.f32 d, a, b: a rounded into the upper half of
+        d, b into the lower."""
+        dst, a, b = instr.operands
+
+        def bits(values):
+            if half_type == "bf16":
+                return f32_to_bf16_bits(values).astype(np.uint64)
+            return values.astype(np.float16).view(np.uint16).astype(np.uint64)
+
+        def run(L, sel):
+            upper = bits(self.read(L, a, "f32", sel))
+            lower = bits(self.read(L, b, "f32", sel))
+            L.reg(dst.value)[sel] = (upper << np.uint64(16)) | lower
         return run
 
     def op_ex2(self, instr, parts):
@@ -960,7 +1031,8 @@ class Executor:
     # -- running ------------------------------------------------------------
 
     def run(self, L):
-        """Runs the lanes at the lowest pc until every lane exits. Lanes that
+        """Runs the lanes at the lowest-ranked pc (schedule_priority) until
+        every lane exits. Lanes that
         reach a warp collective or bar.sync wait there; when no lane can run,
         the collective with the lowest pc runs for the lanes waiting at it
         (each warp's member-mask lanes must all be there), else the barrier
@@ -970,10 +1042,20 @@ class Executor:
         size = L.size
         full = slice(None)
 
+        priority = self.priority
+
         def at(mask):
-            pc = int(L.pc[mask].min())
+            pc = int(L.pc[mask][np.argmin(priority[L.pc[mask]])])
             here = mask & (L.pc == pc)
             return pc, (full if int(here.sum()) == size else np.nonzero(here)[0])
+
+        def count(pc, sel):
+            if isinstance(sel, slice):
+                self.issued[pc] += size // 32
+                self.executed[pc] += size
+            else:
+                self.issued[pc] += np.unique(sel >> 5).size
+                self.executed[pc] += sel.size
 
         while True:
             runnable = L.state == RUNNING
@@ -981,6 +1063,7 @@ class Executor:
                 collective = L.state == AT_COLLECTIVE
                 if collective.any():
                     pc, sel = at(collective)
+                    count(pc, sel)
                     ops[pc](L, sel)
                     L.pc[sel] += 1
                     L.state[sel] = RUNNING
@@ -1003,7 +1086,9 @@ class Executor:
                         continue
             if pc in self.collectives:
                 L.state[sel] = AT_COLLECTIVE
-            elif not ops[pc](L, sel):
+                continue
+            count(pc, sel)
+            if not ops[pc](L, sel):
                 L.pc[sel] += 1
 
 
@@ -1039,9 +1124,46 @@ class Emulator:
         blocks = grid[0] * grid[1] * grid[2]
         per_batch = max(1, self.lanes_per_batch // ((threads + 31) // 32 * 32))
         self.launches += 1
+        executor.launches += 1
+        executor.blocks += blocks
         for first in range(0, blocks, per_batch):
             count = min(per_batch, blocks - first)
             executor.run(Launch(executor.kernel, self.memory, params, grid, block, first, count))
+
+
+    def profile(self):
+        """Dynamic counts per kernel name, summed over every launch so far:
+        launches, blocks, warp instructions, mma.sync, MUFU thread
+        instructions (ex2, lg2, rcp, sqrt), global bytes read and written,
+        shared-memory warp accesses, bar.sync per warp, atomics."""
+        totals = {}
+        for executor in self.functions.values():
+            row = totals.setdefault(executor.kernel.name, dict(
+                launches=0, blocks=0, warp_instructions=0, mma=0, mufu=0,
+                global_read=0, global_written=0, shared_accesses=0, barriers=0, atomics=0))
+            row["launches"] += executor.launches
+            row["blocks"] += executor.blocks
+            row["warp_instructions"] += int(executor.issued.sum())
+            for instr, issued, executed in zip(executor.kernel.code, executor.issued,
+                                               executor.executed):
+                head, parts = instr.parts[0], instr.parts
+                if head == "mma":
+                    row["mma"] += int(issued)
+                elif head in ("ex2", "lg2", "rcp", "sqrt"):
+                    row["mufu"] += int(executed)
+                elif head == "bar" and parts[1] != "warp":
+                    row["barriers"] += int(issued)
+                elif head in ("ld", "st", "atom", "red"):
+                    vector = next((int(p[1:]) for p in parts if re.fullmatch(r"v\d", p)), 1)
+                    width = type_bytes(parts[-1]) * vector
+                    if "shared" in parts:
+                        row["shared_accesses"] += int(issued)
+                    elif "global" in parts:
+                        key = "global_read" if head == "ld" else "global_written"
+                        row[key] += int(executed) * width
+                    if head in ("atom", "red"):
+                        row["atomics"] += int(executed)
+        return totals
 
 
 # ----------------------------------------------------------------------------

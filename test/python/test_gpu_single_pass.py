@@ -11,7 +11,8 @@ follows the same index arithmetic (slot numbering, the chunks a step or a
 span can reach, the spans a chunk reads, the rescaling of a slot that two
 steps add to) and must equal the reference's chunk scores; its asserts
 check that every slot index stays inside the buffers the kernel allocates.
-The kernel itself runs in bench/gpu/test_gpu.py on a GPU.
+The kernel itself runs in bench/gpu/test_gpu.py, on a GPU or on the PTX
+emulator (test_gpu_emulated.py).
 """
 
 import math

@@ -117,12 +117,11 @@ private:
 
 /// Replaces an op of type `OpTy` for which `canLower` holds by what
 /// `Emitter(builder, op[, option]).emit()` builds: the pattern of every
-/// chunkkv lowering (`option` is the lowering's tuning parameter, passed to
-/// emitters that take one).
-template <typename OpTy, typename Emitter>
+/// chunkkv lowering (`option` is the lowering's tuning, passed to emitters
+/// that take one).
+template <typename OpTy, typename Emitter, typename Option = int64_t>
 struct EmitterPattern : public OpConversionPattern<OpTy> {
-  EmitterPattern(MLIRContext *ctx, int64_t option,
-                 bool (*canLower)(Operation *))
+  EmitterPattern(MLIRContext *ctx, Option option, bool (*canLower)(Operation *))
       : OpConversionPattern<OpTy>(ctx), option(option), canLower(canLower) {}
 
   LogicalResult
@@ -132,7 +131,7 @@ struct EmitterPattern : public OpConversionPattern<OpTy> {
       return failure();
     KernelBuilder b(op.getLoc(), rewriter);
     if constexpr (std::is_constructible_v<Emitter, KernelBuilder &, OpTy,
-                                          int64_t>)
+                                          Option>)
       Emitter(b, op, option).emit();
     else
       Emitter(b, op).emit();
@@ -140,7 +139,7 @@ struct EmitterPattern : public OpConversionPattern<OpTy> {
     return success();
   }
 
-  int64_t option;
+  Option option;
   bool (*canLower)(Operation *);
 };
 

@@ -21,10 +21,19 @@ namespace chunkkv {
 void populateChunkKVToLoopsPatterns(RewritePatternSet &patterns,
                                     int64_t vectorWidth);
 
+/// How the GPU score kernels are built.
+struct GPUScoreOptions {
+  /// Keys per block of the score kernels (a multiple of 32).
+  int64_t tokensPerBlock = 512;
+  /// Whether the paper policy on tensor cores may read K once (the chunk
+  /// slots of the statistics kernel); false keeps the two-pass kernels.
+  bool singlePass = true;
+};
+
 /// Patterns lowering the memref forms of the chunkkv ops to gpu.launch
-/// kernels; `tokensPerBlock` keys per block of the score kernels.
+/// kernels.
 void populateChunkKVToGPUPatterns(RewritePatternSet &patterns,
-                                  int64_t tokensPerBlock);
+                                  const GPUScoreOptions &options);
 
 /// Options of `chunkkv-cpu-pipeline`.
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
@@ -70,6 +79,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       *this, "tokens-per-block",
       llvm::cl::desc("keys per block of the score kernels (multiple of 32)"),
       llvm::cl::init(512)};
+  PassOptions::Option<bool> singlePass{
+      *this, "single-pass",
+      llvm::cl::desc("paper policy on tensor cores: read K once (false: the "
+                     "two-pass score kernels)"),
+      llvm::cl::init(true)};
 };
 
 /// chunkkv ops in memref form on device buffers, and the host code around

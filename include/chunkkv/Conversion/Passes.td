@@ -62,12 +62,15 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
       head, sequence, 64 window queries), four warps of `mma.sync`
       16x8x16 tiles, keys staged in shared memory with 16-byte loads;
       each query keeps an online softmax maximum and sum over its span
-      and, per step of 32 keys, adds `2^(x - running max)` (times the
-      pooling weight) into per-chunk slots in shared memory, written out
+      and, per step of 32 keys, a second `mma.sync` sums `2^(x - running
+      max)` (as bf16 high part and rest) times each key's pooling count
+      per chunk into per-chunk slots in shared memory, written out
       relative to the span's maximum; (2) per query, the spans'
       statistics are combined and every span gets the weight
       `2^(span max - max) / (G * sum)`; (3) per chunk, the weighted
-      partials are summed over kv heads, queries and spans. A span has
+      partials are summed over kv heads, queries and spans.
+      `single-pass=false` keeps the two-pass form below for the paper
+      policy too. A span has
       `tokens-per-block` keys, or fewer when its chunk slots would not
       fit in 48 KiB of shared memory (a step's slots never fitting, as
       with one-token chunks and wide pooling, falls back to the next
@@ -104,7 +107,11 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
   let options = [
     Option<"tokensPerBlock", "tokens-per-block", "int64_t", /*default=*/"512",
            "keys per block of the score kernels (a multiple of 32; the "
-           "single-pass kernel may take fewer)">
+           "single-pass kernel may take fewer)">,
+    Option<"singlePass", "single-pass", "bool", /*default=*/"true",
+           "paper policy on tensor cores: read K once with chunk slots in "
+           "the statistics kernel (false: the two-pass kernels, as for "
+           "kvpress)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

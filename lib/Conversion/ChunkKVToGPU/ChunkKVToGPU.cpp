@@ -82,17 +82,15 @@ constexpr int64_t kKeyRowPadding = 4;
 /// Starting maximum of the tensor-core statistics: finite, so that a row
 /// without visible keys yet never computes exp(-inf - -inf).
 constexpr double kNoMaximum = -1e30;
-/// Row stride (f32) of a warp's buffer of one step's exponentials in the
-/// single-pass score kernel: 36 puts the lanes of a store on distinct banks
-/// but for pairs.
-constexpr int64_t kStepValueStride = kMmaKeysPerStep + 4;
+/// Chunk slots of one mma.sync n-tile in the single-pass score kernel.
+constexpr int64_t kSlotsPerMmaTile = 8;
 /// Shared memory a block may declare statically (bytes).
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
 /// Spans whose statistics a lane of the combine kernel loads at once.
 constexpr int64_t kCombineSpans = 4;
 /// Warps of the single-pass chunk kernel, and the (kv head, query) rows a
 /// lane loads at once: enough loads in flight to hide memory latency.
-constexpr int64_t kChunkSumWarps = 16;
+constexpr int64_t kChunkSumWarps = 8;
 constexpr int64_t kChunkSumRows = 8;
 
 /// Largest head dimension whose window queries stay in registers.
@@ -271,9 +269,10 @@ void alignedStore(KernelBuilder &b, Value value, Value memref,
 class ChunkScoreGPULowering {
 public:
   ChunkScoreGPULowering(KernelBuilder &b, ChunkScoreOp op,
-                        int64_t tokensPerBlock)
+                        GPUScoreOptions options)
       : b(b), op(op), policy(op.getPolicy()), layout(op.getLayout()),
-        formulas(b, policy), tokensPerBlock(tokensPerBlock), queue(b) {}
+        formulas(b, policy), tokensPerBlock(options.tokensPerBlock),
+        allowSinglePass(options.singlePass), queue(b) {}
 
   void emit();
 
@@ -317,23 +316,29 @@ private:
   /// tokens-per-block, whose chunk partials fit in static shared memory
   /// next to the staged keys; 0 when not even one step's do.
   int64_t singlePassSpanLength() const;
-  /// Shared buffers of the single-pass score kernel, per warp: one step's
-  /// exponentials `[rows, kStepValueStride]`, the rows' running maxima
-  /// `[rows]`, and per chunk slot of the span a partial sum and the maximum
-  /// it is relative to `[rows, slots]`.
+  /// Shared buffers of the single-pass score kernel, per warp: the rows'
+  /// final maxima `[rows]`, and per chunk slot of the span a partial sum
+  /// and the maximum it is relative to, as one vector<2xf32>
+  /// `[rows, slots]`.
   struct ChunkPartialBuffers {
-    Value stepValues, stepMax, slotSums, slotMax;
+    Value rowMaxima, slots;
   };
   /// Adds one step's exponentials (keys `[key0, key0 + kMmaKeysPerStep)`)
-  /// to the warp's chunk slots; the step's values and maxima are in
-  /// `buffers`. Every lane of the warp calls it.
-  void addStepToChunkPartials(const ChunkPartialBuffers &buffers, Value warp,
-                              Value lane, Value key0, Value spanStart,
-                              Value spanEnd, Value prefix);
-  /// `avg_pool1d`'s weight of token `t` in the score of the chunk starting
-  /// at `chunkStart`: the chunk's positions below `prefix` within `p / 2`
-  /// of `t`, divided by `p`.
-  Value poolWeight(Value t, Value chunkStart, Value prefix);
+  /// to the warp's chunk slots. `terms[h]` are the lane's values of row
+  /// `group + 8h` in the mma accumulator order (term i: key
+  /// `8 * (i / 2) + 2 * quad + i % 2`), relative to `maxima[h]`. Every lane
+  /// of the warp calls it.
+  void addStepToChunkSlots(const ChunkPartialBuffers &buffers, Value warp,
+                           Value group, Value quad, Value key0, Value spanStart,
+                           Value spanEnd, Value prefix,
+                           ArrayRef<SmallVector<Value>> terms,
+                           ArrayRef<Value> maxima);
+  /// The B fragment of one k-step of the slot mma: the lane's two registers
+  /// of pooling counts `pool * avg_pool1d weight` of the keys at step
+  /// offsets `offsets` (i32) in the chunk at offsets `[chunkStart,
+  /// chunkEnd)`, zero at offsets from `limit` on.
+  SmallVector<Value> poolCountPairs(ArrayRef<Value> offsets, Value chunkStart,
+                                    Value chunkEnd, Value limit);
 
   /// The logits' scale (the op's, or 1/sqrt(D)) times log2(e): the score
   /// kernels keep logits in base-2 units, so that every exponential is one
@@ -358,6 +363,12 @@ private:
     }
     return level.front();
   }
+  /// A chunk slot of the single-pass kernel: (sum, the maximum it is
+  /// relative to).
+  Value slotValue(Value sum, Value max) {
+    return vector::FromElementsOp::create(
+        b, VectorType::get({2}, b.getF32Type()), ValueRange{sum, max});
+  }
   /// `2^(a - c)`.
   Value exp2Diff(Value a, Value c) {
     return math::Exp2Op::create(b, arith::SubFOp::create(b, a, c));
@@ -372,6 +383,7 @@ private:
   Layout layout;
   PolicyFormulas formulas;
   int64_t tokensPerBlock;
+  bool allowSinglePass;
   DeviceQueue queue;
   int64_t headDim = 0;
   bool useTensorCores = false;
@@ -385,7 +397,9 @@ private:
 
   Value zero, one, window, batchSize, kvHeads, capacity, groupSize;
   Value numQueries, threadsPerGroup, numSpans;
-  Value spanMax, spanSum;     // [B, Hkv, G*w, spans] f32 partial statistics
+  // [B, Hkv, G*w, spans] f32 partial statistics; in the single pass, the
+  // combine kernel replaces each span's sum by its share of the row's score.
+  Value spanMax, spanSum;
   Value rowMax, rowScale;     // [B, Hkv, G*w] f32 final statistics
   Value tokenSums;  // [B, Hkv, row groups, S] f32 sums of probabilities
   Value rowGroups;  // blocks that split the G*w queries of a kv head
@@ -401,7 +415,7 @@ void ChunkScoreGPULowering::emit() {
   useTensorCores =
       (element.isF16() || element.isBF16()) && headDim % kMmaFeatureStride == 0;
   spanLength = tokensPerBlock;
-  if (useTensorCores && formulas.isPaper()) {
+  if (useTensorCores && formulas.isPaper() && allowSinglePass) {
     int64_t keys = singlePassSpanLength();
     singlePass = keys > 0;
     if (singlePass) {
@@ -467,14 +481,13 @@ void ChunkScoreGPULowering::emit() {
 }
 
 int64_t ChunkScoreGPULowering::singlePassSpanLength() const {
-  int64_t warpRows = kMmaRows * kMmaRowTiles;
   int64_t keyBytes =
       2 * kMmaKeysPerStep * (headDim / 8 + kKeyRowPadding) * kVectorBytes;
-  int64_t stepBytes = kMmaWarps * warpRows * (kStepValueStride + 1) * 4;
+  int64_t maximaBytes = kRowsPerMmaBlock * 4;
   for (int64_t keys = tokensPerBlock; keys >= kMmaKeysPerStep;
        keys -= kMmaKeysPerStep) {
     int64_t slotBytes = 2 * kRowsPerMmaBlock * chunksTouched(keys) * 4;
-    if (keyBytes + stepBytes + slotBytes <= kStaticSharedBytes)
+    if (keyBytes + maximaBytes + slotBytes <= kStaticSharedBytes)
       return keys;
   }
   return 0;
@@ -743,12 +756,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   if (tokenPass)
     shared.push_back(workgroupBuffer(ctx, {kMmaWarps, spanLength}, f32));
   if (chunkSlots) {
-    shared.push_back(
-        workgroupBuffer(ctx, {kMmaWarps, warpRows, kStepValueStride}, f32));
     shared.push_back(workgroupBuffer(ctx, {kMmaWarps, warpRows}, f32));
-    for (int64_t i = 0; i < 2; ++i)
-      shared.push_back(
-          workgroupBuffer(ctx, {kMmaWarps, warpRows, slotsPerSpan}, f32));
+    shared.push_back(workgroupBuffer(ctx, {kMmaWarps, warpRows, slotsPerSpan},
+                                     VectorType::get({2}, f32)));
   }
   queue.launch(
       tokenPass ? "chunkkv_score_tokens" : "chunkkv_score_stats",
@@ -787,9 +797,8 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             for (int64_t j = 0; j < loads; ++j) {
               Value feature = b.add(b.index(kMmaFeatureStride * j),
                                     b.mul(quad, b.index(8)));
-              Value data = alignedLoad(b, rowType, q,
-                                       {batch, head, query, feature},
-                                       kVectorBytes);
+              Value data = alignedLoad(
+                  b, rowType, q, {batch, head, query, feature}, kVectorBytes);
               data = b.select(isReal, data, zeros);
               for (int64_t p = 0; p < 4; ++p)
                 pairsOf[half].push_back(vector::ShuffleOp::create(
@@ -800,30 +809,27 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           if (tokenPass)
             for (int64_t half = 0; half < kLaneRows; ++half) {
               statMax[half] = b.load(rowMax, {batch, kvHead, rows[half]});
-              statScale[half] =
-                  b.select(real[half],
-                           b.load(rowScale, {batch, kvHead, rows[half]}),
-                           b.f32(0.0));
+              statScale[half] = b.select(
+                  real[half], b.load(rowScale, {batch, kvHead, rows[half]}),
+                  b.f32(0.0));
             }
           Value keyTiles = launchOp.getWorkgroupAttributions()[0];
-          Value warpSums =
-              tokenPass ? Value(launchOp.getWorkgroupAttributions()[1])
-                        : Value();
+          Value warpSums = tokenPass
+                               ? Value(launchOp.getWorkgroupAttributions()[1])
+                               : Value();
           ChunkPartialBuffers partials;
           if (chunkSlots) {
             auto buffers = launchOp.getWorkgroupAttributions();
-            partials = {buffers[1], buffers[2], buffers[3], buffers[4]};
+            partials = {buffers[1], buffers[2]};
             // Empty slots; the first step's barrier orders this before
             // other lanes add to them.
-            b.forLoop(
-                lane, b.index(warpRows * slotsPerSpan), b.index(kWarpSize),
-                [&](Value e) {
-                  Value row = b.div(e, b.index(slotsPerSpan));
-                  Value slot = b.rem(e, b.index(slotsPerSpan));
-                  b.store(b.f32(0.0), partials.slotSums, {warp, row, slot});
-                  b.store(b.f32(kNoMaximum), partials.slotMax,
-                          {warp, row, slot});
-                });
+            Value empty = slotValue(b.f32(0.0), b.f32(kNoMaximum));
+            b.forLoop(lane, b.index(warpRows * slotsPerSpan),
+                      b.index(kWarpSize), [&](Value e) {
+                        Value row = b.div(e, b.index(slotsPerSpan));
+                        Value slot = b.rem(e, b.index(slotsPerSpan));
+                        b.store(empty, partials.slots, {warp, row, slot});
+                      });
           }
 
           // One step's key rows, loaded by the whole block with coalesced
@@ -974,32 +980,36 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     SmallVector<Value> terms;
                     for (Value x : stepLogits[half])
                       terms.push_back(exp2Diff(x, newMax));
-                    if (chunkSlots) {
-                      Value row = b.add(group, b.index(8 * half));
-                      for (auto [i, term] : llvm::enumerate(terms)) {
-                        // Term i: key `8 * (i / 2) + 2 * quad + i % 2`.
-                        Value key = b.add(b.index(8 * (i / 2) + i % 2),
-                                          b.mul(quad, b.index(2)));
-                        b.store(term, partials.stepValues, {warp, row, key});
-                      }
-                      b.ifThen(b.cmp(Pred::eq, quad, zero), [&]() {
-                        b.store(newMax, partials.stepMax, {warp, row});
-                      });
-                    }
                     next[2 * half] = newMax;
                     next[2 * half + 1] =
                         b.addf(b.mulf(sum, exp2Diff(max, newMax)),
                                treeReduce(terms, /*maximum=*/false));
+                    // The terms leave the branch for the chunk slots.
+                    if (chunkSlots)
+                      llvm::append_range(next, terms);
                   }
                   return next;
                 };
-                SmallVector<Type> statTypes(2 * kLaneRows, b.getF32Type());
+                int64_t results = 2 * kLaneRows +
+                                  (chunkSlots ? kLaneRows * 2 * kMmaTiles : 0);
+                SmallVector<Type> statTypes(results, b.getF32Type());
                 SmallVector<Value> next = b.ifThenElse(
                     statTypes, unmasked, [&]() { return finish(false); },
                     [&]() { return finish(true); });
-                if (chunkSlots)
-                  addStepToChunkPartials(partials, warp, lane, key0, spanStart,
-                                         spanEnd, prefix);
+                if (chunkSlots) {
+                  SmallVector<SmallVector<Value>> terms(kLaneRows);
+                  SmallVector<Value> maxima;
+                  for (int64_t half = 0; half < kLaneRows; ++half) {
+                    ArrayRef<Value> halfTerms = ArrayRef<Value>(next).slice(
+                        2 * kLaneRows + half * 2 * kMmaTiles, 2 * kMmaTiles);
+                    terms[half].assign(halfTerms.begin(), halfTerms.end());
+                    maxima.push_back(next[2 * half]);
+                  }
+                  addStepToChunkSlots(partials, warp, group, quad, key0,
+                                      spanStart, spanEnd, prefix, terms,
+                                      maxima);
+                  next.resize(2 * kLaneRows);
+                }
                 llvm::append_range(next, prefetched);
                 return next;
               });
@@ -1029,90 +1039,203 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
               b.store(max, spanMax, {batch, kvHead, rows[half], spanIndex});
               b.store(sum, spanSum, {batch, kvHead, rows[half], spanIndex});
             });
+            if (chunkSlots)
+              b.ifThen(b.cmp(Pred::eq, quad, zero), [&]() {
+                b.store(max, partials.rowMaxima,
+                        {warp, b.add(group, b.index(8 * half))});
+              });
           }
           if (!chunkSlots)
             return;
           // The chunk slots, relative to the span's maximum (the rows'
-          // running maximum after the last step).
+          // running maximum after the last step), with avg_pool1d's 1/p.
           NVVM::SyncWarpOp::create(b, b.i32(-1));
-          b.forLoop(
-              lane, b.index(warpRows * slotsPerSpan), b.index(kWarpSize),
-              [&](Value e) {
-                Value row = b.div(e, b.index(slotsPerSpan));
-                Value slot = b.rem(e, b.index(slotsPerSpan));
-                Value queryRow = b.add(warpRow, row);
-                b.ifThen(b.cmp(Pred::slt, queryRow, numQueries), [&]() {
-                  Value value = b.mulf(
-                      b.load(partials.slotSums, {warp, row, slot}),
-                      exp2Diff(b.load(partials.slotMax, {warp, row, slot}),
-                               b.load(partials.stepMax, {warp, row})));
-                  b.store(value, chunkPartials,
-                          {batch, kvHead, queryRow, spanIndex, slot});
-                });
-              });
+          Value scale = b.f32(1.0 / static_cast<double>(policy.getPool()));
+          b.forLoop(zero, b.index(warpRows), one, [&](Value row) {
+            Value queryRow = b.add(warpRow, row);
+            b.ifThen(b.cmp(Pred::slt, queryRow, numQueries), [&]() {
+              Value max = b.load(partials.rowMaxima, {warp, row});
+              b.forLoop(
+                  lane, b.index(slotsPerSpan), b.index(kWarpSize),
+                  [&](Value slot) {
+                    Value stored = b.load(partials.slots, {warp, row, slot});
+                    Value value =
+                        b.mulf(vector::ExtractOp::create(b, stored,
+                                                         ArrayRef<int64_t>{0}),
+                               exp2Diff(vector::ExtractOp::create(
+                                            b, stored, ArrayRef<int64_t>{1}),
+                                        max));
+                    if (policy.getPool() > 1)
+                      value = b.mulf(value, scale);
+                    b.store(value, chunkPartials,
+                            {batch, kvHead, queryRow, spanIndex, slot});
+                  });
+            });
+          });
         });
       });
 }
 
-void ChunkScoreGPULowering::addStepToChunkPartials(
-    const ChunkPartialBuffers &buffers, Value warp, Value lane, Value key0,
-    Value spanStart, Value spanEnd, Value prefix) {
-  int64_t warpRows = kMmaRows * kMmaRowTiles;
+void ChunkScoreGPULowering::addStepToChunkSlots(
+    const ChunkPartialBuffers &buffers, Value warp, Value group, Value quad,
+    Value key0, Value spanStart, Value spanEnd, Value prefix,
+    ArrayRef<SmallVector<Value>> terms, ArrayRef<Value> maxima) {
+  // The step's slot n is chunk `firstChunk + n`. One mma.sync per 16 keys
+  // and 8 slots sums the rows' terms (A: the accumulators of the logits'
+  // mma, which have the layout of an A fragment) weighted by the keys'
+  // pooling counts in each chunk (B). The terms go in as bf16 pairs, high
+  // part (the upper half of the f32 bits) and the rest rounded, which keeps
+  // about 16 bits of each: bf16 has f32's range, where f16 would flush the
+  // small terms to zero.
+  Type i32 = b.getI32Type();
+  Type f32 = b.getF32Type();
+  Type bf16 = b.getBF16Type();
+  int64_t chunk = policy.getChunkSize();
+  int64_t reach = poolReach();
   int64_t stepSlots = chunksTouched(kMmaKeysPerStep);
-  Value chunk = b.index(policy.getChunkSize());
-  Value reach = b.index(poolReach());
-  // The step's values and maxima are in shared memory once every lane of
-  // the warp has stored its own.
-  NVVM::SyncWarpOp::create(b, b.i32(-1));
-  // Prefix keys of the step; each adds to the chunks within `reach`.
+  int64_t slotTiles = llvm::divideCeil(stepSlots, kSlotsPerMmaTile);
   Value stepEnd =
       b.min(b.min(b.add(key0, b.index(kMmaKeysPerStep)), spanEnd), prefix);
-  b.ifThen(b.cmp(Pred::slt, key0, stepEnd), [&]() {
-    Value firstChunk = b.div(b.max(b.sub(key0, reach), zero), chunk);
-    Value lastChunk = b.div(
-        b.min(b.add(b.sub(stepEnd, one), reach), b.sub(prefix, one)), chunk);
-    Value spanFirstChunk = b.div(b.max(b.sub(spanStart, reach), zero), chunk);
-    b.forLoop(
-        lane, b.index(warpRows * stepSlots), b.index(kWarpSize), [&](Value e) {
-          Value row = b.rem(e, b.index(warpRows));
-          Value c = b.add(firstChunk, b.div(e, b.index(warpRows)));
-          b.ifThen(b.cmp(Pred::sle, c, lastChunk), [&]() {
-            Value chunkStart = b.mul(c, chunk);
-            Value lo = b.max(key0, b.sub(chunkStart, reach));
-            Value hi = b.min(stepEnd, b.add(b.add(chunkStart, chunk), reach));
-            Value sum = b.forLoop(
-                lo, hi, one, {b.f32(0.0)},
-                [&](Value t, ValueRange acc) -> SmallVector<Value> {
-                  Value value =
-                      b.load(buffers.stepValues, {warp, row, b.sub(t, key0)});
-                  if (policy.getPool() > 1)
-                    value = b.mulf(value, poolWeight(t, chunkStart, prefix));
-                  return {b.addf(acc[0], value)};
-                })[0];
-            // The slot may hold an earlier step's sum, relative to that step's
-            // maximum: rescale it to this one's.
-            Value slot = b.sub(c, spanFirstChunk);
-            Value reference = b.load(buffers.stepMax, {warp, row});
-            Value old = b.load(buffers.slotSums, {warp, row, slot});
-            Value oldMax = b.load(buffers.slotMax, {warp, row, slot});
-            b.store(b.addf(b.mulf(old, exp2Diff(oldMax, reference)), sum),
-                    buffers.slotSums, {warp, row, slot});
-            b.store(reference, buffers.slotMax, {warp, row, slot});
-          });
+  Value firstChunk =
+      b.div(b.max(b.sub(key0, b.index(reach)), zero), b.index(chunk));
+  Value lastChunk = b.div(
+      b.min(b.add(b.sub(stepEnd, one), b.index(reach)), b.sub(prefix, one)),
+      b.index(chunk));
+  Value spanFirstChunk =
+      b.div(b.max(b.sub(spanStart, b.index(reach)), zero), b.index(chunk));
+  // The step's slots that hold chunks: n <= lastSlot (-1 when the step has
+  // no prefix key); slot n is the span's slot `firstSpanSlot + n`.
+  Value lastSlot = b.select(
+      b.cmp(Pred::slt, key0, stepEnd),
+      b.min(b.sub(lastChunk, firstChunk), b.index(stepSlots - 1)), b.index(-1));
+  Value firstSpanSlot = b.sub(firstChunk, spanFirstChunk);
+  auto toI32 = [&](Value index) { return b.fromIndex(index, i32); };
+  // Offsets from key0, in i32: keys from `limit` on add to no chunk.
+  Value limit = toI32(b.sub(stepEnd, key0));
+  Value prefixOffset = toI32(b.sub(prefix, key0));
+  Value firstOffset = toI32(b.sub(b.mul(firstChunk, b.index(chunk)), key0));
+  Value pairOffset = toI32(b.mul(quad, b.index(2)));
+
+  auto bf16PairType = VectorType::get({2}, bf16);
+  auto bf16Pair = [&](Value low, Value high) {
+    auto pairType = VectorType::get({2}, f32);
+    Value pair =
+        vector::FromElementsOp::create(b, pairType, ValueRange{low, high});
+    return arith::TruncFOp::create(b, bf16PairType, pair).getResult();
+  };
+  Value upperHalf = b.i32(static_cast<int32_t>(0xFFFF0000u));
+  auto bits = [&](Value x) { return arith::BitcastOp::create(b, i32, x); };
+  auto truncated = [&](Value x) {
+    return arith::BitcastOp::create(
+        b, f32, arith::AndIOp::create(b, bits(x), upperHalf));
+  };
+  // A fragments per row tile m and k-step s (keys 16s .. 16s + 15): rows
+  // group and group + 8 of the tile, keys 2 * quad + {0, 1} of 8-key tiles
+  // 2s and 2s + 1; high parts, then remainders.
+  int64_t kSteps = kMmaKeysPerStep / 16;
+  SmallVector<SmallVector<Value>> aHigh, aLow;
+  for (int64_t m = 0; m < kMmaRowTiles; ++m)
+    for (int64_t s = 0; s < kSteps; ++s) {
+      SmallVector<Value> high, low;
+      for (int64_t tile : {2 * s, 2 * s + 1})
+        for (int64_t half : {2 * m, 2 * m + 1}) {
+          Value t0 = terms[half][2 * tile], t1 = terms[half][2 * tile + 1];
+          // {upper half of t0, upper half of t1} as one i32.
+          Value pair = arith::OrIOp::create(
+              b, arith::ShRUIOp::create(b, bits(t0), b.i32(16)),
+              arith::AndIOp::create(b, bits(t1), upperHalf));
+          high.push_back(LLVM::BitcastOp::create(b, bf16PairType, pair));
+          low.push_back(bf16Pair(arith::SubFOp::create(b, t0, truncated(t0)),
+                                 arith::SubFOp::create(b, t1, truncated(t1))));
+        }
+      aHigh.push_back(high);
+      aLow.push_back(low);
+    }
+
+  for (int64_t tile = 0; tile < slotTiles; ++tile) {
+    // This lane's slot in the B fragment: column `group` of the n-tile.
+    Value slot = b.add(b.index(kSlotsPerMmaTile * tile), group);
+    Value chunkStart = b.add(firstOffset, toI32(b.mul(slot, b.index(chunk))));
+    Value chunkEnd = b.min(b.add(chunkStart, b.i32(chunk)), prefixOffset);
+    SmallVector<SmallVector<Value>> acc(kMmaRowTiles,
+                                        SmallVector<Value>(4, b.f32(0.0)));
+    for (int64_t s = 0; s < kSteps; ++s) {
+      SmallVector<Value> offsets;
+      for (int64_t k : {0, 1, 8, 9})
+        offsets.push_back(b.add(pairOffset, b.i32(16 * s + k)));
+      SmallVector<Value> counts =
+          poolCountPairs(offsets, chunkStart, chunkEnd, limit);
+      for (int64_t m = 0; m < kMmaRowTiles; ++m)
+        for (ArrayRef<Value> a : {ArrayRef<Value>(aHigh[m * kSteps + s]),
+                                  ArrayRef<Value>(aLow[m * kSteps + s])})
+          acc[m] = mma(a, counts, acc[m], bf16);
+    }
+    // acc[m][i]: row `group + 8 * (2m + i / 2)`, slot `2 * quad + i % 2`.
+    for (int64_t m = 0; m < kMmaRowTiles; ++m)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value n = b.add(b.index(kSlotsPerMmaTile * tile + i % 2),
+                        b.mul(quad, b.index(2)));
+        b.ifThen(b.cmp(Pred::sle, n, lastSlot), [&]() {
+          int64_t half = 2 * m + i / 2;
+          Value row = b.add(group, b.index(8 * half));
+          Value spanSlot = b.add(firstSpanSlot, n);
+          Value reference = maxima[half];
+          Value old = b.load(buffers.slots, {warp, row, spanSlot});
+          // The slot may hold an earlier step's sum, relative to that step's
+          // maximum: rescale it to this one's.
+          Value sum = b.addf(
+              b.mulf(vector::ExtractOp::create(b, old, ArrayRef<int64_t>{0}),
+                     exp2Diff(vector::ExtractOp::create(b, old,
+                                                        ArrayRef<int64_t>{1}),
+                              reference)),
+              acc[m][i]);
+          b.store(slotValue(sum, reference), buffers.slots,
+                  {warp, row, spanSlot});
         });
-  });
+      }
+  }
 }
 
-Value ChunkScoreGPULowering::poolWeight(Value t, Value chunkStart,
-                                        Value prefix) {
-  Value reach = b.index(poolReach());
-  Value chunkEnd =
-      b.min(b.add(chunkStart, b.index(policy.getChunkSize())), prefix);
-  Value first = b.max(b.sub(t, reach), chunkStart);
-  Value last = b.min(b.add(t, reach), b.sub(chunkEnd, one));
-  Value count = b.sub(b.add(last, one), first);
-  return b.mulf(b.indexToFloat(count, b.getF32Type()),
-                b.f32(1.0 / static_cast<double>(policy.getPool())));
+SmallVector<Value>
+ChunkScoreGPULowering::poolCountPairs(ArrayRef<Value> offsets, Value chunkStart,
+                                      Value chunkEnd, Value limit) {
+  auto pairType = VectorType::get({2}, b.getBF16Type());
+  SmallVector<Value> pairs;
+  if (poolReach() == 0) {
+    // Without pooling a count is 1 inside the chunk and 0 outside: one
+    // unsigned compare per key, and the bf16 bits of 1.0 (0x3F80) or 0.
+    Value end = b.min(chunkEnd, limit);
+    Value width = b.max(b.sub(end, chunkStart), b.i32(0));
+    auto inChunk = [&](Value t) {
+      return b.cmp(Pred::ult, b.sub(t, chunkStart), width);
+    };
+    for (size_t i = 0; i < offsets.size(); i += 2) {
+      Value low = b.select(inChunk(offsets[i]), b.i32(0x3F80), b.i32(0));
+      Value high =
+          b.select(inChunk(offsets[i + 1]), b.i32(0x3F800000), b.i32(0));
+      pairs.push_back(LLVM::BitcastOp::create(
+          b, pairType, arith::OrIOp::create(b, low, high)));
+    }
+    return pairs;
+  }
+  Type f32 = b.getF32Type();
+  Value reach = b.i32(poolReach());
+  SmallVector<Value> counts;
+  for (Value t : offsets) {
+    // Positions of the chunk within `reach` of key t.
+    Value first = b.max(b.sub(t, reach), chunkStart);
+    Value last = b.min(b.add(t, reach), b.sub(chunkEnd, b.i32(1)));
+    Value count = b.max(b.sub(b.add(last, b.i32(1)), first), b.i32(0));
+    count = b.select(b.cmp(Pred::slt, t, limit), count, b.i32(0));
+    counts.push_back(arith::SIToFPOp::create(b, f32, count));
+  }
+  auto f32Pair = VectorType::get({2}, f32);
+  for (size_t i = 0; i < counts.size(); i += 2) {
+    Value pair = vector::FromElementsOp::create(
+        b, f32Pair, ValueRange{counts[i], counts[i + 1]});
+    pairs.push_back(arith::TruncFOp::create(b, pairType, pair));
+  }
+  return pairs;
 }
 
 void ChunkScoreGPULowering::emitCombineKernel() {
@@ -1171,9 +1294,21 @@ void ChunkScoreGPULowering::emitCombineKernel() {
           total[0], total[1],
           shuffle(b, total[0], offset, gpu::ShuffleMode::XOR),
           shuffle(b, total[1], offset, gpu::ShuffleMode::XOR));
+    Value scale = b.divf(factor, total[1]);
     b.ifThen(b.andI(inside, b.cmp(Pred::eq, lane, zero)), [&]() {
       b.store(total[0], rowMax, {batch, kvHead, row});
-      b.store(b.divf(factor, total[1]), rowScale, {batch, kvHead, row});
+      b.store(scale, rowScale, {batch, kvHead, row});
+    });
+    if (!singlePass)
+      return;
+    // Each span's share of the row's score, `scale * 2^(span max - max)`,
+    // replaces its sum for the chunk kernel; a lane rewrites only the spans
+    // it read.
+    b.forLoop(lane, used, warpSize, [&](Value span) {
+      Value share =
+          b.mulf(scale, exp2Diff(b.load(spanMax, {batch, kvHead, row, span}),
+                                 total[0]));
+      b.store(share, spanSum, {batch, kvHead, row, span});
     });
   });
 }
@@ -1360,12 +1495,10 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
                           for (int64_t u = 0; u < kChunkSumRows; ++u) {
                             Value row = b.add(row0, b.index(u));
                             Value safe = b.min(row, lastRow);
-                            // The span's share of the row's softmax.
-                            Value share = b.mulf(
-                                b.load(rowScale, {batch, kvHead, safe}),
-                                exp2Diff(
-                                    b.load(spanMax, {batch, kvHead, safe, s}),
-                                    b.load(rowMax, {batch, kvHead, safe})));
+                            // The span's share of the row's score (the
+                            // combine kernel's).
+                            Value share =
+                                b.load(spanSum, {batch, kvHead, safe, s});
                             Value term = b.mulf(
                                 share, b.load(chunkPartials,
                                               {batch, kvHead, safe, s, slot}));
@@ -1889,7 +2022,8 @@ struct ChunkKVToGPUPass
       return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
-    populateChunkKVToGPUPatterns(patterns, tokensPerBlock);
+    populateChunkKVToGPUPatterns(patterns,
+                                 GPUScoreOptions{tokensPerBlock, singlePass});
     if (failed(lowerChunkKVOps(getOperation(), std::move(patterns))))
       return signalPassFailure();
     RewritePatternSet joins(&getContext());
@@ -1901,14 +2035,15 @@ struct ChunkKVToGPUPass
 
 } // namespace
 
-void mlir::chunkkv::populateChunkKVToGPUPatterns(RewritePatternSet &patterns,
-                                                 int64_t tokensPerBlock) {
+void mlir::chunkkv::populateChunkKVToGPUPatterns(
+    RewritePatternSet &patterns, const GPUScoreOptions &options) {
   MLIRContext *ctx = patterns.getContext();
   auto isSupported = [](Operation *op) {
     return unsupportedReason(op).empty();
   };
-  patterns.add<EmitterPattern<ChunkScoreOp, ChunkScoreGPULowering>,
-               EmitterPattern<TopkChunksOp, TopkGPULowering>,
-               EmitterPattern<CompactOp, CompactGPULowering>>(
-      ctx, tokensPerBlock, +isSupported);
+  patterns
+      .add<EmitterPattern<ChunkScoreOp, ChunkScoreGPULowering, GPUScoreOptions>,
+           EmitterPattern<TopkChunksOp, TopkGPULowering, GPUScoreOptions>,
+           EmitterPattern<CompactOp, CompactGPULowering, GPUScoreOptions>>(
+          ctx, options, +isSupported);
 }

@@ -54,7 +54,7 @@ std::string chunkkv::checkGPUPipelineOptions(const GPUPipelineOptions &options) 
 void chunkkv::buildGPUPipeline(OpPassManager &pm,
                                const GPUPipelineOptions &options) {
   pm.addPass(createChunkKVToGPUPass(
-      ChunkKVToGPUPassOptions{options.tokensPerBlock}));
+      ChunkKVToGPUPassOptions{options.tokensPerBlock, options.singlePass}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());

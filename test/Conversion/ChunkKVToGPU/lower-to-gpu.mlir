@@ -1,34 +1,43 @@
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu | FileCheck %s
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="tokens-per-block=128" | FileCheck %s --check-prefix=SPAN128
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="single-pass=false" | FileCheck %s --check-prefix=TWOPASS
 
 #p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
 
 // f16 caches with D = 128, paper policy: K is read once. The tensor-core
 // statistics kernel (mma.sync on 16x8x16 tiles, 16-byte loads of K) also
-// adds each step's exponentials into per-(query, span, chunk) partials in
-// shared memory; the combine kernel combines the spans' statistics and the
-// chunk kernel adds the partials, each weighted by its span's share of the
-// softmax, eight rows of loads at a time. Spans of 352 keys: the most, up to
-// tokens-per-block, whose 37 chunk slots fit in 48 KiB next to the staged
-// keys. All on one stream of async tokens, scratch from gpu.alloc and freed.
+// sums each step's exponentials per chunk with a second mma.sync (the
+// exponentials as bf16 pairs, high part and rest, times the keys' counts
+// per chunk) into per-(query, span, chunk) slots in shared memory, written
+// out relative to the span's maximum; the combine kernel combines the
+// spans' statistics and gives each span its share of the row's score; the
+// chunk kernel adds the partials times the shares, eight rows of loads at
+// a time. Spans of 512 keys (tokens-per-block): their 53 chunk slots fit in
+// 48 KiB next to the staged keys. All on one stream of async tokens,
+// scratch from gpu.alloc and freed.
 // CHECK-LABEL: func.func @chunk_score_f16
 // CHECK-NOT: chunkkv.
 // CHECK: %[[T0:.*]] = gpu.wait async
-// CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c352
+// CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c512
 // CHECK: %[[SPANS:.*]] = arith.maxsi %[[CEIL]], %c1
 // CHECK: %[[STATS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
-// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %c37) : memref<?x?x?x?x?xf32>
+// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %c53) : memref<?x?x?x?x?xf32>
 // CHECK: gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
 // CHECK-SAME: function(@chunkkv_score_stats)
-// CHECK-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x36xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x37xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x37xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x53xvector<2xf32>, #gpu.address_space<workgroup>>)
 // CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<?x?x?x128xf16>, vector<8xf16>
-// CHECK: nvvm.mma.sync
+// CHECK: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
 // CHECK: gpu.shuffle  xor
 // CHECK: math.exp2
+// CHECK: arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
+// CHECK: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>
+// CHECK: memref.store %{{.*}} : memref<4x16x53xvector<2xf32>, #gpu.address_space<workgroup>>
 // CHECK: nvvm.bar.warp.sync
 // CHECK: memref.store {{.*}} : memref<?x?x?x?x?xf32>
 // CHECK: function(@chunkkv_score_combine)
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<?x?x?x?xf32>
+// CHECK: math.exp2
+// CHECK: memref.store %{{.*}} : memref<?x?x?x?xf32>
 // CHECK: function(@chunkkv_score_chunk_sums)
 // CHECK-COUNT-8: memref.load {{.*}} : memref<?x?x?x?x?xf32>
 // CHECK: gpu.barrier
@@ -36,10 +45,18 @@
 // CHECK: gpu.dealloc async
 // CHECK: gpu.wait [%{{.*}}]
 // CHECK-NOT: chunkkv.
+// TWOPASS-LABEL: func.func @chunk_score_f16
+// TWOPASS: function(@chunkkv_score_stats)
+// TWOPASS-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>)
+// TWOPASS: function(@chunkkv_score_combine)
+// TWOPASS: function(@chunkkv_score_tokens)
+// TWOPASS: function(@chunkkv_score_pool)
+// TWOPASS: function(@chunkkv_score_chunks)
+// TWOPASS-NOT: function(@chunkkv_score_chunk_sums)
 // SPAN128-LABEL: func.func @chunk_score_f16
 // SPAN128: arith.ceildivsi %{{.*}}, %c128
 // SPAN128: function(@chunkkv_score_stats)
-// SPAN128-SAME: %{{.*}} : memref<4x16x14xf32, #gpu.address_space<workgroup>>)
+// SPAN128-SAME: %{{.*}} : memref<4x16x14xvector<2xf32>, #gpu.address_space<workgroup>>)
 func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
                            %len: memref<?xi64>, %s: memref<?x?xf32>) {
   chunkkv.chunk_score #p layout(bhsd)
@@ -81,9 +98,9 @@ func.func @chunk_score_kvpress_bf16(%q: memref<?x?x64x128xbf16>, %k: memref<?x?x
 
 // -----
 
-#fine = #chunkkv.policy<paper, chunk = 1, window = 32, pool = 9, keep_ratio = 0.1>
+#fine = #chunkkv.policy<paper, chunk = 1, window = 32, pool = 25, keep_ratio = 0.1>
 
-// Chunks of one token pooled over nine: the 41 chunk slots one step of 32
+// Chunks of one token pooled over 25: the 57 chunk slots one step of 32
 // keys can reach do not fit in static shared memory next to the staged keys,
 // so the paper policy falls back to the token pass.
 // CHECK-LABEL: func.func @chunk_score_f16_fine_chunks

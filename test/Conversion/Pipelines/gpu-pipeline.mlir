@@ -2,6 +2,9 @@
 // launched through the mgpu* runtime functions. Format isa needs no ptxas.
 // RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_80 format=isa" | FileCheck %s
 // RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=isa" | FileCheck %s --check-prefix=SM90
+// single-pass=false reaches chunkkv-lower-to-gpu: the paper policy's scores
+// take the two-pass kernels too.
+// RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=isa single-pass=false" | FileCheck %s --check-prefix=TWOPASS
 
 // PTX for sm_80 and sm_90 that ptxas accepts, without spills to local
 // memory (the register table of docs/gpu.md comes from the same script):
@@ -29,11 +32,16 @@
 // SM90: #nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"
 // SM90: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 
+// TWOPASS: gpu.binary @chunkkv_score_stats
+// TWOPASS: gpu.binary @chunkkv_score_tokens
+// TWOPASS-NOT: gpu.binary @chunkkv_score_chunk_sums
+// TWOPASS: gpu.binary @chunkkv_score_tokens_2
+
 // PTXAS: | kernel | registers
 // PTXAS-NOT: rejected
-// PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 48896 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 47872 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_combine | {{[0-9]+}} | 0 | 0/0 | 0 |
-// PTXAS: | chunkkv_score_chunk_sums | {{[0-9]+}} | 2048 | 0/0 | 0 |
+// PTXAS: | chunkkv_score_chunk_sums | {{[0-9]+}} | 1024 | 0/0 | 0 |
 // PTXAS: | chunkkv_topk | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
 // PTXAS: | chunkkv_compact_plan | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
 // PTXAS: | chunkkv_compact_gather | {{[0-9]+}} | 0 | 0/0 | 0 |

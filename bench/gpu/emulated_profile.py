@@ -1,0 +1,86 @@
+"""Dynamic instruction and memory counts of the GPU kernels, from the PTX
+emulator (no GPU needed).
+
+Runs one selection (checked against the NumPy reference) through the PTX
+build of a library variant on the emulator and prints, per kernel, what it
+executed: warp instructions, mma.sync, MUFU operations, global bytes, shared
+accesses and barriers, each also per token of the sequence. The counts are
+exact for the run; the lower bounds next to them turn them into time on a
+GPU of the given size, at full issue rate, full copy bandwidth and full
+mma.sync rate, with nothing overlapping badly. They compare kernel versions
+where no GPU is at hand; only bench_gpu.py measures time.
+
+  python3 bench/gpu/emulated_profile.py [--length 8192] [--batch 1]
+      [--variant paper_c10_w32_r01_f16_bhsd_d128] [--query-heads 32 --kv-heads 8]
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import test_gpu  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--variant", default="paper_c10_w32_r01_f16_bhsd_d128")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--length", type=int, default=8192)
+    parser.add_argument("--query-heads", type=int, default=32)
+    parser.add_argument("--kv-heads", type=int, default=8)
+    parser.add_argument("--build", default=os.path.join(test_gpu.ROOT, "build"))
+    # H200 defaults: SMs, clock, the copy bandwidth bench_gpu.py measured,
+    # dense f16 mma.sync rate.
+    parser.add_argument("--sms", type=int, default=132)
+    parser.add_argument("--clock-ghz", type=float, default=1.98)
+    parser.add_argument("--bandwidth-gbs", type=float, default=4160)
+    parser.add_argument("--mma-tflops", type=float, default=660)
+    parser.add_argument("--json", help="write the counts here")
+    args = parser.parse_args()
+
+    emulator = test_gpu.use_emulator(args.build)
+    device = test_gpu.Device()
+    policy, _, _, head_dim = test_gpu.variant_policy(args.variant)
+    rng = np.random.default_rng(0)
+    shape = (args.batch, args.kv_heads, args.length, head_dim)
+    q = rng.standard_normal((args.batch, args.query_heads, policy.window, head_dim))
+    k, v = rng.standard_normal(shape), rng.standard_normal(shape)
+    failures = test_gpu.run_case(device, args.variant, q, k, v, [args.length] * args.batch)
+    if failures:
+        sys.exit("the emulated run is wrong: " + "; ".join(failures))
+
+    tokens = args.batch * args.length
+    profile = emulator.profile()
+    print(f"{args.variant}: B={args.batch} T={args.length} Hq={args.query_heads} "
+          f"Hkv={args.kv_heads}; per-token counts are per token of the batch")
+    print("| kernel | launches | blocks | warp instr / token | mma / token | MUFU / token "
+          "| global B read / token | written / token | shared warp accesses / token "
+          "| barriers / token | bound (µs): issue / memory / mma |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    issue_rate = args.sms * 4 * args.clock_ghz * 1e3  # warp instructions per µs
+    for name, row in profile.items():
+        if not row["launches"]:
+            continue
+        per = {key: value / tokens for key, value in row.items()}
+        issue = row["warp_instructions"] / issue_rate
+        memory = (row["global_read"] + row["global_written"]) / (args.bandwidth_gbs * 1e3)
+        mma = row["mma"] * 2 * 16 * 8 * 16 / (args.mma_tflops * 1e6)
+        print(f"| {name} | {row['launches']} | {row['blocks']} | "
+              f"{per['warp_instructions']:.2f} | {per['mma']:.3f} | {per['mufu']:.1f} | "
+              f"{per['global_read']:.0f} | {per['global_written']:.0f} | "
+              f"{per['shared_accesses']:.2f} | {per['barriers']:.3f} | "
+              f"{issue:.1f} / {memory:.1f} / {mma:.1f} |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(dict(variant=args.variant, batch=args.batch, length=args.length,
+                           query_heads=args.query_heads, kv_heads=args.kv_heads,
+                           kernels=profile), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
