@@ -6,7 +6,8 @@ instruction with the thread, warp and block semantics the code relies on
 (per-thread registers and predicates, divergent branches, bar.sync, the
 warp-wide shfl/match/mma.sync collectives, shared and global memory,
 atomics). Every global access is checked against the live allocations and
-every shared access against its variable, like compute-sanitizer's memcheck.
+every shared access against its variable, like compute-sanitizer's memcheck,
+and shared memory for races, like its racecheck (Launch.check_race).
 
 It models results, not timing: floating-point operations round like the
 hardware's (f32 arithmetic in float32, f16/bf16 conversions to nearest
@@ -308,6 +309,57 @@ class Launch:
         self.state = np.where(local < threads, RUNNING, EXITED)
         # Uninitialised shared memory holds a recognisable pattern, not zeros.
         self.shared = np.full(blocks * kernel.shared_bytes, 0xCD, np.uint8)
+        # Race detection on shared memory, per 4-byte word: the thread that
+        # last wrote (read) it, and the barrier epochs of its block and warp
+        # then; a block's epoch moves at every bar.sync, a warp's at every
+        # bar.warp.sync.
+        self.thread = (lane // self.lanes_per_block) * threads + local
+        self.block_epoch = np.zeros(blocks, np.int64)
+        self.warp_epoch = np.zeros(lanes // 32, np.int64)
+        words = blocks * kernel.shared_bytes // 4
+        self.last = {kind: (np.full(words, -1, np.int64), np.zeros(words, np.int64),
+                            np.zeros(words, np.int64)) for kind in ("write", "read")}
+
+    def check_race(self, sel, offsets, width, writes, where):
+        """Records the shared accesses of the lanes `sel` at byte `offsets`
+        (into self.shared) and raises on a race: a word that another thread
+        wrote (or, for a write, read) since the last barrier that orders the
+        two, bar.sync for any threads, bar.warp.sync for threads of a warp."""
+        lanes = lanes_of(sel, self.size)
+        words = (offsets[:, None] // 4 + np.arange(max(width // 4, 1))[None, :]).ravel()
+        lanes = np.repeat(lanes, max(width // 4, 1))
+        thread = self.thread[lanes]
+        block = self.block_in_batch[lanes]
+        warp = lanes // 32
+        conflicts = [("write", "reads" if not writes else "writes")]
+        if writes:
+            conflicts.append(("read", "writes"))
+        for kind, verb in conflicts:
+            other, epoch, warp_epoch = self.last[kind]
+            previous = other[words]
+            same_warp = (previous >= 0) & (previous // 32 == thread // 32)
+            ordered = (epoch[words] < self.block_epoch[block]) | (
+                same_warp & (warp_epoch[words] < self.warp_epoch[warp]))
+            race = (previous >= 0) & (previous != thread) & ~ordered
+            if race.any():
+                i = int(np.argmax(race))
+                raise EmulationError(
+                    f"{where}: shared-memory race: thread {int(thread[i])} {verb} "
+                    f"offset {int(words[i]) * 4 % max(self.kernel.shared_bytes, 1)} that "
+                    f"thread {int(previous[i])} {'wrote' if kind == 'write' else 'read'} "
+                    f"with no barrier between (block {int(block[i])} of the batch)")
+        if writes:
+            # Lanes of one store writing the same word: undefined which wins.
+            unique, first = np.unique(words, return_index=True)
+            if unique.size < words.size:
+                duplicate = np.setdiff1d(np.arange(words.size), first)[0]
+                raise EmulationError(f"{where}: shared-memory race: threads write "
+                                     f"one word in one instruction (thread "
+                                     f"{int(thread[duplicate])})")
+        other, epoch, warp_epoch = self.last["write" if writes else "read"]
+        other[words] = thread
+        epoch[words] = self.block_epoch[block]
+        warp_epoch[words] = self.warp_epoch[warp]
 
     def reg(self, name):
         bits = self.regs.get(name)
@@ -431,10 +483,13 @@ class Executor:
             raise EmulationError(f"{self.kernel.name}: unknown symbol {base.value}")
         return L.reg(base.value)[sel].view(np.int64) + op.offset
 
+    def where(self, instr):
+        return f"{self.kernel.name} line {instr.line} ({instr.opcode})"
+
     def memory_view(self, L, space, address, width, sel, instr):
         """(byte array, element offsets) for accesses of `width` bytes."""
         address = np.broadcast_to(address, (len(lanes_of(sel, L.size)),)).astype(np.int64)
-        where = f"{self.kernel.name} line {instr.line} ({instr.opcode})"
+        where = self.where(instr)
         if np.any(address % width):
             raise EmulationError(f"{where}: misaligned {width}-byte access")
         if space == "shared":
@@ -505,8 +560,9 @@ class Executor:
 
     def op_bar(self, instr, parts):
         if parts[1] == "warp":
-            return self.warp_collective(instr, lambda L, sel, lanes: None,
-                                        instr.operands[0])
+            def order_warps(L, sel, lanes):
+                L.warp_epoch[np.unique(lanes // 32)] += 1
+            return self.warp_collective(instr, order_warps, instr.operands[0])
         return self.enter(AT_BARRIER)
 
     op_barrier = op_bar
@@ -572,6 +628,8 @@ class Executor:
                                      "generic addressing is not emulated")
             address = self.addresses(L, src, sel)
             array, offsets = self.memory_view(L, space, address, width * vector, sel, instr)
+            if space == "shared":
+                L.check_race(sel, offsets, width * vector, False, self.where(instr))
             for i, d in enumerate(dsts):
                 bits = self.load(array, offsets + i * width, t)
                 if t[0] == "s":  # sign-extend into the destination register
@@ -590,6 +648,8 @@ class Executor:
         def run(L, sel):
             address = self.addresses(L, dst, sel)
             array, offsets = self.memory_view(L, space, address, width * vector, sel, instr)
+            if space == "shared":
+                L.check_race(sel, offsets, width * vector, True, self.where(instr))
             count = len(offsets)
             for i, s in enumerate(srcs):
                 bits = np.broadcast_to(to_bits(self.read(L, s, t, sel), t), (count,))
@@ -1071,6 +1131,7 @@ class Executor:
                 waiting = L.state == AT_BARRIER
                 if not waiting.any():
                     return
+                L.block_epoch[np.unique(L.block_in_batch[waiting])] += 1
                 L.pc[waiting] += 1
                 L.state[waiting] = RUNNING
                 continue

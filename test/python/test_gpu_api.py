@@ -94,6 +94,28 @@ def test_select_rejects_misaligned_and_mixed_in_place():
         cuda.select_pointers(policy, "int8", "bhsd", pointers=fake_pointers(), **shape)
 
 
+def test_variant_by_name():
+    # An alternate runs only by name, and only where it matches the policy
+    # and the cache; the checks come before any driver call.
+    library_or_skip()
+    listing = cuda.variants()
+    assert "paper_c10_w32_r01_f16_bhsd_d128_twopass: paper" in listing
+    assert "(alternate: by name only)" in listing
+    policy = R.Policy("paper", chunk=10, window=32, keep_ratio=0.1)
+    shape = dict(batch=1, query_heads=32, kv_heads=8, capacity=4096)
+    with pytest.raises(chunkkv.ChunkKVError, match="no compiled variant named 'no_such'"):
+        cuda.select_pointers(policy, "float16", "bhsd", head_dim=128,
+                             pointers=fake_pointers(), variant="no_such", **shape)
+    with pytest.raises(chunkkv.ChunkKVError,
+                       match="named 'paper_c10_w32_r01_f16_bhsd_d128_twopass'"):
+        cuda.select_pointers(policy, "float16", "bhsd", head_dim=64, pointers=fake_pointers(),
+                             variant="paper_c10_w32_r01_f16_bhsd_d128_twopass", **shape)
+    lib = cuda.library()
+    args = cuda.SelectArgs()
+    assert lib.chunkkv_cuda_select_variant(None, None, ctypes.byref(args)) == 1
+    assert b"variant name must not be NULL" in lib.chunkkv_cuda_last_error()
+
+
 def test_select_without_a_driver_says_so():
     library_or_skip()
     if cuda.is_available():

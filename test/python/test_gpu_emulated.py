@@ -2,8 +2,9 @@
 the PTX build of every library variant (libchunkkv_cuda_ptx.so) on the PTX
 emulator through the fake libcuda.so.1, against the NumPy reference: the
 golden cases out of place and in place, one random case per variant, and a
-long case with several top-k tiles. It runs in a subprocess, as the fake
-driver must be the process's libcuda.so.1."""
+long case with several top-k tiles; and bench/gpu/emulated_profile.py's
+counts. Each runs in a subprocess, as the fake driver must be the process's
+libcuda.so.1."""
 
 import json
 import os
@@ -17,11 +18,15 @@ from conftest import BUILD_DIR, ROOT
 SCRIPT = os.path.join(ROOT, "bench", "gpu", "test_gpu.py")
 
 
-def emulated_run(tmp_path, *arguments):
+def skip_unless_built():
     for path in (os.path.join(BUILD_DIR, "lib", "libchunkkv_cuda_ptx.so"),
                  os.path.join(BUILD_DIR, "lib", "emulator", "libcuda.so.1")):
         if not os.path.exists(path):
             pytest.skip(f"{path} is not built")
+
+
+def emulated_run(tmp_path, *arguments):
+    skip_unless_built()
     report = tmp_path / "tests.json"
     done = subprocess.run([sys.executable, SCRIPT, "--emulate", "--build", BUILD_DIR,
                            "--json", str(report), *arguments],
@@ -50,3 +55,28 @@ def test_long_sequence_with_several_topk_tiles(tmp_path):
     results = emulated_run(tmp_path, "--random", "0", "--long",
                            "--variants", "paper_c10_w32_r01_f16_bhsd_d128")
     assert [r["case"].split()[0] for r in results["results"]] == ["long"]
+
+
+def test_profile_counts_the_single_and_the_two_pass_kernels(tmp_path):
+    skip_unless_built()
+    counts = {}
+    for variant in ("paper_c10_w32_r01_f16_bhsd_d128", "paper_c10_w32_r01_f16_bhsd_d128_twopass"):
+        report = tmp_path / f"{variant}.json"
+        done = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gpu",
+                                                            "emulated_profile.py"),
+                               "--build", BUILD_DIR, "--variant", variant, "--length", "600",
+                               "--query-heads", "8", "--kv-heads", "2", "--json", str(report)],
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "| chunkkv_score_stats | 1 |" in done.stdout
+        counts[variant] = json.loads(report.read_text())["kernels"]
+    single, double = counts.values()
+    # K is read once: no token pass, and the statistics kernel's mma.sync
+    # include the chunk sums'.
+    assert single["chunkkv_score_chunk_sums"]["launches"] == 1
+    assert double["chunkkv_score_tokens"]["launches"] == 1
+    assert single.get("chunkkv_score_tokens", {"launches": 0})["launches"] == 0
+    assert single["chunkkv_score_stats"]["mma"] > double["chunkkv_score_stats"]["mma"]
+    assert (single["chunkkv_score_stats"]["global_read"]
+            < double["chunkkv_score_stats"]["global_read"]
+            + double["chunkkv_score_tokens"]["global_read"])

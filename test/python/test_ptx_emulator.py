@@ -1,8 +1,8 @@
 """The PTX emulator (test/emulator/ptx_emulator.py) on hand-written kernels:
 the semantics chunkkv's kernels rely on (divergence and reconvergence,
 bar.sync, shfl/match/mma.sync, atomics, conversions) and the faults it must
-report (out-of-bounds and misaligned accesses, unconverged collectives,
-unsupported instructions). The emulated runs of chunkkv's own kernels are in
+report (out-of-bounds and misaligned accesses, shared-memory races,
+unconverged collectives, unsupported instructions). The emulated runs of chunkkv's own kernels are in
 test_gpu_emulated.py."""
 
 import os
@@ -283,6 +283,52 @@ def test_shared_access_outside_its_variable_is_reported():
 """
     with pytest.raises(ptx_emulator.EmulationError, match="shared access outside"):
         run_kernel(body, [np.zeros(32, np.uint32)], shared=".shared .align 4 .b8 buffer[64];")
+
+
+REVERSE_THROUGH_SHARED = PROLOGUE + """
+  mov.b64 %rd4, buffer;
+  mul.wide.u32 %rd5, %r1, 4;
+  add.s64 %rd6, %rd4, %rd5;
+  st.shared.u32 [%rd6], %r1;
+  {sync}
+  mov.u32 %r2, %ntid.x;
+  sub.s32 %r3, %r2, 1;
+  sub.s32 %r3, %r3, %r1;
+  mul.wide.u32 %rd7, %r3, 4;
+  add.s64 %rd8, %rd4, %rd7;
+  ld.shared.u32 %r4, [%rd8];
+  st.global.u32 [%rd3], %r4;
+  ret;
+"""
+
+
+@pytest.mark.parametrize("threads, sync, race", [
+    (64, "", True),                  # warps read each other's words: a race
+    (64, "bar.warp.sync -1;", True),  # a warp barrier does not order warps
+    (64, "bar.sync 0;", False),
+    (32, "", True),                  # within a warp, too, without a barrier
+    (32, "bar.warp.sync -1;", False),
+])
+def test_shared_memory_races_are_reported(threads, sync, race):
+    body = REVERSE_THROUGH_SHARED.replace("{sync}", sync)
+    arrays = [np.zeros(threads, np.uint32)]
+    shared = ".shared .align 4 .b8 buffer[256];"
+    if race:
+        with pytest.raises(ptx_emulator.EmulationError, match="shared-memory race"):
+            run_kernel(body, arrays, block=(threads, 1, 1), shared=shared)
+    else:
+        (out,) = run_kernel(body, arrays, block=(threads, 1, 1), shared=shared)
+        assert np.array_equal(out, np.arange(threads)[::-1])
+
+
+def test_one_store_of_many_threads_to_a_word_is_a_race():
+    body = PROLOGUE + """
+  mov.b64 %rd4, buffer;
+  st.shared.u32 [%rd4], %r1;
+  ret;
+"""
+    with pytest.raises(ptx_emulator.EmulationError, match="one word in one instruction"):
+        run_kernel(body, [np.zeros(32, np.uint32)], shared=".shared .align 4 .b8 buffer[4];")
 
 
 def test_shuffle_with_exited_lanes_of_its_mask_missing_is_reported():
