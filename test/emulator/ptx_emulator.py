@@ -1092,11 +1092,10 @@ class Executor:
 
     def run(self, L):
         """Runs the lanes at the lowest-ranked pc (schedule_priority) until
-        every lane exits. Lanes that
-        reach a warp collective or bar.sync wait there; when no lane can run,
-        the collective with the lowest pc runs for the lanes waiting at it
-        (each warp's member-mask lanes must all be there), else the barrier
-        releases everyone waiting at one."""
+        every lane exits. Lanes that reach a warp collective or bar.sync wait
+        there; when no lane can run, the lowest-ranked collective runs for
+        the lanes waiting at it (each warp's member-mask lanes must all be
+        there), else the barrier releases everyone waiting at one."""
         ops = self.ops
         code = self.kernel.code
         size = L.size
