@@ -369,6 +369,20 @@ private:
     return vector::FromElementsOp::create(
         b, VectorType::get({2}, b.getF32Type()), ValueRange{sum, max});
   }
+  /// A slot's sum made relative to `max` instead of its own maximum.
+  Value slotSumRelativeTo(Value slot, Value max) {
+    Value sum = vector::ExtractOp::create(b, slot, ArrayRef<int64_t>{0});
+    Value slotMax = vector::ExtractOp::create(b, slot, ArrayRef<int64_t>{1});
+    return b.mulf(sum, exp2Diff(slotMax, max));
+  }
+  /// Two f32 values rounded to a bf16 pair (`low` in the lower half): one
+  /// register of an mma.sync bf16 fragment.
+  Value bf16Pair(Value low, Value high) {
+    Value pair = vector::FromElementsOp::create(
+        b, VectorType::get({2}, b.getF32Type()), ValueRange{low, high});
+    return arith::TruncFOp::create(
+        b, VectorType::get({2}, b.getBF16Type()), pair);
+  }
   /// `2^(a - c)`.
   Value exp2Diff(Value a, Value c) {
     return math::Exp2Op::create(b, arith::SubFOp::create(b, a, c));
@@ -1058,13 +1072,8 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
               b.forLoop(
                   lane, b.index(slotsPerSpan), b.index(kWarpSize),
                   [&](Value slot) {
-                    Value stored = b.load(partials.slots, {warp, row, slot});
-                    Value value =
-                        b.mulf(vector::ExtractOp::create(b, stored,
-                                                         ArrayRef<int64_t>{0}),
-                               exp2Diff(vector::ExtractOp::create(
-                                            b, stored, ArrayRef<int64_t>{1}),
-                                        max));
+                    Value value = slotSumRelativeTo(
+                        b.load(partials.slots, {warp, row, slot}), max);
                     if (policy.getPool() > 1)
                       value = b.mulf(value, scale);
                     b.store(value, chunkPartials,
@@ -1117,12 +1126,6 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   Value pairOffset = toI32(b.mul(quad, b.index(2)));
 
   auto bf16PairType = VectorType::get({2}, bf16);
-  auto bf16Pair = [&](Value low, Value high) {
-    auto pairType = VectorType::get({2}, f32);
-    Value pair =
-        vector::FromElementsOp::create(b, pairType, ValueRange{low, high});
-    return arith::TruncFOp::create(b, bf16PairType, pair).getResult();
-  };
   Value upperHalf = b.i32(static_cast<int32_t>(0xFFFF0000u));
   auto bits = [&](Value x) { return arith::BitcastOp::create(b, i32, x); };
   auto truncated = [&](Value x) {
@@ -1183,12 +1186,7 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
           Value old = b.load(buffers.slots, {warp, row, spanSlot});
           // The slot may hold an earlier step's sum, relative to that step's
           // maximum: rescale it to this one's.
-          Value sum = b.addf(
-              b.mulf(vector::ExtractOp::create(b, old, ArrayRef<int64_t>{0}),
-                     exp2Diff(vector::ExtractOp::create(b, old,
-                                                        ArrayRef<int64_t>{1}),
-                              reference)),
-              acc[m][i]);
+          Value sum = b.addf(slotSumRelativeTo(old, reference), acc[m][i]);
           b.store(slotValue(sum, reference), buffers.slots,
                   {warp, row, spanSlot});
         });
@@ -1229,12 +1227,8 @@ ChunkScoreGPULowering::poolCountPairs(ArrayRef<Value> offsets, Value chunkStart,
     count = b.select(b.cmp(Pred::slt, t, limit), count, b.i32(0));
     counts.push_back(arith::SIToFPOp::create(b, f32, count));
   }
-  auto f32Pair = VectorType::get({2}, f32);
-  for (size_t i = 0; i < counts.size(); i += 2) {
-    Value pair = vector::FromElementsOp::create(
-        b, f32Pair, ValueRange{counts[i], counts[i + 1]});
-    pairs.push_back(arith::TruncFOp::create(b, pairType, pair));
-  }
+  for (size_t i = 0; i < counts.size(); i += 2)
+    pairs.push_back(bf16Pair(counts[i], counts[i + 1]));
   return pairs;
 }
 

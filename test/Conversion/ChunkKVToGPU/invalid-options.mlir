@@ -1,6 +1,8 @@
 // RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="tokens-per-block=48" 2>&1 | FileCheck %s
 
+// RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="single-pass=maybe" 2>&1 | FileCheck %s --check-prefix=PASSES
 // CHECK: error: chunkkv-lower-to-gpu: tokens-per-block must be a positive multiple of 32, got 48
+// PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 func.func @f() {
   return
 }

@@ -4,7 +4,9 @@
 // RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="tokens-per-block=48" 2>&1 | FileCheck %s --check-prefix=SPAN
 // FORMAT: chunkkv-gpu-pipeline: format must be isa, bin or fatbin, got 'elf'
 // CHIP: chunkkv-gpu-pipeline: chip must be sm_70 or newer (sm_80, sm_90, sm_90a, ...), got 'gfx90a'
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="single-pass=maybe" 2>&1 | FileCheck %s --check-prefix=PASSES
 // SPAN: chunkkv-gpu-pipeline: tokens-per-block must be a positive multiple of 32, got 48
+// PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 func.func @f() {
   return
 }
