@@ -10,6 +10,7 @@
 #include "chunkkv-c/CudaSelect.h"
 
 #include <cstring>
+#include <limits>
 #include <string>
 
 namespace {
@@ -141,6 +142,9 @@ int select(const char *name, const ChunkKVCudaPolicy *policy,
       a->query_heads % a->kv_heads != 0 || a->capacity < 1)
     return fail("chunkkv_cuda_select: expected batch >= 1, kv_heads >= 1, "
                 "query_heads a multiple of kv_heads, capacity >= 1");
+  if (a->capacity > std::numeric_limits<int32_t>::max())
+    return fail("chunkkv_cuda_select: capacity must be below 2^31 tokens (the "
+                "kernels number chunks with 32-bit positions)");
   if (a->query_heads / a->kv_heads * variant->window > 1024)
     return fail("chunkkv_cuda_select: at most 1024 window queries per kv "
                 "head (query_heads / kv_heads * window)");

@@ -45,17 +45,31 @@ def kernels(mlir: str):
             yield name, ptx
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def module_arguments(description):
+    """A parser with what every report over a lowered module takes: the
+    input, --arch and --ptxas."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("input", nargs="?", help="lowered MLIR (default: stdin)")
     parser.add_argument("--arch", default="sm_90")
     parser.add_argument("--ptxas", default="ptxas")
+    return parser
+
+
+def read_kernels(args, only=None):
+    """(name, PTX) of the input's kernels (those named `only`, if given);
+    exits when there are none."""
+    mlir = open(args.input).read() if args.input else sys.stdin.read()
+    found = [(name, ptx) for name, ptx in kernels(mlir) if not only or name == only]
+    if not found:
+        sys.exit("no such PTX in the input: lower with chunkkv-gpu-pipeline format=isa")
+    return found
+
+
+def main():
+    parser = module_arguments(__doc__.split("\n")[0])
     parser.add_argument("--save-ptx", help="also write each kernel's PTX here")
     args = parser.parse_args()
-    mlir = open(args.input).read() if args.input else sys.stdin.read()
-    found = list(kernels(mlir))
-    if not found:
-        sys.exit("no PTX in the input: lower with chunkkv-gpu-pipeline format=isa")
+    found = read_kernels(args)
     print("| kernel | registers | shared memory (bytes) | spill stores/loads (bytes) | stack (bytes) |")
     print("|---|---|---|---|---|")
     status = 0

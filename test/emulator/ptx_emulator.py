@@ -84,6 +84,13 @@ def to_bits(values, ptx_type):
     return narrow.view(unsigned_of(ptx_type)).astype(np.uint64)
 
 
+def flush_denormals(values):
+    """What .ftz does to f32 operands and results: subnormals become zeros
+    of the same sign."""
+    tiny = np.finfo(np.float32).tiny
+    return np.where(np.abs(values) < tiny, np.copysign(np.float32(0), values), values).astype(values.dtype)
+
+
 def f32_to_bf16_bits(values):
     bits = np.asarray(values, np.float32).view(np.uint32).astype(np.uint64)
     rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
@@ -686,9 +693,11 @@ class Executor:
         dst, *srcs = instr.operands
         result_type = result_type or t
 
+        flush = flush_denormals if "ftz" in instr.parts and t == "f32" else (lambda v: v)
+
         def run(L, sel):
             with np.errstate(all="ignore"):
-                values = function(*[self.read(L, s, t, sel) for s in srcs])
+                values = flush(function(*[flush(self.read(L, s, t, sel)) for s in srcs]))
             self.write(L, dst, values, result_type, sel)
         return run
 

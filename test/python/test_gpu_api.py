@@ -67,6 +67,7 @@ def fake_pointers():
     (dict(layout="bshd"), "no compiled variant"),
     (dict(kv_heads=3), "query_heads a multiple of kv_heads"),
     (dict(query_heads=64, kv_heads=1), "at most 1024 window queries per kv head"),
+    (dict(capacity=1 << 31), "capacity must be below 2\\^31 tokens"),
 ])
 def test_select_rejects_bad_arguments(change, message):
     library_or_skip()

@@ -256,6 +256,38 @@ def test_conversions_round_to_nearest_even():
     assert np.array_equal(out, expected)
 
 
+def test_ftz_flushes_subnormal_results_and_operands():
+    # 2^x for x in [-140, -100]: with .ftz, and without it; the latter also
+    # through add.ftz (a subnormal operand) and a plain add.
+    body = PROLOGUE + """
+  ld.param.u64 %rd4, [k_param_1];
+  cvta.to.global.u64 %rd4, %rd4;
+  mul.wide.u32 %rd6, %r1, 8;
+  add.s64 %rd3, %rd1, %rd6;
+  add.s64 %rd5, %rd4, %rd6;
+  ld.global.f32 %f1, [%rd3];
+  ex2.approx.ftz.f32 %f2, %f1;
+  ex2.approx.f32 %f3, %f1;
+  add.ftz.f32 %f4, %f3, 0f00000000;
+  add.f32 %f5, %f3, 0f00000000;
+  st.global.v2.f32 [%rd3], {%f2, %f3};
+  st.global.v2.f32 [%rd5], {%f4, %f5};
+  ret;
+"""
+    exponent = np.linspace(-140, -100, 32).astype(np.float32)
+    data = np.zeros((32, 2), np.float32)
+    data[:, 0] = exponent
+    flushed, added = run_kernel(body, [data, np.zeros((32, 2), np.float32)])
+    exact = np.exp2(exponent)
+    subnormal = exact < np.finfo(np.float32).tiny
+    assert 8 <= subnormal.sum() < 32
+    assert np.allclose(flushed[:, 1], exact, rtol=1e-6)
+    assert np.allclose(added[:, 1], exact, rtol=1e-6)
+    for ftz in (flushed[:, 0], added[:, 0]):
+        assert np.array_equal(ftz[subnormal], np.zeros(subnormal.sum(), np.float32))
+        assert np.allclose(ftz[~subnormal], exact[~subnormal], rtol=1e-6)
+
+
 def test_out_of_bounds_global_access_is_reported():
     body = PROLOGUE + """
   ld.global.u32 %r2, [%rd3+128];

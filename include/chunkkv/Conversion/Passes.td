@@ -102,7 +102,10 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     Requirements, each reported with the op and the reason: memref form,
     static head dimension that is a multiple of 16 bytes, unit stride along
     it, a head dimension of at most 128 for `chunk_score` (the query stays in
-    registers), and at most 1024 window queries per kv head (`G * w`).
+    registers), and at most 1024 window queries per kv head (`G * w`). The
+    single-pass kernel takes caches of fewer than 2^31 tokens: a larger
+    static capacity keeps the two passes, a dynamic one is checked by a
+    `cf.assert` in the host code.
   }];
   let options = [
     Option<"tokensPerBlock", "tokens-per-block", "int64_t", /*default=*/"512",
@@ -115,6 +118,7 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect",

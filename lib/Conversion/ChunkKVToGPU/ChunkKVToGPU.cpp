@@ -11,6 +11,7 @@
 #include "chunkkv/Conversion/Passes.h"
 #include "chunkkv/Dialect/ChunkKV/IR/ChunkKVOps.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -383,9 +384,23 @@ private:
     return arith::TruncFOp::create(
         b, VectorType::get({2}, b.getBF16Type()), pair);
   }
-  /// `2^(a - c)`.
+  /// `2^(a - c)` as one ex2.approx.ftz. math.exp2 would become libdevice's
+  /// non-flushing ex2, which ptxas wraps in a range check and two scalings
+  /// (four instructions instead of one); what the flush loses is a term below
+  /// 2^-126 of its row's maximum.
   Value exp2Diff(Value a, Value c) {
-    return math::Exp2Op::create(b, arith::SubFOp::create(b, a, c));
+    return exp2(arith::SubFOp::create(b, a, c));
+  }
+  /// `2^(x * scale - c)` for a raw logit x, the scaling fused into the
+  /// subtraction (one fma instead of a mul and a sub per logit).
+  Value exp2ScaledDiff(Value x, Value scale, Value c) {
+    return exp2(math::FmaOp::create(b, x, scale, arith::NegFOp::create(b, c)));
+  }
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(
+               b, b.getF32Type(), b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+               ValueRange{x})
+        .getResult(0);
   }
   /// `dot(q, k)` for the staged keys `key0 .. key0 + kKeysPerStep`.
   SmallVector<Value> logits(Value keyTile, Value key0,
@@ -429,7 +444,13 @@ void ChunkScoreGPULowering::emit() {
   useTensorCores =
       (element.isF16() || element.isBF16()) && headDim % kMmaFeatureStride == 0;
   spanLength = tokensPerBlock;
-  if (useTensorCores && formulas.isPaper() && allowSinglePass) {
+  // The single-pass kernel numbers chunks with 32-bit positions.
+  int64_t staticCapacity =
+      cast<MemRefType>(k.getType()).getDimSize(capacityDim(layout));
+  bool positionsFitI32 = ShapedType::isDynamic(staticCapacity) ||
+                         staticCapacity <= std::numeric_limits<int32_t>::max();
+  if (useTensorCores && formulas.isPaper() && allowSinglePass &&
+      positionsFitI32) {
     int64_t keys = singlePassSpanLength();
     singlePass = keys > 0;
     if (singlePass) {
@@ -444,6 +465,14 @@ void ChunkScoreGPULowering::emit() {
   batchSize = b.dim(k, 0);
   kvHeads = b.dim(k, headsDim(layout));
   capacity = b.dim(k, capacityDim(layout));
+  if (singlePass && ShapedType::isDynamic(staticCapacity))
+    cf::AssertOp::create(
+        b,
+        b.cmp(Pred::sle, capacity,
+              b.index(std::numeric_limits<int32_t>::max())),
+        "chunkkv.chunk_score on GPU: the single-pass kernels take caches of "
+        "fewer than 2^31 tokens (chunkkv-lower-to-gpu{single-pass=false} "
+        "takes more)");
   groupSize = b.div(b.dim(q, 1), kvHeads);
   numQueries = b.mul(groupSize, window);
   Value warp = b.index(kWarpSize);
@@ -942,15 +971,17 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     Value sums[2] = {b.f32(0.0), b.f32(0.0)};
                     for (int64_t half = 0; half < kLaneRows; ++half) {
                       for (int64_t c = 0; c < 2; ++c) {
-                        Value x = b.mulf(
-                            acc[half / 2][tile][2 * (half % 2) + c], scale);
+                        // The raw logit: the scale is positive, so the
+                        // maxima are taken before it is applied.
+                        Value x = acc[half / 2][tile][2 * (half % 2) + c];
                         Value valid;
                         if (masked)
                           valid = b.andI(real[half],
                                          b.cmp(Pred::slt, keys[c], spanEnd));
                         if (tokenPass) {
-                          Value p = b.mulf(exp2Diff(x, statMax[half]),
-                                           statScale[half]);
+                          Value p =
+                              b.mulf(exp2ScaledDiff(x, scale, statMax[half]),
+                                     statScale[half]);
                           if (masked)
                             p = b.select(valid, p, b.f32(0.0));
                           sums[c] = b.addf(sums[c], p);
@@ -990,10 +1021,10 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     for (int64_t offset : {1, 2})
                       stepMax = b.maxf(stepMax, shuffle(b, stepMax, offset,
                                                         gpu::ShuffleMode::XOR));
-                    Value newMax = b.maxf(max, stepMax);
+                    Value newMax = b.maxf(max, b.mulf(stepMax, scale));
                     SmallVector<Value> terms;
                     for (Value x : stepLogits[half])
-                      terms.push_back(exp2Diff(x, newMax));
+                      terms.push_back(exp2ScaledDiff(x, scale, newMax));
                     next[2 * half] = newMax;
                     next[2 * half + 1] =
                         b.addf(b.mulf(sum, exp2Diff(max, newMax)),
@@ -1103,26 +1134,33 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   int64_t reach = poolReach();
   int64_t stepSlots = chunksTouched(kMmaKeysPerStep);
   int64_t slotTiles = llvm::divideCeil(stepSlots, kSlotsPerMmaTile);
+  // Positions in i32 (every sequence is shorter than 2^31): the chunk
+  // numbers below are a few 32-bit instructions per step, where index
+  // (64-bit) divisions by the chunk size take a dozen.
+  auto toI32 = [&](Value index) { return b.fromIndex(index, i32); };
+  Value zero32 = b.i32(0), one32 = b.i32(1);
+  Value start = toI32(key0), end = toI32(prefix);
   Value stepEnd =
-      b.min(b.min(b.add(key0, b.index(kMmaKeysPerStep)), spanEnd), prefix);
-  Value firstChunk =
-      b.div(b.max(b.sub(key0, b.index(reach)), zero), b.index(chunk));
+      b.min(b.min(b.add(start, b.i32(kMmaKeysPerStep)), toI32(spanEnd)), end);
+  auto chunkAtOrAfter = [&](Value position) {
+    return arith::DivUIOp::create(
+        b, b.max(b.sub(position, b.i32(reach)), zero32), b.i32(chunk));
+  };
+  Value firstChunk = chunkAtOrAfter(start);
   Value lastChunk = b.div(
-      b.min(b.add(b.sub(stepEnd, one), b.index(reach)), b.sub(prefix, one)),
-      b.index(chunk));
-  Value spanFirstChunk =
-      b.div(b.max(b.sub(spanStart, b.index(reach)), zero), b.index(chunk));
+      b.min(b.add(b.sub(stepEnd, one32), b.i32(reach)), b.sub(end, one32)),
+      b.i32(chunk));
   // The step's slots that hold chunks: n <= lastSlot (-1 when the step has
   // no prefix key); slot n is the span's slot `firstSpanSlot + n`.
-  Value lastSlot = b.select(
-      b.cmp(Pred::slt, key0, stepEnd),
-      b.min(b.sub(lastChunk, firstChunk), b.index(stepSlots - 1)), b.index(-1));
-  Value firstSpanSlot = b.sub(firstChunk, spanFirstChunk);
-  auto toI32 = [&](Value index) { return b.fromIndex(index, i32); };
-  // Offsets from key0, in i32: keys from `limit` on add to no chunk.
-  Value limit = toI32(b.sub(stepEnd, key0));
-  Value prefixOffset = toI32(b.sub(prefix, key0));
-  Value firstOffset = toI32(b.sub(b.mul(firstChunk, b.index(chunk)), key0));
+  Value lastSlot = b.toIndex(b.select(
+      b.cmp(Pred::slt, start, stepEnd),
+      b.min(b.sub(lastChunk, firstChunk), b.i32(stepSlots - 1)), b.i32(-1)));
+  Value firstSpanSlot =
+      b.toIndex(b.sub(firstChunk, chunkAtOrAfter(toI32(spanStart))));
+  // Offsets from key0: keys from `limit` on add to no chunk.
+  Value limit = b.sub(stepEnd, start);
+  Value prefixOffset = b.sub(end, start);
+  Value firstOffset = b.sub(b.mul(firstChunk, b.i32(chunk)), start);
   Value pairOffset = toI32(b.mul(quad, b.index(2)));
 
   auto bf16PairType = VectorType::get({2}, bf16);

@@ -31,6 +31,8 @@
 // CHECK: gpu.binary @chunkkv_compact_gather
 // SM90: #nvvm.target<O = 3, chip = "sm_90", features = "+ptx80"
 // SM90: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// Exponentials are one MUFU each: the flushing ex2, not libdevice's exp2f.
+// SM90: ex2.approx.ftz.f32
 
 // TWOPASS: gpu.binary @chunkkv_score_stats
 // TWOPASS: gpu.binary @chunkkv_score_tokens

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Machine code (SASS) of the kernels of a lowered module, loop by loop.
+
+Reads MLIR from chunkkv-gpu-pipeline with format=isa on stdin or from a file
+(like ptx_report.py), assembles each kernel with ptxas for --arch and
+disassembles it with cuobjdump. For every innermost loop of a kernel (a
+backward branch and the code it jumps back over) it prints the static
+instruction count, the instructions of one iteration along the shortest and
+the longest path through the loop's forward branches, and the most frequent
+opcodes. PTX counts (emulated_profile.py) miss what ptxas does: a 64-bit add
+is two instructions, a non-flushing ex2 four, address arithmetic folds into
+loads; one iteration's SASS count is what a warp scheduler issues.
+
+  chunkkv-opt m.mlir -chunkkv-gpu-pipeline="chip=sm_90 format=isa" |
+    python3 scripts/sass_report.py --arch sm_90 [--kernel NAME] [--opcodes 12]
+
+cuobjdump is part of the CUDA toolkit; where the toolkit lacks it,
+`pip install nvidia-cuda-cuobjdump` provides one (found automatically).
+"""
+
+import collections
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ptx_report import module_arguments, read_kernels  # noqa: E402
+
+INSTRUCTION = re.compile(r"/\*([0-9a-f]{4,})\*/\s+([^;]*?)\s*;")
+Instruction = collections.namedtuple("Instruction", "address opcode predicated target")
+
+
+def parse(sass):
+    """The instructions of a cuobjdump -sass listing of one kernel."""
+    code = []
+    for match in INSTRUCTION.finditer(sass):
+        words = match.group(2).split()
+        predicated = words[0].startswith("@")
+        opcode = words[1 if predicated else 0].split(".")[0]
+        target = None
+        if opcode == "BRA":
+            jump = re.search(r"0x([0-9a-f]+)", " ".join(words[2 if predicated else 1:]))
+            target = int(jump.group(1), 16) if jump else None
+        code.append(Instruction(int(match.group(1), 16), opcode, predicated, target))
+    return code
+
+
+def innermost_loops(code):
+    """(first, last) instruction indices of each loop that contains no other:
+    a backward branch at `last` to `first`."""
+    index = {instr.address: i for i, instr in enumerate(code)}
+    loops = [(index[instr.target], i) for i, instr in enumerate(code)
+             if instr.target is not None and instr.target < instr.address
+             and instr.target in index]
+    return [(first, last) for first, last in loops
+            if not any(first <= f and l <= last and (f, l) != (first, last)
+                       for f, l in loops)]
+
+
+def iteration_paths(code, first, last):
+    """Instructions of one iteration from `first` to the back edge at `last`,
+    along the shortest and the longest path (forward branches inside the
+    loop; a branch out of it ends no iteration)."""
+    index = {code[i].address: i for i in range(first, last + 1)}
+    shortest = {first: 1}
+    longest = {first: 1}
+    for i in range(first, last):
+        if i not in shortest:
+            continue
+        instr = code[i]
+        successors = []
+        if instr.opcode == "BRA" and instr.target is not None:
+            if instr.target in index and index[instr.target] > i:
+                successors.append(index[instr.target])
+            if instr.predicated:
+                successors.append(i + 1)
+        elif instr.opcode != "EXIT" or instr.predicated:
+            successors.append(i + 1)
+        for j in successors:
+            shortest[j] = min(shortest.get(j, 1 << 30), shortest[i] + 1)
+            longest[j] = max(longest.get(j, 0), longest[i] + 1)
+    if last not in shortest:
+        return None, None
+    return shortest[last], longest[last]
+
+
+def cuobjdump_path(given):
+    if given:
+        return given
+    found = shutil.which("cuobjdump") or (
+        "/usr/local/cuda/bin/cuobjdump" if os.path.exists("/usr/local/cuda/bin/cuobjdump")
+        else None)
+    if found:
+        return found
+    pattern = os.path.join(sysconfig.get_paths()["purelib"], "nvidia", "*", "bin", "cuobjdump")
+    wheels = sorted(glob.glob(pattern))
+    if wheels:
+        return wheels[-1]
+    sys.exit("no cuobjdump: install the CUDA toolkit's or `pip install "
+             "nvidia-cuda-cuobjdump`, or pass --cuobjdump")
+
+
+def report(name, code, opcodes):
+    print(f"{name}: {len(code)} instructions")
+    loops = innermost_loops(code)
+    if not loops:
+        return
+    print("| loop (addresses) | instructions | one iteration: shortest / longest path "
+          "| most frequent opcodes |")
+    print("|---|---|---|---|")
+    for first, last in loops:
+        body = code[first:last + 1]
+        shortest, longest = iteration_paths(code, first, last)
+        counts = collections.Counter(instr.opcode for instr in body)
+        common = ", ".join(f"{op} {n}" for op, n in counts.most_common(opcodes))
+        # A loop that ptxas enters in its middle has no path from its head.
+        path = f"{shortest} / {longest}" if shortest else "entered mid-loop"
+        print(f"| {body[0].address:#06x}-{body[-1].address:#06x} | {len(body)} | "
+              f"{path} | {common} |")
+
+
+def main():
+    parser = module_arguments(__doc__.split("\n")[0])
+    parser.add_argument("--cuobjdump", help="default: PATH, the toolkit, then pip's")
+    parser.add_argument("--kernel", help="only kernels of this name")
+    parser.add_argument("--opcodes", type=int, default=10,
+                        help="opcodes listed per loop")
+    args = parser.parse_args()
+    found = read_kernels(args, only=args.kernel)
+    cuobjdump = cuobjdump_path(args.cuobjdump)
+    with tempfile.TemporaryDirectory() as tmp:
+        for index, (name, ptx) in enumerate(found):
+            source = os.path.join(tmp, f"{index}.ptx")
+            cubin = os.path.join(tmp, f"{index}.cubin")
+            with open(source, "w") as f:
+                f.write(ptx)
+            subprocess.run([args.ptxas, f"-arch={args.arch}", source, "-o", cubin], check=True)
+            sass = subprocess.run([cuobjdump, "-sass", cubin], check=True,
+                                  capture_output=True, text=True).stdout
+            report(name, parse(sass), args.opcodes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""scripts/sass_report.py on a hand-written cuobjdump listing: instructions,
+branch targets, innermost loops and the iteration paths through them (the
+parts that need no ptxas or cuobjdump)."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+import sass_report  # noqa: E402
+
+# An outer loop (0x10 .. 0xa0) around an inner one (0x20 .. 0x90) with an
+# if-else: 0x40 skips three instructions of the then-side, whose end jumps
+# over the one-instruction else-side.
+LISTING = """
+        Function : k
+        /*0000*/                   MOV R1, c[0x0][0x28] ;        /* 0x000 */
+        /*0010*/                   IADD3 R2, R2, 0x1, RZ ;       /* 0x000 */
+        /*0020*/                   LDS R3, [R2] ;                /* 0x000 */
+        /*0030*/                   ISETP.GE.AND P0, PT, R3, RZ, PT ; /* 0x000 */
+        /*0040*/               @P0 BRA 0x80 ;                    /* 0x000 */
+        /*0050*/                   FMUL R4, R3, R3 ;             /* 0x000 */
+        /*0060*/                   MUFU.EX2 R4, R4 ;             /* 0x000 */
+        /*0070*/                   BRA 0x90 ;                    /* 0x000 */
+        /*0080*/                   FADD R4, R3, 1 ;              /* 0x000 */
+        /*0090*/              @!P1 BRA 0x20 ;                    /* 0x000 */
+        /*00a0*/              @!P2 BRA 0x10 ;                    /* 0x000 */
+        /*00b0*/                   EXIT ;                        /* 0x000 */
+        /*00c0*/                   BRA 0xc0;                     /* 0x000 */
+"""
+
+
+def test_parse_reads_opcodes_predicates_and_targets():
+    code = sass_report.parse(LISTING)
+    assert len(code) == 13
+    assert code[3] == sass_report.Instruction(0x30, "ISETP", False, None)
+    assert code[4] == sass_report.Instruction(0x40, "BRA", True, 0x80)
+    assert code[6].opcode == "MUFU"
+    assert code[12].target == 0xc0
+
+
+def test_innermost_loop_and_its_paths():
+    code = sass_report.parse(LISTING)
+    # The self-branch at 0xc0 is no loop; the outer loop contains the inner.
+    assert sass_report.innermost_loops(code) == [(2, 9)]
+    # Shortest: 0x20 0x30 0x40 0x80 0x90; longest: through 0x50 0x60 0x70.
+    assert sass_report.iteration_paths(code, 2, 9) == (5, 7)
+
+
+def test_a_loop_entered_in_its_middle_has_no_path():
+    code = sass_report.parse(LISTING.replace("@P0 BRA 0x80", "    BRA 0xb0"))
+    assert sass_report.iteration_paths(code, 2, 9) == (None, None)
