@@ -1048,50 +1048,65 @@ class Executor:
         return self.warp_collective(instr, body, mask)
 
     def op_mma(self, instr, parts):
-        shape = parts[3]
-        if shape != "m16n8k16" or parts[4:6] != ["row", "col"]:
+        """mma.sync.aligned row.col: m16n8k16 with f16 or bf16 multiplicands
+        (two per register), m16n8k8 with tf32 (one per register, of which
+        only the upper 19 bits count: the rest of an f32 is cut off)."""
+        shape, in_type = parts[3], parts[7]
+        if parts[4:6] != ["row", "col"] or (shape, in_type) not in (
+                ("m16n8k16", "f16"), ("m16n8k16", "bf16"), ("m16n8k8", "tf32")):
             return self.unsupported(instr)
-        in_type = parts[7]
+        depth = int(shape.split("k")[1])
         d, a, b, c = instr.operands
+        group, thread = np.arange(32) // 4, np.arange(32) % 4
 
-        def halves(L, regs, lanes):
-            """Per warp and lane: the two 16-bit values of each register, as
-            float32 [warps, 32, len(regs), 2]."""
+        def values(L, regs, lanes):
+            """Per warp and lane: the multiplicands of each register, as
+            float32 [warps, 32, len(regs), values per register]."""
             bits = np.stack([L.reg(r.value)[lanes] for r in regs], axis=-1)
+            if in_type == "tf32":
+                word = (bits & np.uint64(0xFFFFE000)).astype(np.uint32)
+                return word.view(np.float32).reshape(-1, 32, len(regs), 1)
             pair = np.stack([bits & np.uint64(0xFFFF), (bits >> np.uint64(16)) & np.uint64(0xFFFF)],
                             axis=-1).astype(np.uint16)
             if in_type == "bf16":
-                values = bf16_bits_to_f32(pair)
+                half = bf16_bits_to_f32(pair)
             else:
-                values = pair.view(np.float16).astype(np.float32)
-            return values.reshape(-1, 32, len(regs), 2)
+                half = pair.view(np.float16).astype(np.float32)
+            return half.reshape(-1, 32, len(regs), 2)
+
+        def a_position(r, h):
+            """(row, column) of value h of A register r of each lane."""
+            if in_type == "tf32":
+                return group + 8 * (r % 2), thread + 4 * (r // 2)
+            return group + 8 * (r % 2), thread * 2 + 8 * (r // 2) + h
+
+        def b_row(r, h):
+            """Row (k) of value h of B register r; its column is the group."""
+            if in_type == "tf32":
+                return thread + 4 * r
+            return thread * 2 + 8 * r + h
 
         def body(L, sel, lanes):
             if len(lanes) % 32:
                 raise EmulationError(f"{self.kernel.name}: mma.sync on a partial warp")
-            av = halves(L, a.value, lanes)  # [W, 32, 4, 2]
-            bv = halves(L, b.value, lanes)  # [W, 32, 2, 2]
+            av = values(L, a.value, lanes)
+            bv = values(L, b.value, lanes)
             cv = np.stack([self.read(L, r, "f32", sel) for r in c.value], axis=-1) \
                 .reshape(-1, 32, 4)
             warps = av.shape[0]
-            group, thread = np.arange(32) // 4, np.arange(32) % 4
-            A = np.zeros((warps, 16, 16), np.float64)
-            B = np.zeros((warps, 16, 8), np.float64)
-            for r in range(4):
-                row = group + 8 * (r % 2)
-                col = thread * 2 + 8 * (r // 2)
-                for h in range(2):
-                    A[:, row, col + h] = av[:, :, r, h]
-            for r in range(2):
-                k = thread * 2 + 8 * r
-                for h in range(2):
-                    B[:, k + h, group] = bv[:, :, r, h]
+            A = np.zeros((warps, 16, depth), np.float64)
+            B = np.zeros((warps, depth, 8), np.float64)
+            for r in range(av.shape[2]):
+                for h in range(av.shape[3]):
+                    row, col = a_position(r, h)
+                    A[:, row, col] = av[:, :, r, h]
+            for r in range(bv.shape[2]):
+                for h in range(bv.shape[3]):
+                    B[:, b_row(r, h), group] = bv[:, :, r, h]
             D = np.einsum("wmk,wkn->wmn", A, B)
             out = np.zeros((warps, 32, 4), np.float64)
             for r in range(4):
-                row = group + 8 * (r // 2)
-                col = thread * 2 + r % 2
-                out[:, :, r] = D[:, row, col]
+                out[:, :, r] = D[:, group + 8 * (r // 2), thread * 2 + r % 2]
             result = (out + cv).astype(np.float32).reshape(-1, 4)
             for r, reg in enumerate(d.value):
                 self.write(L, reg, result[:, r], "f32", sel)

@@ -198,6 +198,30 @@ def mma_fragments(a, b, c):
     return a_regs, b_regs, c_regs
 
 
+def run_mma(form, a_regs, b_regs, c_regs):
+    """One mma.sync.aligned.`form` of a warp on per-lane registers ([32, 4]
+    A, [32, 2] B, [32, 4] f32 C); returns D as [32, 4] f32."""
+    body = f"""
+  ld.param.u64 %rd1, [k_param_0];
+  ld.param.u64 %rd2, [k_param_1];
+  ld.param.u64 %rd3, [k_param_2];
+  mov.u32 %r1, %tid.x;
+  mul.wide.u32 %rd4, %r1, 16;
+  mul.wide.u32 %rd5, %r1, 8;
+  add.s64 %rd6, %rd1, %rd4;
+  add.s64 %rd7, %rd2, %rd5;
+  add.s64 %rd8, %rd3, %rd4;
+  ld.global.v4.b32 {{%r2, %r3, %r4, %r5}}, [%rd6];
+  ld.global.v2.b32 {{%r6, %r7}}, [%rd7];
+  ld.global.v4.f32 {{%f1, %f2, %f3, %f4}}, [%rd8];
+  mma.sync.aligned.{form}
+    {{%f5, %f6, %f7, %f8}}, {{%r2, %r3, %r4, %r5}}, {{%r6, %r7}}, {{%f1, %f2, %f3, %f4}};
+  st.global.v4.f32 [%rd8], {{%f5, %f6, %f7, %f8}};
+  ret;
+"""
+    return run_kernel(body, [a_regs, b_regs, c_regs])[2]
+
+
 @pytest.mark.parametrize("element", ["f16", "bf16"])
 def test_mma_sync_m16n8k16_matches_a_matrix_product(element):
     rng = np.random.default_rng(1)
@@ -214,29 +238,40 @@ def test_mma_sync_m16n8k16_matches_a_matrix_product(element):
         a_used = ptx_emulator.bf16_bits_to_f32(a_bits)
         b_used = ptx_emulator.bf16_bits_to_f32(b_bits)
     a_regs, b_regs, c_regs = mma_fragments(a_bits, b_bits, c)
-    body = f"""
-  ld.param.u64 %rd1, [k_param_0];
-  ld.param.u64 %rd2, [k_param_1];
-  ld.param.u64 %rd3, [k_param_2];
-  mov.u32 %r1, %tid.x;
-  mul.wide.u32 %rd4, %r1, 16;
-  mul.wide.u32 %rd5, %r1, 8;
-  add.s64 %rd6, %rd1, %rd4;
-  add.s64 %rd7, %rd2, %rd5;
-  add.s64 %rd8, %rd3, %rd4;
-  ld.global.v4.b32 {{%r2, %r3, %r4, %r5}}, [%rd6];
-  ld.global.v2.b32 {{%r6, %r7}}, [%rd7];
-  ld.global.v4.f32 {{%f1, %f2, %f3, %f4}}, [%rd8];
-  mma.sync.aligned.m16n8k16.row.col.f32.{element}.{element}.f32
-    {{%f5, %f6, %f7, %f8}}, {{%r2, %r3, %r4, %r5}}, {{%r6, %r7}}, {{%f1, %f2, %f3, %f4}};
-  st.global.v4.f32 [%rd8], {{%f5, %f6, %f7, %f8}};
-  ret;
-"""
-    _, _, d_regs = run_kernel(body, [a_regs, b_regs, c_regs])
+    d_regs = run_mma(f"m16n8k16.row.col.f32.{element}.{element}.f32", a_regs, b_regs, c_regs)
     expected = a_used.astype(np.float64) @ b_used + c
     _, _, want = mma_fragments(np.zeros((16, 16), np.uint16), np.zeros((16, 8), np.uint16),
                                expected.astype(np.float32))
     np.testing.assert_allclose(d_regs, want, rtol=1e-5, atol=1e-5)
+
+
+def test_mma_sync_m16n8k8_tf32_reads_the_upper_19_bits():
+    # PTX ISA, "Matrix Fragments for mma.m16n8k8" (.tf32): A 16x8 with
+    # a0..a3 at (g, t), (g + 8, t), (g, t + 4), (g + 8, t + 4); B 8x8 with
+    # b0, b1 at (t, g), (t + 4, g); C as for m16n8k16. The f32 inputs carry
+    # low bits that a tf32 multiplicand does not have.
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((16, 8)).astype(np.float32)
+    b = rng.standard_normal((8, 8)).astype(np.float32)
+    c = rng.standard_normal((16, 8)).astype(np.float32)
+    lane = np.arange(32)
+    group, thread = lane // 4, lane % 4
+    a_regs = np.stack([a[group, thread], a[group + 8, thread], a[group, thread + 4],
+                       a[group + 8, thread + 4]], axis=1)
+    b_regs = np.stack([b[thread, group], b[thread + 4, group]], axis=1)
+    _, _, c_regs = mma_fragments(np.zeros((16, 16), np.uint16), np.zeros((16, 8), np.uint16), c)
+    d_regs = run_mma("m16n8k8.row.col.f32.tf32.tf32.f32", a_regs.copy(), b_regs.copy(), c_regs)
+
+    def tf32(x):
+        return (x.view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32).astype(np.float64)
+
+    expected = tf32(a) @ tf32(b) + c
+    _, _, want = mma_fragments(np.zeros((16, 16), np.uint16), np.zeros((16, 8), np.uint16),
+                               expected.astype(np.float32))
+    np.testing.assert_allclose(d_regs, want, rtol=1e-6, atol=1e-6)
+    # The cut-off bits matter: the full f32 product is another result.
+    full = a.astype(np.float64) @ b + c
+    assert np.abs(full - expected).max() > 1e-4
 
 
 def test_conversions_round_to_nearest_even():

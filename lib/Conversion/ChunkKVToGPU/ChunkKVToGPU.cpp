@@ -283,8 +283,9 @@ private:
   void emitScoreKernel(bool tokenPass);
   /// The same with mma.sync (f16/bf16, head dimension a multiple of 32).
   void emitTensorCoreScoreKernel(bool tokenPass);
-  /// `acc + a * b` on one 16x8x16 tile: `a` four and `b` two registers of
-  /// two f16/bf16 each, `acc` four f32.
+  /// `acc + a * b` on one 16x8x16 tile (`a` four and `b` two registers of
+  /// two f16/bf16 each) or, for `element` tf32, one 16x8x8 tile (registers
+  /// of one tf32 each, as i32); `acc` four f32.
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> b,
                          ArrayRef<Value> acc, Type element);
   void emitCombineKernel();
@@ -334,12 +335,12 @@ private:
                            Value spanEnd, Value prefix,
                            ArrayRef<SmallVector<Value>> terms,
                            ArrayRef<Value> maxima);
-  /// The B fragment of one k-step of the slot mma: the lane's two registers
-  /// of pooling counts `pool * avg_pool1d weight` of the keys at step
-  /// offsets `offsets` (i32) in the chunk at offsets `[chunkStart,
-  /// chunkEnd)`, zero at offsets from `limit` on.
-  SmallVector<Value> poolCountPairs(ArrayRef<Value> offsets, Value chunkStart,
-                                    Value chunkEnd, Value limit);
+  /// The B fragment of one 8-key tile of the slot mma: the lane's two
+  /// registers (tf32, as i32) of pooling counts `pool * avg_pool1d weight`
+  /// of the keys at step offsets `offsets` (i32) in the chunk at offsets
+  /// `[chunkStart, chunkEnd)`, zero at offsets from `limit` on.
+  SmallVector<Value> poolCounts(ArrayRef<Value> offsets, Value chunkStart,
+                                Value chunkEnd, Value limit);
 
   /// The logits' scale (the op's, or 1/sqrt(D)) times log2(e): the score
   /// kernels keep logits in base-2 units, so that every exponential is one
@@ -375,14 +376,6 @@ private:
     Value sum = vector::ExtractOp::create(b, slot, ArrayRef<int64_t>{0});
     Value slotMax = vector::ExtractOp::create(b, slot, ArrayRef<int64_t>{1});
     return b.mulf(sum, exp2Diff(slotMax, max));
-  }
-  /// Two f32 values rounded to a bf16 pair (`low` in the lower half): one
-  /// register of an mma.sync bf16 fragment.
-  Value bf16Pair(Value low, Value high) {
-    Value pair = vector::FromElementsOp::create(
-        b, VectorType::get({2}, b.getF32Type()), ValueRange{low, high});
-    return arith::TruncFOp::create(
-        b, VectorType::get({2}, b.getBF16Type()), pair);
   }
   /// `2^(a - c)` as one ex2.approx.ftz. math.exp2 would become libdevice's
   /// non-flushing ex2, which ptxas wraps in a range check and two scalings
@@ -753,14 +746,19 @@ SmallVector<Value> ChunkScoreGPULowering::mma(ArrayRef<Value> a,
   auto resultType = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
   std::optional<std::array<NVVM::MMATypes, 2>> types;
   SmallVector<Value> aRegs(a), bRegs(bOperand);
+  int64_t depth = 16;
   if (element.isBF16()) {
     // bf16 multiplicands travel as i32 registers of two values each.
     types = {NVVM::MMATypes::bf16, NVVM::MMATypes::bf16};
     for (Value &reg : llvm::concat<Value>(aRegs, bRegs))
       reg = LLVM::BitcastOp::create(b, b.getI32Type(), reg);
+  } else if (element.isTF32()) {
+    // tf32 multiplicands are i32 registers of one value each, k = 8.
+    types = {NVVM::MMATypes::tf32, NVVM::MMATypes::tf32};
+    depth = 8;
   }
   Value result = NVVM::MmaOp::create(
-      b, resultType, aRegs, bRegs, acc, ArrayRef<int64_t>{16, 8, 16},
+      b, resultType, aRegs, bRegs, acc, ArrayRef<int64_t>{16, 8, depth},
       std::nullopt, std::nullopt, types,
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
@@ -1120,16 +1118,17 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
     const ChunkPartialBuffers &buffers, Value warp, Value group, Value quad,
     Value key0, Value spanStart, Value spanEnd, Value prefix,
     ArrayRef<SmallVector<Value>> terms, ArrayRef<Value> maxima) {
-  // The step's slot n is chunk `firstChunk + n`. One mma.sync per 16 keys
-  // and 8 slots sums the rows' terms (A: the accumulators of the logits'
-  // mma, which have the layout of an A fragment) weighted by the keys'
-  // pooling counts in each chunk (B). The terms go in as bf16 pairs, high
-  // part (the upper half of the f32 bits) and the rest rounded, which keeps
-  // about 16 bits of each: bf16 has f32's range, where f16 would flush the
-  // small terms to zero.
+  // The step's slot n is chunk `firstChunk + n`. One mma.sync per 8 keys
+  // and 8 slots sums the rows' terms (A) weighted by the keys' pooling
+  // counts in each chunk (B). The terms go in as tf32, f32's range with 10
+  // fraction bits: their f32 bits as they are, of which the tensor cores
+  // read the upper 19 (a relative error below 2^-10 per term, whether the
+  // hardware truncates or rounds; a cvt.rna would cost three instructions
+  // per term on sm_90). The accumulators of the logits' mma hold each row's
+  // keys 2t and 2t + 1 of an 8-key tile in lane t, which an m16n8k8 A
+  // fragment takes as its columns t and t + 4; B's rows t and t + 4 are the
+  // counts of the same two keys.
   Type i32 = b.getI32Type();
-  Type f32 = b.getF32Type();
-  Type bf16 = b.getBF16Type();
   int64_t chunk = policy.getChunkSize();
   int64_t reach = poolReach();
   int64_t stepSlots = chunksTouched(kMmaKeysPerStep);
@@ -1163,34 +1162,16 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   Value firstOffset = b.sub(b.mul(firstChunk, b.i32(chunk)), start);
   Value pairOffset = toI32(b.mul(quad, b.index(2)));
 
-  auto bf16PairType = VectorType::get({2}, bf16);
-  Value upperHalf = b.i32(static_cast<int32_t>(0xFFFF0000u));
-  auto bits = [&](Value x) { return arith::BitcastOp::create(b, i32, x); };
-  auto truncated = [&](Value x) {
-    return arith::BitcastOp::create(
-        b, f32, arith::AndIOp::create(b, bits(x), upperHalf));
-  };
-  // A fragments per row tile m and k-step s (keys 16s .. 16s + 15): rows
-  // group and group + 8 of the tile, keys 2 * quad + {0, 1} of 8-key tiles
-  // 2s and 2s + 1; high parts, then remainders.
-  int64_t kSteps = kMmaKeysPerStep / 16;
-  SmallVector<SmallVector<Value>> aHigh, aLow;
+  auto toTF32 = [&](Value x) { return arith::BitcastOp::create(b, i32, x); };
+  // A fragments per row tile m and 8-key tile: rows group and group + 8 of
+  // the tile, keys 2 * quad and 2 * quad + 1.
+  SmallVector<SmallVector<Value>> fragments;
   for (int64_t m = 0; m < kMmaRowTiles; ++m)
-    for (int64_t s = 0; s < kSteps; ++s) {
-      SmallVector<Value> high, low;
-      for (int64_t tile : {2 * s, 2 * s + 1})
-        for (int64_t half : {2 * m, 2 * m + 1}) {
-          Value t0 = terms[half][2 * tile], t1 = terms[half][2 * tile + 1];
-          // {upper half of t0, upper half of t1} as one i32.
-          Value pair = arith::OrIOp::create(
-              b, arith::ShRUIOp::create(b, bits(t0), b.i32(16)),
-              arith::AndIOp::create(b, bits(t1), upperHalf));
-          high.push_back(LLVM::BitcastOp::create(b, bf16PairType, pair));
-          low.push_back(bf16Pair(arith::SubFOp::create(b, t0, truncated(t0)),
-                                 arith::SubFOp::create(b, t1, truncated(t1))));
-        }
-      aHigh.push_back(high);
-      aLow.push_back(low);
+    for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
+      ArrayRef<Value> top = terms[2 * m], bottom = terms[2 * m + 1];
+      fragments.push_back({toTF32(top[2 * tile]), toTF32(bottom[2 * tile]),
+                           toTF32(top[2 * tile + 1]),
+                           toTF32(bottom[2 * tile + 1])});
     }
 
   for (int64_t tile = 0; tile < slotTiles; ++tile) {
@@ -1200,16 +1181,15 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
     Value chunkEnd = b.min(b.add(chunkStart, b.i32(chunk)), prefixOffset);
     SmallVector<SmallVector<Value>> acc(kMmaRowTiles,
                                         SmallVector<Value>(4, b.f32(0.0)));
-    for (int64_t s = 0; s < kSteps; ++s) {
+    for (int64_t keyTile = 0; keyTile < kMmaTiles; ++keyTile) {
       SmallVector<Value> offsets;
-      for (int64_t k : {0, 1, 8, 9})
-        offsets.push_back(b.add(pairOffset, b.i32(16 * s + k)));
+      for (int64_t k : {0, 1})
+        offsets.push_back(b.add(pairOffset, b.i32(8 * keyTile + k)));
       SmallVector<Value> counts =
-          poolCountPairs(offsets, chunkStart, chunkEnd, limit);
+          poolCounts(offsets, chunkStart, chunkEnd, limit);
       for (int64_t m = 0; m < kMmaRowTiles; ++m)
-        for (ArrayRef<Value> a : {ArrayRef<Value>(aHigh[m * kSteps + s]),
-                                  ArrayRef<Value>(aLow[m * kSteps + s])})
-          acc[m] = mma(a, counts, acc[m], bf16);
+        acc[m] = mma(fragments[m * kMmaTiles + keyTile], counts, acc[m],
+                     b.getTF32Type());
     }
     // acc[m][i]: row `group + 8 * (2m + i / 2)`, slot `2 * quad + i % 2`.
     for (int64_t m = 0; m < kMmaRowTiles; ++m)
@@ -1232,42 +1212,32 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   }
 }
 
-SmallVector<Value>
-ChunkScoreGPULowering::poolCountPairs(ArrayRef<Value> offsets, Value chunkStart,
-                                      Value chunkEnd, Value limit) {
-  auto pairType = VectorType::get({2}, b.getBF16Type());
-  SmallVector<Value> pairs;
+SmallVector<Value> ChunkScoreGPULowering::poolCounts(ArrayRef<Value> offsets,
+                                                     Value chunkStart,
+                                                     Value chunkEnd,
+                                                     Value limit) {
+  SmallVector<Value> counts;
   if (poolReach() == 0) {
     // Without pooling a count is 1 inside the chunk and 0 outside: one
-    // unsigned compare per key, and the bf16 bits of 1.0 (0x3F80) or 0.
+    // unsigned compare per key, and the bits of 1.0f (0x3F800000) or 0.
     Value end = b.min(chunkEnd, limit);
     Value width = b.max(b.sub(end, chunkStart), b.i32(0));
-    auto inChunk = [&](Value t) {
-      return b.cmp(Pred::ult, b.sub(t, chunkStart), width);
-    };
-    for (size_t i = 0; i < offsets.size(); i += 2) {
-      Value low = b.select(inChunk(offsets[i]), b.i32(0x3F80), b.i32(0));
-      Value high =
-          b.select(inChunk(offsets[i + 1]), b.i32(0x3F800000), b.i32(0));
-      pairs.push_back(LLVM::BitcastOp::create(
-          b, pairType, arith::OrIOp::create(b, low, high)));
-    }
-    return pairs;
+    for (Value t : offsets)
+      counts.push_back(b.select(b.cmp(Pred::ult, b.sub(t, chunkStart), width),
+                                b.i32(0x3F800000), b.i32(0)));
+    return counts;
   }
-  Type f32 = b.getF32Type();
   Value reach = b.i32(poolReach());
-  SmallVector<Value> counts;
   for (Value t : offsets) {
     // Positions of the chunk within `reach` of key t.
     Value first = b.max(b.sub(t, reach), chunkStart);
     Value last = b.min(b.add(t, reach), b.sub(chunkEnd, b.i32(1)));
     Value count = b.max(b.sub(b.add(last, b.i32(1)), first), b.i32(0));
     count = b.select(b.cmp(Pred::slt, t, limit), count, b.i32(0));
-    counts.push_back(arith::SIToFPOp::create(b, f32, count));
+    counts.push_back(arith::BitcastOp::create(
+        b, b.getI32Type(), arith::SIToFPOp::create(b, b.getF32Type(), count)));
   }
-  for (size_t i = 0; i < counts.size(); i += 2)
-    pairs.push_back(bf16Pair(counts[i], counts[i + 1]));
-  return pairs;
+  return counts;
 }
 
 void ChunkScoreGPULowering::emitCombineKernel() {

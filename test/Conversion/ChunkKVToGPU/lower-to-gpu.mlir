@@ -7,8 +7,8 @@
 // f16 caches with D = 128, paper policy: K is read once. The tensor-core
 // statistics kernel (mma.sync on 16x8x16 tiles, 16-byte loads of K) also
 // sums each step's exponentials per chunk with a second mma.sync (the
-// exponentials as bf16 pairs, high part and rest, times the keys' counts
-// per chunk) into per-(query, span, chunk) slots in shared memory, written
+// exponentials as tf32, times the keys' counts per chunk) into
+// per-(query, span, chunk) slots in shared memory, written
 // out relative to the span's maximum; the combine kernel combines the
 // spans' statistics and gives each span its share of the row's score; the
 // chunk kernel adds the partials times the shares, eight rows of loads at
@@ -34,8 +34,8 @@
 // CHECK: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
 // CHECK: gpu.shuffle  xor
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
-// CHECK: arith.truncf %{{.*}} : vector<2xf32> to vector<2xbf16>
-// CHECK: nvvm.mma.sync {{.*}} multiplicandAPtxType = #nvvm.mma_type<bf16>
+// CHECK: %[[TERM:.*]] = arith.bitcast %{{.*}} : f32 to i32
+// CHECK: nvvm.mma.sync A[%[[TERM]], {{.*}} multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
 // CHECK: memref.store %{{.*}} : memref<4x16x53xvector<2xf32>, #gpu.address_space<workgroup>>
 // CHECK: nvvm.bar.warp.sync
 // CHECK: memref.store {{.*}} : memref<?x?x?x?x?xf32>
