@@ -144,7 +144,7 @@ int select(const char *name, const ChunkKVCudaPolicy *policy,
                 "query_heads a multiple of kv_heads, capacity >= 1");
   if (a->capacity > std::numeric_limits<int32_t>::max())
     return fail("chunkkv_cuda_select: capacity must be below 2^31 tokens (the "
-                "kernels number chunks with 32-bit positions)");
+                "kernels number keys with 32-bit positions)");
   if (a->query_heads / a->kv_heads * variant->window > 1024)
     return fail("chunkkv_cuda_select: at most 1024 window queries per kv "
                 "head (query_heads / kv_heads * window)");

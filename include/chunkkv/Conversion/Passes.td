@@ -102,10 +102,9 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     Requirements, each reported with the op and the reason: memref form,
     static head dimension that is a multiple of 16 bytes, unit stride along
     it, a head dimension of at most 128 for `chunk_score` (the query stays in
-    registers), and at most 1024 window queries per kv head (`G * w`). The
-    single-pass kernel takes caches of fewer than 2^31 tokens: a larger
-    static capacity keeps the two passes, a dynamic one is checked by a
-    `cf.assert` in the host code.
+    registers), at most 1024 window queries per kv head (`G * w`), and
+    caches of fewer than 2^31 tokens (the kernels' key positions are 32-bit;
+    a dynamic capacity is checked by a `cf.assert` in the host code).
   }];
   let options = [
     Option<"tokensPerBlock", "tokens-per-block", "int64_t", /*default=*/"512",

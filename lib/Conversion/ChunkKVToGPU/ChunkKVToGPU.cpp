@@ -85,6 +85,9 @@ constexpr int64_t kKeyRowPadding = 4;
 constexpr double kNoMaximum = -1e30;
 /// Chunk slots of one mma.sync n-tile in the single-pass score kernel.
 constexpr int64_t kSlotsPerMmaTile = 8;
+/// Caches the score kernels take: fewer tokens than this, so that key
+/// positions are 32-bit.
+constexpr int64_t kMaxCapacity = int64_t(1) << 31;
 /// Shared memory a block may declare statically (bytes).
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
 /// Spans whose statistics a lane of the combine kernel loads at once.
@@ -329,7 +332,7 @@ private:
   /// to the warp's chunk slots. `terms[h]` are the lane's values of row
   /// `group + 8h` in the mma accumulator order (term i: key
   /// `8 * (i / 2) + 2 * quad + i % 2`), relative to `maxima[h]`. Every lane
-  /// of the warp calls it.
+  /// of the warp calls it. Positions (`key0`, the span, the prefix) are i32.
   void addStepToChunkSlots(const ChunkPartialBuffers &buffers, Value warp,
                            Value group, Value quad, Value key0, Value spanStart,
                            Value spanEnd, Value prefix,
@@ -437,13 +440,7 @@ void ChunkScoreGPULowering::emit() {
   useTensorCores =
       (element.isF16() || element.isBF16()) && headDim % kMmaFeatureStride == 0;
   spanLength = tokensPerBlock;
-  // The single-pass kernel numbers chunks with 32-bit positions.
-  int64_t staticCapacity =
-      cast<MemRefType>(k.getType()).getDimSize(capacityDim(layout));
-  bool positionsFitI32 = ShapedType::isDynamic(staticCapacity) ||
-                         staticCapacity <= std::numeric_limits<int32_t>::max();
-  if (useTensorCores && formulas.isPaper() && allowSinglePass &&
-      positionsFitI32) {
+  if (useTensorCores && formulas.isPaper() && allowSinglePass) {
     int64_t keys = singlePassSpanLength();
     singlePass = keys > 0;
     if (singlePass) {
@@ -458,14 +455,13 @@ void ChunkScoreGPULowering::emit() {
   batchSize = b.dim(k, 0);
   kvHeads = b.dim(k, headsDim(layout));
   capacity = b.dim(k, capacityDim(layout));
-  if (singlePass && ShapedType::isDynamic(staticCapacity))
+  // The score kernels number keys with 32-bit positions; a static capacity
+  // was checked before lowering.
+  if (ShapedType::isDynamic(
+          cast<MemRefType>(k.getType()).getDimSize(capacityDim(layout))))
     cf::AssertOp::create(
-        b,
-        b.cmp(Pred::sle, capacity,
-              b.index(std::numeric_limits<int32_t>::max())),
-        "chunkkv.chunk_score on GPU: the single-pass kernels take caches of "
-        "fewer than 2^31 tokens (chunkkv-lower-to-gpu{single-pass=false} "
-        "takes more)");
+        b, b.cmp(Pred::slt, capacity, b.index(kMaxCapacity)),
+        "chunkkv.chunk_score on GPU: expects caches of fewer than 2^31 tokens");
   groupSize = b.div(b.dim(q, 1), kvHeads);
   numQueries = b.mul(groupSize, window);
   Value warp = b.index(kWarpSize);
@@ -815,8 +811,14 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
         Value group = b.div(lane, b.index(4)), quad = b.rem(lane, b.index(4));
 
         SpanBounds span = spanBounds(batch, spanIndex, tokenPass);
-        Value prefix = span.prefix, spanStart = span.start, spanEnd = span.end;
         b.ifThen(span.active, [&]() {
+          // Key positions in i32 (the capacity is below kMaxCapacity): the
+          // loop's masks, clamps and chunk numbers are single 32-bit
+          // instructions.
+          Type i32 = b.getI32Type();
+          auto toI32 = [&](Value index) { return b.fromIndex(index, i32); };
+          Value prefix = toI32(span.prefix), spanStart = toI32(span.start),
+                spanEnd = toI32(span.end), one32 = b.i32(1);
           // This lane's rows: `group` and `group + 8` of each of the warp's
           // 16-row tiles.
           Value warpRow =
@@ -831,7 +833,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             Value query = b.rem(safe, window);
             rows.push_back(safe);
             real.push_back(isReal);
-            lastVisible.push_back(b.add(prefix, query));
+            lastVisible.push_back(b.add(prefix, toI32(query)));
             Value zeros = vector::BroadcastOp::create(
                 b, rowType, arith::ConstantOp::create(
                                 b, b.getFloatAttr(element, 0.0)));
@@ -882,8 +884,8 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             SmallVector<Value> data;
             for (int64_t i = 0; i < loadsPerThread; ++i) {
               Value e = b.add(thread, b.index(i * kMmaWarps * kWarpSize));
-              Value key = b.add(key0, b.div(e, b.index(rowLoads)));
-              Value safe = b.min(key, b.sub(spanEnd, one));
+              Value key = b.add(key0, toI32(b.div(e, b.index(rowLoads))));
+              Value safe = b.toIndex(b.min(key, b.sub(spanEnd, one32)));
               Value feature = b.mul(b.rem(e, b.index(rowLoads)), b.index(8));
               data.push_back(alignedLoad(
                   b, rowType, k, cacheIndex(layout, batch, kvHead, safe, feature),
@@ -904,15 +906,16 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           for (int64_t half = 0; half < kLaneRows; ++half)
             llvm::append_range(inits, ArrayRef<Value>{noMax, b.f32(0.0)});
           llvm::append_range(inits, loadStep(spanStart));
-          Value step = b.index(kMmaKeysPerStep);
+          Value step = b.i32(kMmaKeysPerStep);
           SmallVector<Value> stats = b.forLoop(
               spanStart, spanEnd, step, inits,
               [&](Value key0, ValueRange iters) -> SmallVector<Value> {
                 // Two buffers: a warp still reading the previous step's
                 // buffer is past this step's barrier before anyone writes
                 // that buffer again.
-                Value buffer =
-                    b.rem(b.div(b.sub(key0, spanStart), step), b.index(2));
+                Value buffer = b.toIndex(arith::RemUIOp::create(
+                    b, arith::DivUIOp::create(b, b.sub(key0, spanStart), step),
+                    b.i32(2)));
                 storeStep(buffer, iters.drop_front(2 * kLaneRows));
                 gpu::BarrierOp::create(b);
                 // The next step's loads are in flight during this step's
@@ -952,7 +955,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                 // Steps wholly inside the span and below the window need no
                 // masks: rows past G*w have zero queries and zero weights.
                 Value unmaskedEnd =
-                    tokenPass ? spanEnd : b.min(spanEnd, b.add(prefix, one));
+                    tokenPass ? spanEnd : b.min(spanEnd, b.add(prefix, one32));
                 Value unmasked =
                     b.cmp(Pred::sle, b.add(key0, step), unmaskedEnd);
                 auto finish = [&](bool masked) -> SmallVector<Value> {
@@ -963,9 +966,10 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                   for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
                     // Accumulator i: row `group + 8 * (i / 2)`, key
                     // `2 * quad + i % 2` of the tile.
-                    Value key = b.add(key0, b.add(b.index(8 * tile),
-                                                  b.mul(quad, b.index(2))));
-                    Value keys[2] = {key, b.add(key, one)};
+                    Value key =
+                        b.add(key0, toI32(b.add(b.index(8 * tile),
+                                                b.mul(quad, b.index(2)))));
+                    Value keys[2] = {key, b.add(key, one32)};
                     Value sums[2] = {b.f32(0.0), b.f32(0.0)};
                     for (int64_t half = 0; half < kLaneRows; ++half) {
                       for (int64_t c = 0; c < 2; ++c) {
@@ -1005,7 +1009,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     b.ifThen(b.cmp(Pred::eq, group, zero), [&]() {
                       for (int64_t c = 0; c < 2; ++c)
                         b.store(sums[c], warpSums,
-                                {warp, b.sub(keys[c], spanStart)});
+                                {warp, b.toIndex(b.sub(keys[c], spanStart))});
                     });
                   }
                   // One rescale per step: the running max moves once. The
@@ -1059,12 +1063,12 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
 
           if (tokenPass) {
             gpu::BarrierOp::create(b);
-            b.forLoop(thread, b.sub(spanEnd, spanStart), block, [&](Value e) {
+            b.forLoop(thread, b.sub(span.end, span.start), block, [&](Value e) {
               Value total = b.f32(0.0);
               for (int64_t w = 0; w < kMmaWarps; ++w)
                 total = b.addf(total, b.load(warpSums, {b.index(w), e}));
               b.store(total, tokenSums,
-                      {batch, kvHead, rowGroup, b.add(spanStart, e)});
+                      {batch, kvHead, rowGroup, b.add(span.start, e)});
             });
             return;
           }
@@ -1133,14 +1137,14 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   int64_t reach = poolReach();
   int64_t stepSlots = chunksTouched(kMmaKeysPerStep);
   int64_t slotTiles = llvm::divideCeil(stepSlots, kSlotsPerMmaTile);
-  // Positions in i32 (every sequence is shorter than 2^31): the chunk
-  // numbers below are a few 32-bit instructions per step, where index
-  // (64-bit) divisions by the chunk size take a dozen.
+  // Positions are i32 (see emitTensorCoreScoreKernel): the chunk numbers
+  // below are a few 32-bit instructions per step, where index (64-bit)
+  // divisions by the chunk size take a dozen.
   auto toI32 = [&](Value index) { return b.fromIndex(index, i32); };
   Value zero32 = b.i32(0), one32 = b.i32(1);
-  Value start = toI32(key0), end = toI32(prefix);
+  Value start = key0, end = prefix;
   Value stepEnd =
-      b.min(b.min(b.add(start, b.i32(kMmaKeysPerStep)), toI32(spanEnd)), end);
+      b.min(b.min(b.add(start, b.i32(kMmaKeysPerStep)), spanEnd), end);
   auto chunkAtOrAfter = [&](Value position) {
     return arith::DivUIOp::create(
         b, b.max(b.sub(position, b.i32(reach)), zero32), b.i32(chunk));
@@ -1154,8 +1158,7 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   Value lastSlot = b.toIndex(b.select(
       b.cmp(Pred::slt, start, stepEnd),
       b.min(b.sub(lastChunk, firstChunk), b.i32(stepSlots - 1)), b.i32(-1)));
-  Value firstSpanSlot =
-      b.toIndex(b.sub(firstChunk, chunkAtOrAfter(toI32(spanStart))));
+  Value firstSpanSlot = b.toIndex(b.sub(firstChunk, chunkAtOrAfter(spanStart)));
   // Offsets from key0: keys from `limit` on add to no chunk.
   Value limit = b.sub(stepEnd, start);
   Value prefixOffset = b.sub(end, start);
@@ -1958,6 +1961,10 @@ std::string unsupportedReason(Operation *op) {
     if (!reason.empty())
       return reason;
     auto k = cast<MemRefType>(score.getKeys().getType());
+    int64_t tokens = k.getDimSize(capacityDim(score.getLayout()));
+    if (!ShapedType::isDynamic(tokens) && tokens >= kMaxCapacity)
+      return "expects caches of fewer than 2^31 tokens, got " +
+             std::to_string(tokens);
     int64_t kvHeads = k.getDimSize(headsDim(score.getLayout()));
     if (!q.isDynamicDim(1) && !ShapedType::isDynamic(kvHeads) &&
         q.getDimSize(1) / kvHeads * score.getPolicy().getWindow() >

@@ -68,3 +68,15 @@ func.func @strided_queries(%q: memref<2x4x8x16xf32, strided<[1024, 256, 32, 2]>>
       outs(%s : memref<2x12xf32>)
   return
 }
+
+// -----
+
+#p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
+func.func @too_many_tokens(%q: memref<1x32x32x128xf16>, %k: memref<1x8x2147483648x128xf16>,
+                           %len: memref<1xi64>, %s: memref<1x214748362xf32>) {
+  // expected-error @+1 {{'chunkkv.chunk_score' op cannot be lowered to GPU kernels: expects caches of fewer than 2^31 tokens, got 2147483648}}
+  chunkkv.chunk_score #p layout(bhsd)
+      ins(%q, %k, %len : memref<1x32x32x128xf16>, memref<1x8x2147483648x128xf16>, memref<1xi64>)
+      outs(%s : memref<1x214748362xf32>)
+  return
+}

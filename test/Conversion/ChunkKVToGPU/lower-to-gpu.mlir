@@ -18,11 +18,11 @@
 // CHECK-LABEL: func.func @chunk_score_f16
 // CHECK-NOT: chunkkv.
 // CHECK: %[[T0:.*]] = gpu.wait async
-// The kernels number chunks with 32-bit positions: the host checks the
+// The kernels number keys with 32-bit positions: the host checks the
 // dynamic capacity.
 // CHECK: %[[CAP:.*]] = memref.dim %{{.*}}, %c2 : memref<?x?x?x128xf16>
-// CHECK: %[[FITS:.*]] = arith.cmpi sle, %[[CAP]], %c2147483647
-// CHECK: cf.assert %[[FITS]], "chunkkv.chunk_score on GPU: the single-pass kernels take caches of fewer than 2^31 tokens
+// CHECK: %[[FITS:.*]] = arith.cmpi slt, %[[CAP]], %c2147483648
+// CHECK: cf.assert %[[FITS]], "chunkkv.chunk_score on GPU: expects caches of fewer than 2^31 tokens"
 // CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c512
 // CHECK: %[[SPANS:.*]] = arith.maxsi %[[CEIL]], %c1
 // CHECK: %[[STATS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
@@ -67,25 +67,6 @@ func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>
   chunkkv.chunk_score #p layout(bhsd)
       ins(%q, %k, %len : memref<?x?x32x128xf16>, memref<?x?x?x128xf16>, memref<?xi64>)
       outs(%s : memref<?x?xf32>)
-  return
-}
-
-// -----
-
-#p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
-
-// A static capacity of 2^31 tokens or more takes the two-pass kernels,
-// whose positions are 64-bit.
-// CHECK-LABEL: func.func @chunk_score_huge_capacity
-// CHECK-NOT: cf.assert
-// CHECK: function(@chunkkv_score_stats)
-// CHECK: function(@chunkkv_score_tokens)
-// CHECK-NOT: function(@chunkkv_score_chunk_sums)
-func.func @chunk_score_huge_capacity(%q: memref<1x32x32x128xf16>, %k: memref<1x8x2147483648x128xf16>,
-                                     %len: memref<1xi64>, %s: memref<1x214748362xf32>) {
-  chunkkv.chunk_score #p layout(bhsd)
-      ins(%q, %k, %len : memref<1x32x32x128xf16>, memref<1x8x2147483648x128xf16>, memref<1xi64>)
-      outs(%s : memref<1x214748362xf32>)
   return
 }
 
