@@ -7,9 +7,10 @@ disassembles it with cuobjdump. For every innermost loop of a kernel (a
 backward branch and the code it jumps back over) it prints the static
 instruction count, the instructions of one iteration along the shortest and
 the longest path through the loop's forward branches, and the most frequent
-opcodes. PTX counts (emulated_profile.py) miss what ptxas does: a 64-bit add
-is two instructions, a non-flushing ex2 four, address arithmetic folds into
-loads; one iteration's SASS count is what a warp scheduler issues.
+opcodes along the shortest. PTX counts (emulated_profile.py) miss what
+ptxas does: a 64-bit add is two instructions, a non-flushing ex2 four,
+address arithmetic folds into loads; one iteration's SASS count is what a
+warp scheduler issues.
 
   chunkkv-opt m.mlir -chunkkv-gpu-pipeline="chip=sm_90 format=isa" |
     python3 scripts/sass_report.py --arch sm_90 [--kernel NAME] [--opcodes 12]
@@ -63,12 +64,13 @@ def innermost_loops(code):
 
 
 def iteration_paths(code, first, last):
-    """Instructions of one iteration from `first` to the back edge at `last`,
-    along the shortest and the longest path (forward branches inside the
-    loop; a branch out of it ends no iteration)."""
+    """The instruction indices of one iteration from `first` to the back
+    edge at `last`, along the shortest and the longest path (forward
+    branches inside the loop; a branch out of it ends no iteration); None
+    for both where no path gets there."""
     index = {code[i].address: i for i in range(first, last + 1)}
-    shortest = {first: 1}
-    longest = {first: 1}
+    shortest = {first: [first]}
+    longest = {first: [first]}
     for i in range(first, last):
         if i not in shortest:
             continue
@@ -82,8 +84,10 @@ def iteration_paths(code, first, last):
         elif instr.opcode != "EXIT" or instr.predicated:
             successors.append(i + 1)
         for j in successors:
-            shortest[j] = min(shortest.get(j, 1 << 30), shortest[i] + 1)
-            longest[j] = max(longest.get(j, 0), longest[i] + 1)
+            if j not in shortest or len(shortest[i]) + 1 < len(shortest[j]):
+                shortest[j] = shortest[i] + [j]
+            if j not in longest or len(longest[i]) + 1 > len(longest[j]):
+                longest[j] = longest[i] + [j]
     if last not in shortest:
         return None, None
     return shortest[last], longest[last]
@@ -111,15 +115,15 @@ def report(name, code, opcodes):
     if not loops:
         return
     print("| loop (addresses) | instructions | one iteration: shortest / longest path "
-          "| most frequent opcodes |")
+          "| most frequent opcodes (shortest path) |")
     print("|---|---|---|---|")
     for first, last in loops:
         body = code[first:last + 1]
         shortest, longest = iteration_paths(code, first, last)
-        counts = collections.Counter(instr.opcode for instr in body)
-        common = ", ".join(f"{op} {n}" for op, n in counts.most_common(opcodes))
         # A loop that ptxas enters in its middle has no path from its head.
-        path = f"{shortest} / {longest}" if shortest else "entered mid-loop"
+        path = f"{len(shortest)} / {len(longest)}" if shortest else "entered mid-loop"
+        counts = collections.Counter(code[i].opcode for i in shortest or range(first, last + 1))
+        common = ", ".join(f"{op} {n}" for op, n in counts.most_common(opcodes))
         print(f"| {body[0].address:#06x}-{body[-1].address:#06x} | {len(body)} | "
               f"{path} | {common} |")
 

@@ -43,7 +43,8 @@ def test_innermost_loop_and_its_paths():
     # The self-branch at 0xc0 is no loop; the outer loop contains the inner.
     assert sass_report.innermost_loops(code) == [(2, 9)]
     # Shortest: 0x20 0x30 0x40 0x80 0x90; longest: through 0x50 0x60 0x70.
-    assert sass_report.iteration_paths(code, 2, 9) == (5, 7)
+    assert sass_report.iteration_paths(code, 2, 9) == ([2, 3, 4, 8, 9],
+                                                        [2, 3, 4, 5, 6, 7, 9])
 
 
 def test_a_loop_entered_in_its_middle_has_no_path():
