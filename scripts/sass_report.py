@@ -15,8 +15,9 @@ warp scheduler issues.
   chunkkv-opt m.mlir -chunkkv-gpu-pipeline="chip=sm_90 format=isa" |
     python3 scripts/sass_report.py --arch sm_90 [--kernel NAME] [--opcodes 12]
 
-cuobjdump is part of the CUDA toolkit; where the toolkit lacks it,
-`pip install nvidia-cuda-cuobjdump` provides one (found automatically).
+cuobjdump (which runs nvdisasm) is part of the CUDA toolkit; where the
+toolkit lacks them, `pip install nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm`
+provides both (found automatically).
 """
 
 import collections
@@ -106,7 +107,7 @@ def cuobjdump_path(given):
     if wheels:
         return wheels[-1]
     sys.exit("no cuobjdump: install the CUDA toolkit's or `pip install "
-             "nvidia-cuda-cuobjdump`, or pass --cuobjdump")
+             "nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm`, or pass --cuobjdump")
 
 
 def report(name, code, opcodes):
@@ -144,7 +145,11 @@ def main():
             with open(source, "w") as f:
                 f.write(ptx)
             subprocess.run([args.ptxas, f"-arch={args.arch}", source, "-o", cubin], check=True)
-            sass = subprocess.run([cuobjdump, "-sass", cubin], check=True,
+            # cuobjdump runs the nvdisasm next to it (pip puts both in one
+            # directory, which need not be on PATH).
+            env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(cuobjdump))
+                       + os.pathsep + os.environ.get("PATH", ""))
+            sass = subprocess.run([cuobjdump, "-sass", cubin], check=True, env=env,
                                   capture_output=True, text=True).stdout
             report(name, parse(sass), args.opcodes)
     return 0

@@ -62,8 +62,8 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
       head, sequence, 64 window queries), four warps of `mma.sync`
       16x8x16 tiles, keys staged in shared memory with 16-byte loads;
       each query keeps an online softmax maximum and sum over its span
-      and, per step of 32 keys, a second `mma.sync` sums `2^(x - running
-      max)` (as bf16 high part and rest) times each key's pooling count
+      and, per step of 32 keys, a second `mma.sync` (16x8x8, tf32) sums
+      `2^(x - running max)` times each key's pooling count
       per chunk into per-chunk slots in shared memory, written out
       relative to the span's maximum; (2) per query, the spans'
       statistics are combined and every span gets the weight
