@@ -3,6 +3,7 @@ branch targets, innermost loops and the iteration paths through them (the
 parts that need no ptxas or cuobjdump)."""
 
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
@@ -50,3 +51,12 @@ def test_innermost_loop_and_its_paths():
 def test_a_loop_entered_in_its_middle_has_no_path():
     code = sass_report.parse(LISTING.replace("@P0 BRA 0x80", "    BRA 0xb0"))
     assert sass_report.iteration_paths(code, 2, 9) == (None, None)
+
+
+def test_input_without_kernels_is_an_error():
+    # Before any ptxas or cuobjdump: the input must hold the PTX of format=isa.
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "sass_report.py")
+    done = subprocess.run([sys.executable, script], input="module {}\n",
+                          capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "no such PTX in the input: lower with chunkkv-gpu-pipeline format=isa" in done.stderr

@@ -64,6 +64,7 @@ public:
   /// Integer or index value converted to index / to `type`.
   Value toIndex(Value value);
   Value fromIndex(Value value, Type type);
+  Value toI32(Value value) { return fromIndex(value, getI32Type()); }
   /// Any float (f16, bf16, f32) scalar extended to f32.
   Value toF32(Value value);
   /// A signed integer or index converted to f32 / f64.

@@ -380,6 +380,11 @@ private:
     Value slotMax = vector::ExtractOp::create(b, slot, ArrayRef<int64_t>{1});
     return b.mulf(sum, exp2Diff(slotMax, max));
   }
+  /// An f32 as a tf32 mma.sync operand: its bits, of which the tensor cores
+  /// read the upper 19.
+  Value tf32Bits(Value x) {
+    return arith::BitcastOp::create(b, b.getI32Type(), x);
+  }
   /// `2^(a - c)` as one ex2.approx.ftz. math.exp2 would become libdevice's
   /// non-flushing ex2, which ptxas wraps in a range check and two scalings
   /// (four instructions instead of one); what the flush loses is a term below
@@ -815,10 +820,8 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           // Key positions in i32 (the capacity is below kMaxCapacity): the
           // loop's masks, clamps and chunk numbers are single 32-bit
           // instructions.
-          Type i32 = b.getI32Type();
-          auto toI32 = [&](Value index) { return b.fromIndex(index, i32); };
-          Value prefix = toI32(span.prefix), spanStart = toI32(span.start),
-                spanEnd = toI32(span.end), one32 = b.i32(1);
+          Value prefix = b.toI32(span.prefix), spanStart = b.toI32(span.start),
+                spanEnd = b.toI32(span.end), one32 = b.i32(1);
           // This lane's rows: `group` and `group + 8` of each of the warp's
           // 16-row tiles.
           Value warpRow =
@@ -833,7 +836,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             Value query = b.rem(safe, window);
             rows.push_back(safe);
             real.push_back(isReal);
-            lastVisible.push_back(b.add(prefix, toI32(query)));
+            lastVisible.push_back(b.add(prefix, b.toI32(query)));
             Value zeros = vector::BroadcastOp::create(
                 b, rowType, arith::ConstantOp::create(
                                 b, b.getFloatAttr(element, 0.0)));
@@ -884,7 +887,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             SmallVector<Value> data;
             for (int64_t i = 0; i < loadsPerThread; ++i) {
               Value e = b.add(thread, b.index(i * kMmaWarps * kWarpSize));
-              Value key = b.add(key0, toI32(b.div(e, b.index(rowLoads))));
+              Value key = b.add(key0, b.toI32(b.div(e, b.index(rowLoads))));
               Value safe = b.toIndex(b.min(key, b.sub(spanEnd, one32)));
               Value feature = b.mul(b.rem(e, b.index(rowLoads)), b.index(8));
               data.push_back(alignedLoad(
@@ -967,8 +970,8 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     // Accumulator i: row `group + 8 * (i / 2)`, key
                     // `2 * quad + i % 2` of the tile.
                     Value key =
-                        b.add(key0, toI32(b.add(b.index(8 * tile),
-                                                b.mul(quad, b.index(2)))));
+                        b.add(key0, b.toI32(b.add(b.index(8 * tile),
+                                                  b.mul(quad, b.index(2)))));
                     Value keys[2] = {key, b.add(key, one32)};
                     Value sums[2] = {b.f32(0.0), b.f32(0.0)};
                     for (int64_t half = 0; half < kLaneRows; ++half) {
@@ -1132,7 +1135,6 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   // keys 2t and 2t + 1 of an 8-key tile in lane t, which an m16n8k8 A
   // fragment takes as its columns t and t + 4; B's rows t and t + 4 are the
   // counts of the same two keys.
-  Type i32 = b.getI32Type();
   int64_t chunk = policy.getChunkSize();
   int64_t reach = poolReach();
   int64_t stepSlots = chunksTouched(kMmaKeysPerStep);
@@ -1140,47 +1142,44 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   // Positions are i32 (see emitTensorCoreScoreKernel): the chunk numbers
   // below are a few 32-bit instructions per step, where index (64-bit)
   // divisions by the chunk size take a dozen.
-  auto toI32 = [&](Value index) { return b.fromIndex(index, i32); };
   Value zero32 = b.i32(0), one32 = b.i32(1);
-  Value start = key0, end = prefix;
   Value stepEnd =
-      b.min(b.min(b.add(start, b.i32(kMmaKeysPerStep)), spanEnd), end);
+      b.min(b.min(b.add(key0, b.i32(kMmaKeysPerStep)), spanEnd), prefix);
   auto chunkAtOrAfter = [&](Value position) {
     return arith::DivUIOp::create(
         b, b.max(b.sub(position, b.i32(reach)), zero32), b.i32(chunk));
   };
-  Value firstChunk = chunkAtOrAfter(start);
+  Value firstChunk = chunkAtOrAfter(key0);
   Value lastChunk = b.div(
-      b.min(b.add(b.sub(stepEnd, one32), b.i32(reach)), b.sub(end, one32)),
+      b.min(b.add(b.sub(stepEnd, one32), b.i32(reach)), b.sub(prefix, one32)),
       b.i32(chunk));
   // The step's slots that hold chunks: n <= lastSlot (-1 when the step has
   // no prefix key); slot n is the span's slot `firstSpanSlot + n`.
   Value lastSlot = b.toIndex(b.select(
-      b.cmp(Pred::slt, start, stepEnd),
+      b.cmp(Pred::slt, key0, stepEnd),
       b.min(b.sub(lastChunk, firstChunk), b.i32(stepSlots - 1)), b.i32(-1)));
   Value firstSpanSlot = b.toIndex(b.sub(firstChunk, chunkAtOrAfter(spanStart)));
   // Offsets from key0: keys from `limit` on add to no chunk.
-  Value limit = b.sub(stepEnd, start);
-  Value prefixOffset = b.sub(end, start);
-  Value firstOffset = b.sub(b.mul(firstChunk, b.i32(chunk)), start);
-  Value pairOffset = toI32(b.mul(quad, b.index(2)));
+  Value limit = b.sub(stepEnd, key0);
+  Value prefixOffset = b.sub(prefix, key0);
+  Value firstOffset = b.sub(b.mul(firstChunk, b.i32(chunk)), key0);
+  Value pairOffset = b.toI32(b.mul(quad, b.index(2)));
 
-  auto toTF32 = [&](Value x) { return arith::BitcastOp::create(b, i32, x); };
   // A fragments per row tile m and 8-key tile: rows group and group + 8 of
   // the tile, keys 2 * quad and 2 * quad + 1.
   SmallVector<SmallVector<Value>> fragments;
   for (int64_t m = 0; m < kMmaRowTiles; ++m)
     for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
       ArrayRef<Value> top = terms[2 * m], bottom = terms[2 * m + 1];
-      fragments.push_back({toTF32(top[2 * tile]), toTF32(bottom[2 * tile]),
-                           toTF32(top[2 * tile + 1]),
-                           toTF32(bottom[2 * tile + 1])});
+      fragments.push_back({tf32Bits(top[2 * tile]), tf32Bits(bottom[2 * tile]),
+                           tf32Bits(top[2 * tile + 1]),
+                           tf32Bits(bottom[2 * tile + 1])});
     }
 
   for (int64_t tile = 0; tile < slotTiles; ++tile) {
     // This lane's slot in the B fragment: column `group` of the n-tile.
     Value slot = b.add(b.index(kSlotsPerMmaTile * tile), group);
-    Value chunkStart = b.add(firstOffset, toI32(b.mul(slot, b.index(chunk))));
+    Value chunkStart = b.add(firstOffset, b.toI32(b.mul(slot, b.index(chunk))));
     Value chunkEnd = b.min(b.add(chunkStart, b.i32(chunk)), prefixOffset);
     SmallVector<SmallVector<Value>> acc(kMmaRowTiles,
                                         SmallVector<Value>(4, b.f32(0.0)));
@@ -1237,8 +1236,8 @@ SmallVector<Value> ChunkScoreGPULowering::poolCounts(ArrayRef<Value> offsets,
     Value last = b.min(b.add(t, reach), b.sub(chunkEnd, b.i32(1)));
     Value count = b.max(b.sub(b.add(last, b.i32(1)), first), b.i32(0));
     count = b.select(b.cmp(Pred::slt, t, limit), count, b.i32(0));
-    counts.push_back(arith::BitcastOp::create(
-        b, b.getI32Type(), arith::SIToFPOp::create(b, b.getF32Type(), count)));
+    counts.push_back(
+        tf32Bits(arith::SIToFPOp::create(b, b.getF32Type(), count)));
   }
   return counts;
 }
