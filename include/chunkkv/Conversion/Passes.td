@@ -91,8 +91,13 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
       out ascending. Up to `2^31` chunks.
     - `compact`: a plan kernel turns the ids into the source row of every
       kept row (block-wide scan of chunk sizes); a grid-stride gather copies
-      rows with 16-byte vector loads and stores. In place, rows are gathered
-      into a second buffer and copied back, since blocks run in no order.
+      rows with 16-byte vector loads and stores, four in flight per thread.
+      In place, rows are gathered into a second buffer and copied back,
+      since blocks run in no order. Consecutive compactions (only
+      side-effect-free host code in between) that touch no buffer another
+      one writes (told apart by SSA value) share the launches: each kernel
+      runs once for all of them, its blocks numbered by op too, so K and V
+      of one selection pay the plan's latency once.
 
     Each op's work is one chain of async tokens (one stream) ending in a
     `gpu.wait`; where the next chunkkv op follows with only side-effect-free

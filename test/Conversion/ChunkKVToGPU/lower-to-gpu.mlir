@@ -221,6 +221,119 @@ func.func @compact_in_place(%k: memref<2x2x128x16xf32>, %ids: memref<2x3xi64>,
 
 // -----
 
+// K and V of one selection compact in the same launches: the plan's blocks
+// and the gather's are numbered by op as well (the last grid dimension
+// with a use), and each op's body runs in its own blocks.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @compact_keys_and_values
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK: gpu.launch async {{.*}} blocks(%{{.*}}, %[[OP:.*]], %{{.*}}) in (%{{.*}} = %{{.*}}, %{{.*}} = %[[C2]], %{{.*}} = %{{.*}}) threads{{.*}} function(@chunkkv_compact_plan)
+// CHECK: arith.cmpi eq, %[[OP]], %{{.*}}
+// CHECK: scf.if
+// CHECK: memref.load %arg1
+// CHECK: arith.cmpi eq, %[[OP]], %{{.*}}
+// CHECK: scf.if
+// CHECK: memref.load %arg1
+// CHECK-NOT: function(@chunkkv_compact_plan)
+// CHECK: gpu.launch async {{.*}} blocks(%{{.*}}, %{{.*}}, %[[GOP:.*]]) in (%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %[[C2]]) threads{{.*}} function(@chunkkv_compact_gather)
+// CHECK: arith.cmpi eq, %[[GOP]]
+// CHECK: vector.store %{{.*}}, %arg3
+// CHECK: arith.cmpi eq, %[[GOP]]
+// CHECK: vector.store %{{.*}}, %arg5
+// CHECK-NOT: function(@chunkkv_compact_gather)
+// CHECK: gpu.wait [%{{.*}}]
+// CHECK-NOT: gpu.wait
+func.func @compact_keys_and_values(%k: memref<2x2x128x16xf16>, %ids: memref<2x3xi64>,
+                                   %len: memref<2xi64>, %kout: memref<2x2x128x16xf16>,
+                                   %v: memref<2x2x128x16xf16>, %vout: memref<2x2x128x16xf16>,
+                                   %klen: memref<2xi64>, %vlen: memref<2xi64>) {
+  chunkkv.compact #p layout(bhsd) ins(%k, %ids, %len : memref<2x2x128x16xf16>, memref<2x3xi64>, memref<2xi64>)
+      outs(%kout, %klen : memref<2x2x128x16xf16>, memref<2xi64>)
+  %c0 = arith.constant 0 : index
+  chunkkv.compact #p layout(bhsd) ins(%v, %ids, %len : memref<2x2x128x16xf16>, memref<2x3xi64>, memref<2xi64>)
+      outs(%vout, %vlen : memref<2x2x128x16xf16>, memref<2xi64>)
+  return
+}
+
+// -----
+
+// In place, both gathers fill their own second buffer in one launch, and
+// one more launch copies both back.
+#p = #chunkkv.policy<kvpress, chunk = 4, window = 8, compression_ratio = 0.5>
+// CHECK-LABEL: func.func @compact_keys_and_values_in_place
+// CHECK: function(@chunkkv_compact_plan)
+// CHECK: %[[KSTAGING:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<1x64x2x8xf32>
+// CHECK: %[[VSTAGING:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<1x64x2x8xf32>
+// CHECK: function(@chunkkv_compact_gather)
+// CHECK: vector.store %{{.*}}, %[[KSTAGING]]
+// CHECK: vector.store %{{.*}}, %[[VSTAGING]]
+// CHECK: function(@chunkkv_compact_gather)
+// CHECK: vector.load %[[KSTAGING]]
+// CHECK: vector.store %{{.*}}, %arg0
+// CHECK: vector.load %[[VSTAGING]]
+// CHECK: vector.store %{{.*}}, %arg3
+// CHECK-NOT: function(@chunkkv_compact
+// CHECK: gpu.dealloc async {{.*}} %[[KSTAGING]]
+// CHECK: gpu.dealloc async {{.*}} %[[VSTAGING]]
+func.func @compact_keys_and_values_in_place(%k: memref<1x64x2x8xf32>, %ids: memref<1x8xi64>,
+                                            %len: memref<1xi64>, %v: memref<1x64x2x8xf32>,
+                                            %klen: memref<1xi64>, %vlen: memref<1xi64>) {
+  chunkkv.compact #p layout(bshd) ins(%k, %ids, %len : memref<1x64x2x8xf32>, memref<1x8xi64>, memref<1xi64>)
+      outs(%k, %klen : memref<1x64x2x8xf32>, memref<1xi64>)
+  chunkkv.compact #p layout(bshd) ins(%v, %ids, %len : memref<1x64x2x8xf32>, memref<1x8xi64>, memref<1xi64>)
+      outs(%v, %vlen : memref<1x64x2x8xf32>, memref<1xi64>)
+  return
+}
+
+// -----
+
+// The second compaction reads the lengths the first one writes, so it
+// waits for it: two plans, in order.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @compact_dependent
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: in (%{{.*}} = %{{.*}}, %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads{{.*}} function(@chunkkv_compact_plan)
+// CHECK: function(@chunkkv_compact_gather)
+// CHECK: in (%{{.*}} = %{{.*}}, %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads{{.*}} function(@chunkkv_compact_plan)
+// CHECK: function(@chunkkv_compact_gather)
+func.func @compact_dependent(%k: memref<2x2x128x16xf16>, %ids: memref<2x3xi64>,
+                             %len: memref<2xi64>, %kout: memref<2x2x128x16xf16>,
+                             %v: memref<2x2x128x16xf16>, %vout: memref<2x2x128x16xf16>,
+                             %vlen: memref<2xi64>) {
+  chunkkv.compact #p layout(bhsd) ins(%k, %ids, %len : memref<2x2x128x16xf16>, memref<2x3xi64>, memref<2xi64>)
+      outs(%kout, %len : memref<2x2x128x16xf16>, memref<2xi64>)
+  chunkkv.compact #p layout(bhsd) ins(%v, %ids, %len : memref<2x2x128x16xf16>, memref<2x3xi64>, memref<2xi64>)
+      outs(%vout, %vlen : memref<2x2x128x16xf16>, memref<2xi64>)
+  return
+}
+
+// -----
+
+// Host code with memory effects between two compactions separates them.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @compact_host_code_between
+// CHECK: function(@chunkkv_compact_plan)
+// CHECK: function(@chunkkv_compact_gather)
+// CHECK: memref.store
+// CHECK: function(@chunkkv_compact_plan)
+// CHECK: function(@chunkkv_compact_gather)
+func.func @compact_host_code_between(%k: memref<2x2x128x16xf16>, %ids: memref<2x3xi64>,
+                                     %len: memref<2xi64>, %kout: memref<2x2x128x16xf16>,
+                                     %v: memref<2x2x128x16xf16>, %vout: memref<2x2x128x16xf16>,
+                                     %klen: memref<2xi64>, %vlen: memref<2xi64>,
+                                     %host: memref<1xi64>) {
+  chunkkv.compact #p layout(bhsd) ins(%k, %ids, %len : memref<2x2x128x16xf16>, memref<2x3xi64>, memref<2xi64>)
+      outs(%kout, %klen : memref<2x2x128x16xf16>, memref<2xi64>)
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1 : i64
+  memref.store %one, %host[%c0] : memref<1xi64>
+  chunkkv.compact #p layout(bhsd) ins(%v, %ids, %len : memref<2x2x128x16xf16>, memref<2x3xi64>, memref<2xi64>)
+      outs(%vout, %vlen : memref<2x2x128x16xf16>, memref<2xi64>)
+  return
+}
+
+// -----
+
 // Code without chunkkv ops is left as it is.
 // CHECK-LABEL: func.func @no_chunkkv
 // CHECK-NEXT: arith.addf
