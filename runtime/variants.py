@@ -46,6 +46,11 @@ ALTERNATES = {
     # The benchmark's configuration with the two-pass scores (K read twice).
     "paper_c10_w32_r01_f16_bhsd_d128_twopass": ("paper_c10_w32_r01_f16_bhsd_d128", "single-pass=false"),
     "paper_c10_w32_r02_p5_mean_f16_bhsd_d32_twopass": ("paper_c10_w32_r02_p5_mean_f16_bhsd_d32", "single-pass=false"),
+    # Two 16-row mma tiles per warp: fewer instructions per key, more
+    # registers (fewer blocks per SM). The benchmark times them side by side.
+    "paper_c10_w32_r01_f16_bhsd_d128_rowtiles2": ("paper_c10_w32_r01_f16_bhsd_d128", "mma-row-tiles=2"),
+    "paper_c10_w32_r01_f16_bhsd_d128_twopass_rowtiles2": ("paper_c10_w32_r01_f16_bhsd_d128", "single-pass=false mma-row-tiles=2"),
+    "paper_c3_w16_b60_p3_bf16_bshd_d64_rowtiles2": ("paper_c3_w16_b60_p3_bf16_bshd_d64", "mma-row-tiles=2"),
 }
 ALL = dict(VARIANTS, **{name: VARIANTS[of] for name, (of, _) in ALTERNATES.items()})
 

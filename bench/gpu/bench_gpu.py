@@ -4,9 +4,10 @@ For B in {1, 4} and T in {32768, 131072} (Hq=32, Hkv=8, D=128, f16, paper
 policy with C=10, w=32, keep 10 %), times in the same run:
   - chunkkv: libchunkkv_cuda.so through chunkkv.torch.select_pointers
              (single-pass scores: K read once);
-  - two-pass: the same library call on the alternate variant whose scores
-             read K twice (paper_c10_w32_r01_f16_bhsd_d128_twopass), where
-             the library has it;
+  - alternates: the same library call on every alternate of the variant
+             that the library has (runtime/variants.py: `_twopass`, whose
+             scores read K twice; `_rowtiles2`, two 16-row mma tiles per
+             warp; both), so that one run compares the kernel forms;
   - eager:   the same policy as PyTorch eager ops, written like kvpress's
              SnapKV/ChunkKV presses (repeat_kv, matmul, softmax, reductions,
              topk, gather);
@@ -35,7 +36,7 @@ from chunkkv import reference  # noqa: E402
 from chunkkv import torch as chunkkv_torch  # noqa: E402
 
 HQ, HKV, D, CHUNK, WINDOW, KEEP = 32, 8, 128, 10, 32, 0.1
-TWO_PASS = "paper_c10_w32_r01_f16_bhsd_d128_twopass"
+VARIANT = "paper_c10_w32_r01_f16_bhsd_d128"
 POLICY = reference.Policy("paper", chunk=CHUNK, window=WINDOW, keep_ratio=KEEP)
 
 
@@ -134,7 +135,8 @@ def main():
     args = parser.parse_args()
 
     device_name = torch.cuda.get_device_name()
-    two_pass = TWO_PASS if TWO_PASS + ":" in chunkkv_torch.variants() else None
+    alternates = [line.split(":")[0] for line in chunkkv_torch.variants().splitlines()
+                  if line.startswith(VARIANT + "_")]
     bandwidth = copy_bandwidth(args.reps)
     print(f"device: {device_name}; device-to-device copy: {bandwidth / 1e9:.0f} GB/s")
     rows = []
@@ -145,8 +147,8 @@ def main():
             k = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
             v = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
             ours = median_seconds(kernels_only(q, k, v), args.reps)
-            theirs = (median_seconds(kernels_only(q, k, v, two_pass), args.reps)
-                      if two_pass else None)
+            others = {name: median_seconds(kernels_only(q, k, v, name), args.reps)
+                      for name in alternates}
             eager = median_seconds(lambda: eager_select(q, k, v), args.reps)
             result = chunkkv_torch.compress(q, k, v, policy=POLICY)
             kept = int(result.lengths[0])
@@ -161,13 +163,14 @@ def main():
                        eager_ms=eager * 1e3, roofline_ms=roofline * 1e3,
                        speedup_vs_eager=eager / ours, fraction_of_roofline=roofline / ours,
                        kept=kept, overlap_with_eager=overlap,
-                       two_pass_ms=theirs * 1e3 if theirs else None)
+                       alternates_ms={name: t * 1e3 for name, t in others.items()})
             rows.append(row)
             print(f"B={batch} T={length}: chunkkv {ours * 1e3:.3f} ms, eager "
                   f"{eager * 1e3:.3f} ms ({eager / ours:.1f}x), roofline {roofline * 1e3:.3f} ms "
                   f"({100 * roofline / ours:.0f} % of it), kept {kept}, "
                   f"same positions as eager {100 * overlap:.1f} %"
-                  + (f"; two-pass scores {theirs * 1e3:.3f} ms" if theirs else ""), flush=True)
+                  + "".join(f"; {name[len(VARIANT) + 1:]} {t * 1e3:.3f} ms"
+                            for name, t in others.items()), flush=True)
             del q, k, v, result
             torch.cuda.empty_cache()
     if args.profile:
@@ -175,9 +178,9 @@ def main():
         k = torch.randn(1, HKV, 131072, D, dtype=torch.float16, device="cuda")
         v = torch.randn_like(k)
         print(profile(q, k, v))
-        if two_pass:
-            print(f"{two_pass}:")
-            print(profile(q, k, v, two_pass))
+        for name in alternates:
+            print(f"{name}:")
+            print(profile(q, k, v, name))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(device=device_name, copy_bandwidth_gbs=bandwidth / 1e9,

@@ -28,6 +28,10 @@ struct GPUScoreOptions {
   /// Whether the paper policy on tensor cores may read K once (the chunk
   /// slots of the statistics kernel); false keeps the two-pass kernels.
   bool singlePass = true;
+  /// 16-row mma tiles per warp of the tensor-core score kernels, 1 or 2
+  /// (the pass rejects others): two feed each staged key fragment to two
+  /// mma, for more registers.
+  int64_t mmaRowTiles = 1;
 };
 
 /// Patterns lowering the memref forms of the chunkkv ops to gpu.launch
@@ -84,6 +88,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("paper policy on tensor cores: read K once (false: the "
                      "two-pass score kernels)"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> mmaRowTiles{
+      *this, "mma-row-tiles",
+      llvm::cl::desc("16-row mma tiles per warp of the tensor-core score "
+                     "kernels (1 or 2)"),
+      llvm::cl::init(1)};
 };
 
 /// chunkkv ops in memref form on device buffers, and the host code around

@@ -118,7 +118,11 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     Option<"singlePass", "single-pass", "bool", /*default=*/"true",
            "paper policy on tensor cores: read K once with chunk slots in "
            "the statistics kernel (false: the two-pass kernels, as for "
-           "kvpress)">
+           "kvpress)">,
+    Option<"mmaRowTiles", "mma-row-tiles", "int64_t", /*default=*/"1",
+           "16-row mma tiles per warp of the tensor-core score kernels (1 "
+           "or 2): 2 feeds each key fragment loaded from shared memory to "
+           "two mma, for more registers and fewer blocks per SM">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

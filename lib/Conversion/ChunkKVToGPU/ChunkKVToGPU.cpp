@@ -63,16 +63,10 @@ constexpr int64_t kTopkChunksPerThread = 4;
 constexpr int64_t kGatherBlocks = 512;
 constexpr int64_t kGatherUnroll = 4;
 /// Window queries of one block of the tensor-core score kernels: four
-/// warps of kMmaRowTiles 16-row mma tiles; a lane holds rows
-/// `group + 8 * i` for i < kLaneRows. Each staged key fragment feeds
-/// kMmaRowTiles mma: more tiles trade registers (occupancy) for fewer
-/// shared-memory loads per mma. One tile per warp is what docs/perf.md
-/// measured.
+/// warps of `mma-row-tiles` 16-row mma tiles (GPUScoreOptions::mmaRowTiles);
+/// a lane holds rows `group + 8 * i` for i < 2 * mma-row-tiles.
 constexpr int64_t kMmaWarps = 4;
 constexpr int64_t kMmaRows = 16;
-constexpr int64_t kMmaRowTiles = 1;
-constexpr int64_t kLaneRows = 2 * kMmaRowTiles;
-constexpr int64_t kRowsPerMmaBlock = kMmaWarps * kMmaRowTiles * kMmaRows;
 /// Keys per step of a warp: four 8-key mma tiles, independent accumulators.
 constexpr int64_t kMmaTiles = 4;
 constexpr int64_t kMmaKeysPerStep = 8 * kMmaTiles;
@@ -278,7 +272,9 @@ public:
                         GPUScoreOptions options)
       : b(b), op(op), policy(op.getPolicy()), layout(op.getLayout()),
         formulas(b, policy), tokensPerBlock(options.tokensPerBlock),
-        allowSinglePass(options.singlePass), queue(b) {}
+        allowSinglePass(options.singlePass), rowTiles(options.mmaRowTiles),
+        laneRows(2 * rowTiles),
+        rowsPerMmaBlock(kMmaWarps * rowTiles * kMmaRows), queue(b) {}
 
   void emit();
 
@@ -416,6 +412,9 @@ private:
   PolicyFormulas formulas;
   int64_t tokensPerBlock;
   bool allowSinglePass;
+  /// 16-row mma tiles per warp; each staged key fragment feeds that many
+  /// mma. Each lane holds laneRows rows, a block rowsPerMmaBlock.
+  int64_t rowTiles, laneRows, rowsPerMmaBlock;
   DeviceQueue queue;
   int64_t headDim = 0;
   bool useTensorCores = false;
@@ -481,9 +480,8 @@ void ChunkScoreGPULowering::emit() {
   rowMax = queue.alloc(f32, {batchSize, kvHeads, numQueries});
   rowScale = queue.alloc(f32, {batchSize, kvHeads, numQueries});
   SmallVector<Value> scratch = {spanMax, spanSum, rowMax, rowScale};
-  rowGroups = useTensorCores
-                  ? b.ceilDiv(numQueries, b.index(kRowsPerMmaBlock))
-                  : one;
+  rowGroups =
+      useTensorCores ? b.ceilDiv(numQueries, b.index(rowsPerMmaBlock)) : one;
 
   if (singlePass) {
     chunkPartials = queue.alloc(
@@ -522,10 +520,10 @@ void ChunkScoreGPULowering::emit() {
 int64_t ChunkScoreGPULowering::singlePassSpanLength() const {
   int64_t keyBytes =
       2 * kMmaKeysPerStep * (headDim / 8 + kKeyRowPadding) * kVectorBytes;
-  int64_t maximaBytes = kRowsPerMmaBlock * 4;
+  int64_t maximaBytes = rowsPerMmaBlock * 4;
   for (int64_t keys = tokensPerBlock; keys >= kMmaKeysPerStep;
        keys -= kMmaKeysPerStep) {
-    int64_t slotBytes = 2 * kRowsPerMmaBlock * chunksTouched(keys) * 4;
+    int64_t slotBytes = 2 * rowsPerMmaBlock * chunksTouched(keys) * 4;
     if (keyBytes + maximaBytes + slotBytes <= kStaticSharedBytes)
       return keys;
   }
@@ -795,7 +793,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   auto stagedType = VectorType::get({8}, element);
   SmallVector<Type> shared = {workgroupBuffer(
       ctx, {2, kMmaKeysPerStep, rowVectors}, stagedType)};
-  int64_t warpRows = kMmaRows * kMmaRowTiles;
+  int64_t warpRows = kMmaRows * rowTiles;
   bool chunkSlots = singlePass && !tokenPass;
   if (tokenPass)
     shared.push_back(workgroupBuffer(ctx, {kMmaWarps, spanLength}, f32));
@@ -826,11 +824,11 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                 spanEnd = b.toI32(span.end), one32 = b.i32(1);
           // This lane's rows: `group` and `group + 8` of each of the warp's
           // 16-row tiles.
-          Value warpRow =
-              b.add(b.mul(rowGroup, b.index(kRowsPerMmaBlock)),
-                    b.mul(warp, b.index(kMmaRows * kMmaRowTiles)));
-          SmallVector<Value> rows, real, lastVisible, pairsOf[kLaneRows];
-          for (int64_t half = 0; half < kLaneRows; ++half) {
+          Value warpRow = b.add(b.mul(rowGroup, b.index(rowsPerMmaBlock)),
+                                b.mul(warp, b.index(kMmaRows * rowTiles)));
+          SmallVector<Value> rows, real, lastVisible;
+          SmallVector<SmallVector<Value>> pairsOf(laneRows);
+          for (int64_t half = 0; half < laneRows; ++half) {
             Value row = b.add(warpRow, b.add(group, b.index(8 * half)));
             Value isReal = b.cmp(Pred::slt, row, numQueries);
             Value safe = b.min(row, b.sub(numQueries, one));
@@ -853,9 +851,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
             }
           }
-          Value statMax[kLaneRows], statScale[kLaneRows];
+          SmallVector<Value> statMax(laneRows), statScale(laneRows);
           if (tokenPass)
-            for (int64_t half = 0; half < kLaneRows; ++half) {
+            for (int64_t half = 0; half < laneRows; ++half) {
               statMax[half] = b.load(rowMax, {batch, kvHead, rows[half]});
               statScale[half] = b.select(
                   real[half], b.load(rowScale, {batch, kvHead, rows[half]}),
@@ -908,7 +906,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           };
           Value noMax = b.f32(kNoMaximum);
           SmallVector<Value> inits;
-          for (int64_t half = 0; half < kLaneRows; ++half)
+          for (int64_t half = 0; half < laneRows; ++half)
             llvm::append_range(inits, ArrayRef<Value>{noMax, b.f32(0.0)});
           llvm::append_range(inits, loadStep(spanStart));
           Value step = b.i32(kMmaKeysPerStep);
@@ -921,7 +919,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                 Value buffer = b.toIndex(arith::RemUIOp::create(
                     b, arith::DivUIOp::create(b, b.sub(key0, spanStart), step),
                     b.i32(2)));
-                storeStep(buffer, iters.drop_front(2 * kLaneRows));
+                storeStep(buffer, iters.drop_front(2 * laneRows));
                 gpu::BarrierOp::create(b);
                 // The next step's loads are in flight during this step's
                 // mma (past the span, they reread its last key).
@@ -939,14 +937,14 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                           b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
                   }
                 // acc[m][tile]: row tile m of the warp, 8-key tile `tile`;
-                // every staged key fragment feeds kMmaRowTiles mma.
+                // every staged key fragment feeds rowTiles mma.
                 SmallVector<SmallVector<SmallVector<Value>>> acc(
-                    kMmaRowTiles,
+                    rowTiles,
                     SmallVector<SmallVector<Value>>(
                         kMmaTiles, SmallVector<Value>(4, b.f32(0.0))));
                 for (int64_t step = 0; step < kSteps; ++step)
                   for (int64_t tile = 0; tile < kMmaTiles; ++tile)
-                    for (int64_t m = 0; m < kMmaRowTiles; ++m) {
+                    for (int64_t m = 0; m < rowTiles; ++m) {
                       ArrayRef<Value> low = pairsOf[2 * m],
                                       high = pairsOf[2 * m + 1];
                       acc[m][tile] = mma(
@@ -965,9 +963,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     b.cmp(Pred::sle, b.add(key0, step), unmaskedEnd);
                 auto finish = [&](bool masked) -> SmallVector<Value> {
                   SmallVector<Value> next(iters.begin(),
-                                          iters.begin() + 2 * kLaneRows);
+                                          iters.begin() + 2 * laneRows);
                   // This step's logits per row (statistics pass).
-                  SmallVector<Value> stepLogits[kLaneRows];
+                  SmallVector<SmallVector<Value>> stepLogits(laneRows);
                   for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
                     // Accumulator i: row `group + 8 * (i / 2)`, key
                     // `2 * quad + i % 2` of the tile.
@@ -976,7 +974,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                                                   b.mul(quad, b.index(2)))));
                     Value keys[2] = {key, b.add(key, one32)};
                     Value sums[2] = {b.f32(0.0), b.f32(0.0)};
-                    for (int64_t half = 0; half < kLaneRows; ++half) {
+                    for (int64_t half = 0; half < laneRows; ++half) {
                       for (int64_t c = 0; c < 2; ++c) {
                         // The raw logit: the scale is positive, so the
                         // maxima are taken before it is applied.
@@ -1020,7 +1018,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                   // One rescale per step: the running max moves once. The
                   // four lanes of a row share it, so that it is also the
                   // reference of the row's chunk partials.
-                  for (int64_t half = 0; half < kLaneRows && !tokenPass;
+                  for (int64_t half = 0; half < laneRows && !tokenPass;
                        ++half) {
                     Value max = next[2 * half], sum = next[2 * half + 1];
                     Value stepMax =
@@ -1042,25 +1040,25 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                   }
                   return next;
                 };
-                int64_t results = 2 * kLaneRows +
-                                  (chunkSlots ? kLaneRows * 2 * kMmaTiles : 0);
+                int64_t results =
+                    2 * laneRows + (chunkSlots ? laneRows * 2 * kMmaTiles : 0);
                 SmallVector<Type> statTypes(results, b.getF32Type());
                 SmallVector<Value> next = b.ifThenElse(
                     statTypes, unmasked, [&]() { return finish(false); },
                     [&]() { return finish(true); });
                 if (chunkSlots) {
-                  SmallVector<SmallVector<Value>> terms(kLaneRows);
+                  SmallVector<SmallVector<Value>> terms(laneRows);
                   SmallVector<Value> maxima;
-                  for (int64_t half = 0; half < kLaneRows; ++half) {
+                  for (int64_t half = 0; half < laneRows; ++half) {
                     ArrayRef<Value> halfTerms = ArrayRef<Value>(next).slice(
-                        2 * kLaneRows + half * 2 * kMmaTiles, 2 * kMmaTiles);
+                        2 * laneRows + half * 2 * kMmaTiles, 2 * kMmaTiles);
                     terms[half].assign(halfTerms.begin(), halfTerms.end());
                     maxima.push_back(next[2 * half]);
                   }
                   addStepToChunkSlots(partials, warp, group, quad, key0,
                                       spanStart, spanEnd, prefix, terms,
                                       maxima);
-                  next.resize(2 * kLaneRows);
+                  next.resize(2 * laneRows);
                 }
                 llvm::append_range(next, prefetched);
                 return next;
@@ -1078,7 +1076,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             return;
           }
           // Combine the statistics of the four lanes that share a row.
-          for (int64_t half = 0; half < kLaneRows; ++half) {
+          for (int64_t half = 0; half < laneRows; ++half) {
             Value max = stats[2 * half], sum = stats[2 * half + 1];
             for (int64_t offset : {1, 2}) {
               SmallVector<Value> both = combineStatistics(
@@ -1170,7 +1168,7 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   // A fragments per row tile m and 8-key tile: rows group and group + 8 of
   // the tile, keys 2 * quad and 2 * quad + 1.
   SmallVector<SmallVector<Value>> fragments;
-  for (int64_t m = 0; m < kMmaRowTiles; ++m)
+  for (int64_t m = 0; m < rowTiles; ++m)
     for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
       ArrayRef<Value> top = terms[2 * m], bottom = terms[2 * m + 1];
       fragments.push_back({tf32Bits(top[2 * tile]), tf32Bits(bottom[2 * tile]),
@@ -1183,7 +1181,7 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
     Value slot = b.add(b.index(kSlotsPerMmaTile * tile), group);
     Value chunkStart = b.add(firstOffset, b.toI32(b.mul(slot, b.index(chunk))));
     Value chunkEnd = b.min(b.add(chunkStart, b.i32(chunk)), prefixOffset);
-    SmallVector<SmallVector<Value>> acc(kMmaRowTiles,
+    SmallVector<SmallVector<Value>> acc(rowTiles,
                                         SmallVector<Value>(4, b.f32(0.0)));
     for (int64_t keyTile = 0; keyTile < kMmaTiles; ++keyTile) {
       SmallVector<Value> offsets;
@@ -1191,12 +1189,12 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
         offsets.push_back(b.add(pairOffset, b.i32(8 * keyTile + k)));
       SmallVector<Value> counts =
           poolCounts(offsets, chunkStart, chunkEnd, limit);
-      for (int64_t m = 0; m < kMmaRowTiles; ++m)
+      for (int64_t m = 0; m < rowTiles; ++m)
         acc[m] = mma(fragments[m * kMmaTiles + keyTile], counts, acc[m],
                      b.getTF32Type());
     }
     // acc[m][i]: row `group + 8 * (2m + i / 2)`, slot `2 * quad + i % 2`.
-    for (int64_t m = 0; m < kMmaRowTiles; ++m)
+    for (int64_t m = 0; m < rowTiles; ++m)
       for (int64_t i = 0; i < 4; ++i) {
         Value n = b.add(b.index(kSlotsPerMmaTile * tile + i % 2),
                         b.mul(quad, b.index(2)));
@@ -2220,6 +2218,12 @@ struct ChunkKVToGPUPass
           << kKeysPerTile << ", got " << static_cast<int64_t>(tokensPerBlock);
       return signalPassFailure();
     }
+    if (mmaRowTiles != 1 && mmaRowTiles != 2) {
+      getOperation()->emitError()
+          << "chunkkv-lower-to-gpu: mma-row-tiles must be 1 or 2, got "
+          << static_cast<int64_t>(mmaRowTiles);
+      return signalPassFailure();
+    }
     // Report every op the kernels cannot take, with the reason, before
     // changing anything.
     bool unsupported = false;
@@ -2236,8 +2240,8 @@ struct ChunkKVToGPUPass
       return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
-    populateChunkKVToGPUPatterns(patterns,
-                                 GPUScoreOptions{tokensPerBlock, singlePass});
+    populateChunkKVToGPUPatterns(
+        patterns, GPUScoreOptions{tokensPerBlock, singlePass, mmaRowTiles});
     if (failed(lowerChunkKVOps(getOperation(), std::move(patterns))))
       return signalPassFailure();
     RewritePatternSet joins(&getContext());

@@ -48,13 +48,16 @@ std::string chunkkv::checkGPUPipelineOptions(const GPUPipelineOptions &options) 
   if (options.tokensPerBlock < 32 || options.tokensPerBlock % 32 != 0)
     return "tokens-per-block must be a positive multiple of 32, got " +
            std::to_string(options.tokensPerBlock);
+  if (options.mmaRowTiles != 1 && options.mmaRowTiles != 2)
+    return "mma-row-tiles must be 1 or 2, got " +
+           std::to_string(options.mmaRowTiles);
   return "";
 }
 
 void chunkkv::buildGPUPipeline(OpPassManager &pm,
                                const GPUPipelineOptions &options) {
-  pm.addPass(createChunkKVToGPUPass(
-      ChunkKVToGPUPassOptions{options.tokensPerBlock, options.singlePass}));
+  pm.addPass(createChunkKVToGPUPass(ChunkKVToGPUPassOptions{
+      options.tokensPerBlock, options.singlePass, options.mmaRowTiles}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());

@@ -1,6 +1,7 @@
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu | FileCheck %s
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="tokens-per-block=128" | FileCheck %s --check-prefix=SPAN128
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="single-pass=false" | FileCheck %s --check-prefix=TWOPASS
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-row-tiles=2" | FileCheck %s --check-prefix=ROWTILES
 
 #p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
 
@@ -50,6 +51,17 @@
 // CHECK: gpu.dealloc async
 // CHECK: gpu.wait [%{{.*}}]
 // CHECK-NOT: chunkkv.
+// Two 16-row tiles per warp: a block takes 128 window queries, each key
+// fragment loaded from shared memory feeds two mma.sync, and the doubled
+// chunk slots fit next to the staged keys with spans of 256 keys.
+// ROWTILES-LABEL: func.func @chunk_score_f16
+// ROWTILES: arith.ceildivsi %{{.*}}, %c256
+// ROWTILES: %[[GROUPS:.*]] = arith.ceildivsi %{{.*}}, %c128
+// ROWTILES: gpu.launch async {{.*}} in (%{{.*}} = %[[GROUPS]], {{.*}} function(@chunkkv_score_stats)
+// ROWTILES-SAME: memref<4x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x32x27xvector<2xf32>, #gpu.address_space<workgroup>>)
+// ROWTILES: nvvm.mma.sync A[%[[TOP:[0-9]+]], {{.*}}]  B[%[[K0:[0-9]+]], %[[K1:[0-9]+]]]
+// ROWTILES-NOT: nvvm.mma.sync A[%[[TOP]],
+// ROWTILES: nvvm.mma.sync A[{{.*}}]  B[%[[K0]], %[[K1]]]
 // TWOPASS-LABEL: func.func @chunk_score_f16
 // TWOPASS: function(@chunkkv_score_stats)
 // TWOPASS-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>)

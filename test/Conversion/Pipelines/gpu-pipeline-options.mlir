@@ -6,6 +6,8 @@
 // CHIP: chunkkv-gpu-pipeline: chip must be sm_70 or newer (sm_80, sm_90, sm_90a, ...), got 'gfx90a'
 // RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="single-pass=maybe" 2>&1 | FileCheck %s --check-prefix=PASSES
 // SPAN: chunkkv-gpu-pipeline: tokens-per-block must be a positive multiple of 32, got 48
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="mma-row-tiles=0" 2>&1 | FileCheck %s --check-prefix=TILES
+// TILES: chunkkv-gpu-pipeline: mma-row-tiles must be 1 or 2, got 0
 // PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 func.func @f() {
   return
