@@ -1,8 +1,8 @@
 """chunkkv's GPU kernels without a GPU: bench/gpu/test_gpu.py --emulate runs
 the PTX build of every library variant (libchunkkv_cuda_ptx.so) on the PTX
 emulator through the fake libcuda.so.1, against the NumPy reference: the
-golden cases out of place and in place, one random case per variant, and a
-long case with several top-k tiles; and bench/gpu/emulated_profile.py's
+golden cases out of place and in place, one random case per variant, and
+long cases with several top-k tiles; and bench/gpu/emulated_profile.py's
 counts. Each runs in a subprocess, as the fake driver must be the process's
 libcuda.so.1."""
 
@@ -55,6 +55,16 @@ def test_long_sequence_with_several_topk_tiles(tmp_path):
     results = emulated_run(tmp_path, "--random", "0", "--long",
                            "--variants", "paper_c10_w32_r01_f16_bhsd_d128")
     assert [r["case"].split()[0] for r in results["results"]] == ["long"]
+
+
+def test_topk_loads_several_groups_of_tiles(tmp_path):
+    # 40000 tokens at C = 3: 13328 chunks, more than the 12288 that a radix
+    # pass of the top-k kernel loads at once, and four index-order tiles,
+    # each loaded during the previous one; next to a 20000-token sequence.
+    results = emulated_run(tmp_path, "--random", "0", "--long",
+                           "--variants", "paper_c3_w16_b60_p3_bf16_bshd_d64")
+    assert [r["case"].split()[0] for r in results["results"]] == ["long"]
+    assert "40000" in results["results"][0]["case"]
 
 
 def test_profile_counts_the_single_and_the_two_pass_kernels(tmp_path):

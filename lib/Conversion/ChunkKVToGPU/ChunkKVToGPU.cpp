@@ -58,6 +58,10 @@ constexpr int64_t kScanBlockSize = 1024;
 /// scores: their loads are in flight together, and the index-order pass
 /// needs a block scan per kScanBlockSize * kTopkChunksPerThread chunks.
 constexpr int64_t kTopkChunksPerThread = 4;
+/// Tiles whose scores a radix pass of the top-k kernel loads at once: one
+/// wait for memory per kTopkTilesPerLoad tiles (12288 chunks). Four would
+/// spill on sm_80 within the 64 registers of a 1024-thread block.
+constexpr int64_t kTopkTilesPerLoad = 3;
 /// Blocks per sequence of the grid-stride row gather, and the 16-byte
 /// vectors a thread loads at once per iteration.
 constexpr int64_t kGatherBlocks = 512;
@@ -1548,12 +1552,22 @@ public:
   void emit();
 
 private:
-  /// The chunks `tile0 + thread * kTopkChunksPerThread + u` of sequence
-  /// `batch`: whether each is below `numChunks`, and its ordered key.
+  /// The chunks `tile0 + j * tileSize + thread * kTopkChunksPerThread + u`
+  /// (j < tiles) of sequence `batch`: whether each is below `numChunks`,
+  /// and its score or ordered key.
   struct TileKeys {
-    SmallVector<Value> chunks, valid, keys;
+    SmallVector<Value> chunks, valid, scores, keys;
   };
-  TileKeys loadTile(Value batch, Value tile0, Value thread, Value numChunks);
+  /// Appends the chunks of the tile at `tile0` that `thread` holds, and
+  /// whether each is below `numChunks`.
+  void addTileChunks(TileKeys &tile, Value tile0, Value thread,
+                     Value numChunks);
+  /// Issues the loads of `tiles` tiles; `keys` stays empty.
+  TileKeys loadScores(Value batch, Value tile0, Value thread, Value numChunks,
+                      int64_t tiles);
+  /// The same with the keys.
+  TileKeys loadTiles(Value batch, Value tile0, Value thread, Value numChunks,
+                     int64_t tiles);
 
   KernelBuilder &b;
   TopkChunksOp op;
@@ -1561,21 +1575,38 @@ private:
   DeviceQueue queue;
 };
 
-TopkGPULowering::TileKeys TopkGPULowering::loadTile(Value batch, Value tile0,
-                                                    Value thread,
-                                                    Value numChunks) {
-  TileKeys tile;
+void TopkGPULowering::addTileChunks(TileKeys &tile, Value tile0, Value thread,
+                                    Value numChunks) {
   Value first = b.add(tile0, b.mul(thread, b.index(kTopkChunksPerThread)));
-  Value last = b.sub(numChunks, b.index(1));
-  // All loads first, so that they are in flight together.
-  SmallVector<Value> scores;
   for (int64_t u = 0; u < kTopkChunksPerThread; ++u) {
     Value c = b.add(first, b.index(u));
     tile.chunks.push_back(c);
     tile.valid.push_back(b.cmp(Pred::slt, c, numChunks));
-    scores.push_back(b.load(op.getScores(), {batch, b.min(c, last)}));
   }
-  for (Value score : scores)
+}
+
+TopkGPULowering::TileKeys TopkGPULowering::loadScores(Value batch, Value tile0,
+                                                      Value thread,
+                                                      Value numChunks,
+                                                      int64_t tiles) {
+  TileKeys tile;
+  for (int64_t j = 0; j < tiles; ++j)
+    addTileChunks(
+        tile, b.add(tile0, b.index(j * kScanBlockSize * kTopkChunksPerThread)),
+        thread, numChunks);
+  // All loads after the addresses, so that they are in flight together.
+  Value last = b.sub(numChunks, b.index(1));
+  for (Value c : tile.chunks)
+    tile.scores.push_back(b.load(op.getScores(), {batch, b.min(c, last)}));
+  return tile;
+}
+
+TopkGPULowering::TileKeys TopkGPULowering::loadTiles(Value batch, Value tile0,
+                                                     Value thread,
+                                                     Value numChunks,
+                                                     int64_t tiles) {
+  TileKeys tile = loadScores(batch, tile0, thread, numChunks, tiles);
+  for (Value score : tile.scores)
     tile.keys.push_back(orderedScoreKey(b, score));
   return tile;
 }
@@ -1636,9 +1667,11 @@ void TopkGPULowering::emit() {
             b.ifThen(b.cmp(Pred::slt, thread, b.index(256)),
                      [&]() { b.store(b.i32(0), histogram, thread); });
             gpu::BarrierOp::create(b);
-            b.forLoop(zero, numChunks, tileSize, [&](Value tile0) {
-              TileKeys tile = loadTile(batch, tile0, thread, numChunks);
-              for (int64_t u = 0; u < kTopkChunksPerThread; ++u) {
+            Value loadSize = b.mul(tileSize, b.index(kTopkTilesPerLoad));
+            b.forLoop(zero, numChunks, loadSize, [&](Value tile0) {
+              TileKeys tile =
+                  loadTiles(batch, tile0, thread, numChunks, kTopkTilesPerLoad);
+              for (size_t u = 0; u < tile.keys.size(); ++u) {
                 Value key = tile.keys[u];
                 Value counted = b.andI(
                     tile.valid[u], b.cmp(Pred::eq, b.andI(key, mask), prefix));
@@ -1700,12 +1733,29 @@ void TopkGPULowering::emit() {
       b.ifThen(isFirst, [&]() { b.store(b.i32(0), common, b.index(2)); });
       gpu::BarrierOp::create(b);
       // Take chunks in index order, a tile at a time: keys above the
-      // threshold, and the first `numEqual` keys equal to it.
+      // threshold, and the first `numEqual` keys equal to it. Each tile's
+      // scores were loaded during the previous one (the loop carries them).
+      SmallVector<Type> tileTypes(kTopkChunksPerThread, b.getF32Type());
+      SmallVector<Value> firstScores = b.ifThenElse(
+          tileTypes, b.cmp(Pred::sgt, numChunks, zero),
+          [&]() -> SmallVector<Value> {
+            return loadScores(batch, zero, thread, numChunks, 1).scores;
+          },
+          [&]() -> SmallVector<Value> {
+            return SmallVector<Value>(kTopkChunksPerThread, b.f32(0.0));
+          });
+      SmallVector<Value> inits = {b.i32(0), b.i32(0)};
+      llvm::append_range(inits, firstScores);
       SmallVector<Value> taken = b.forLoop(
-          zero, numChunks, tileSize, {b.i32(0), b.i32(0)},
+          zero, numChunks, tileSize, inits,
           [&](Value tile0, ValueRange iters) -> SmallVector<Value> {
             Value position = iters[0], equalTaken = iters[1];
-            TileKeys tile = loadTile(batch, tile0, thread, numChunks);
+            TileKeys next =
+                loadScores(batch, b.add(tile0, tileSize), thread, numChunks, 1);
+            TileKeys tile;
+            addTileChunks(tile, tile0, thread, numChunks);
+            for (Value score : iters.drop_front(2))
+              tile.keys.push_back(orderedScoreKey(b, score));
             SmallVector<Value> equal, above;
             Value equalCount = b.i32(0);
             for (auto [valid, key] : llvm::zip(tile.valid, tile.keys)) {
@@ -1742,8 +1792,10 @@ void TopkGPULowering::emit() {
               });
               slot = b.add(slot, arith::ExtUIOp::create(b, i32, isTaken));
             }
-            return {b.add(position, takeTotal),
-                    b.add(equalTaken, equalTotal)};
+            SmallVector<Value> results = {b.add(position, takeTotal),
+                                          b.add(equalTaken, equalTotal)};
+            llvm::append_range(results, next.scores);
+            return results;
           });
       gpu::BarrierOp::create(b);
       b.ifThen(isFirst, [&]() {

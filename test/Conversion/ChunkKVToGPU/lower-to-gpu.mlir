@@ -161,23 +161,26 @@ func.func @chunk_score_f32_bshd(%q: memref<1x4x64x16xf32>, %k: memref<1x333x2x16
 // -----
 
 // Top-k: one block of 1024 threads per sequence, walking the scores in
-// tiles of 4096 where each thread loads four consecutive chunks at once; a
-// shared 256-bin histogram per radix digit, one atomic per distinct digit
-// of a warp (match.sync any, popcount), then per tile two block-wide scans
-// (equal keys, then taken chunks) with shuffles.
+// tiles of 4096 where each thread holds four consecutive chunks; the radix
+// passes load three tiles at once (twelve loads per thread in flight) into
+// a shared 256-bin histogram per radix digit, one atomic per distinct
+// digit of a warp (match.sync any, popcount); then per tile two block-wide
+// scans (equal keys, then taken chunks) with shuffles, the next tile's
+// scores loading meanwhile (carried by the loop).
 #p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
 // CHECK-LABEL: func.func @topk
 // CHECK: gpu.launch async {{.*}} threads({{.*}}) in (%{{.*}} = %c1024
 // CHECK-SAME: function(@chunkkv_topk)
 // CHECK-SAME: workgroup(%{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>>
-// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c4096 {
-// CHECK-COUNT-4: memref.load %{{.*}} : memref<2x12xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c12288 {
+// CHECK-COUNT-12: memref.load %{{.*}} : memref<2x12xf32>
 // CHECK: %[[PEERS:.*]] = nvvm.match.sync  any %{{.*}}, %{{.*}} : i32 -> i32
 // CHECK: %[[COUNT:.*]] = llvm.intr.ctpop(%[[PEERS]])
 // CHECK: memref.atomic_rmw addi %[[COUNT]]
-// CHECK-COUNT-3: memref.atomic_rmw addi
+// CHECK-COUNT-11: memref.atomic_rmw addi
 // CHECK: gpu.shuffle  up
-// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c4096 iter_args
+// CHECK-COUNT-4: memref.load %{{.*}} : memref<2x12xf32>
+// CHECK: %[[TAKEN:.*]]:6 = scf.for %{{.*}} = %c0 to %{{.*}} step %c4096 iter_args
 // CHECK-COUNT-4: memref.load %{{.*}} : memref<2x12xf32>
 // CHECK-COUNT-5: gpu.shuffle  up
 // CHECK: gpu.barrier
