@@ -1163,6 +1163,11 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
       b.cmp(Pred::slt, key0, stepEnd),
       b.min(b.sub(lastChunk, firstChunk), b.i32(stepSlots - 1)), b.i32(-1)));
   Value firstSpanSlot = b.toIndex(b.sub(firstChunk, chunkAtOrAfter(spanStart)));
+  // Earlier steps' keys (below key0) add to chunks up to
+  // (key0 - 1 + reach) / C, at most (2 * reach + C - 2) / C past firstChunk:
+  // only the step's first carrySlots slots can hold a sum already.
+  int64_t carrySlots =
+      std::max<int64_t>(0, (2 * reach + chunk - 2) / chunk) + 1;
   // Offsets from key0: keys from `limit` on add to no chunk.
   Value limit = b.sub(stepEnd, key0);
   Value prefixOffset = b.sub(prefix, key0);
@@ -1200,17 +1205,21 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
     // acc[m][i]: row `group + 8 * (2m + i / 2)`, slot `2 * quad + i % 2`.
     for (int64_t m = 0; m < rowTiles; ++m)
       for (int64_t i = 0; i < 4; ++i) {
-        Value n = b.add(b.index(kSlotsPerMmaTile * tile + i % 2),
-                        b.mul(quad, b.index(2)));
+        int64_t lowestSlot = kSlotsPerMmaTile * tile + i % 2;
+        Value n = b.add(b.index(lowestSlot), b.mul(quad, b.index(2)));
         b.ifThen(b.cmp(Pred::sle, n, lastSlot), [&]() {
           int64_t half = 2 * m + i / 2;
           Value row = b.add(group, b.index(8 * half));
           Value spanSlot = b.add(firstSpanSlot, n);
           Value reference = maxima[half];
-          Value old = b.load(buffers.slots, {warp, row, spanSlot});
+          Value sum = acc[m][i];
           // The slot may hold an earlier step's sum, relative to that step's
-          // maximum: rescale it to this one's.
-          Value sum = b.addf(slotSumRelativeTo(old, reference), acc[m][i]);
+          // maximum: rescale it to this one's. Slots from carrySlots on
+          // start in this step, whatever the lane.
+          if (lowestSlot < carrySlots) {
+            Value old = b.load(buffers.slots, {warp, row, spanSlot});
+            sum = b.addf(slotSumRelativeTo(old, reference), sum);
+          }
           b.store(slotValue(sum, reference), buffers.slots,
                   {warp, row, spanSlot});
         });
