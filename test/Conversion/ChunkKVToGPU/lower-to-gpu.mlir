@@ -272,6 +272,36 @@ func.func @compact_keys_and_values(%k: memref<2x2x128x16xf16>, %ids: memref<2x3x
 
 // -----
 
+// Compactions of different batch sizes share the launches too: the grid
+// takes the largest, and each op's blocks past its own sequences do nothing.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @compact_different_batches
+// CHECK: gpu.launch async {{.*}} blocks(%[[SEQ:.*]], %[[OP:.*]], %{{.*}}) in (%{{.*}} = %c3, %{{.*}} = %c2, %{{.*}} = %c1) threads{{.*}} function(@chunkkv_compact_plan)
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[OP]], %c0
+// CHECK: %[[FIRSTSEQ:.*]] = arith.cmpi slt, %[[SEQ]], %c2
+// CHECK: %[[RUNS:.*]] = arith.andi %[[FIRST]], %[[FIRSTSEQ]]
+// CHECK: scf.if %[[RUNS]]
+// CHECK: memref.load %arg2
+// CHECK: %[[SECOND:.*]] = arith.cmpi eq, %[[OP]], %c1
+// CHECK: %[[SECONDSEQ:.*]] = arith.cmpi slt, %[[SEQ]], %c3
+// CHECK: arith.andi %[[SECOND]], %[[SECONDSEQ]]
+// CHECK: memref.load %arg7
+// CHECK: in (%{{.*}} = %c512, %{{.*}} = %c3, %{{.*}} = %c2) threads{{.*}} function(@chunkkv_compact_gather)
+func.func @compact_different_batches(%k: memref<2x2x128x16xf16>, %ids: memref<2x3xi64>,
+                                     %len: memref<2xi64>, %kout: memref<2x2x128x16xf16>,
+                                     %klen: memref<2xi64>,
+                                     %v: memref<3x2x128x16xf16>, %vids: memref<3x3xi64>,
+                                     %vlen: memref<3xi64>, %vout: memref<3x2x128x16xf16>,
+                                     %vnew: memref<3xi64>) {
+  chunkkv.compact #p layout(bhsd) ins(%k, %ids, %len : memref<2x2x128x16xf16>, memref<2x3xi64>, memref<2xi64>)
+      outs(%kout, %klen : memref<2x2x128x16xf16>, memref<2xi64>)
+  chunkkv.compact #p layout(bhsd) ins(%v, %vids, %vlen : memref<3x2x128x16xf16>, memref<3x3xi64>, memref<3xi64>)
+      outs(%vout, %vnew : memref<3x2x128x16xf16>, memref<3xi64>)
+  return
+}
+
+// -----
+
 // In place, both gathers fill their own second buffer in one launch, and
 // one more launch copies both back.
 #p = #chunkkv.policy<kvpress, chunk = 4, window = 8, compression_ratio = 0.5>
