@@ -1869,9 +1869,9 @@ private:
     bool mapped;
   };
 
-  /// Runs `body(i)` in the blocks of launch member `i` (of `count`, the
-  /// `member`th block row) whose sequence `batch` exists for that member.
-  /// A launch of one member has exactly its sequences and no test.
+  /// Runs `body(i)`, for each of the `count` ops of a launch, in the blocks
+  /// whose op index `member` is i and whose sequence `batch` that op has.
+  /// With one op the grid has exactly its sequences: no test.
   void forMember(Value member, Value batch, size_t count,
                  function_ref<Value(size_t)> batchSizeOf,
                  function_ref<void(size_t)> body);
