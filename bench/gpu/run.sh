@@ -15,7 +15,7 @@ status=0
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/device.txt" 2>&1
 cat "$OUT/device.txt"
 
-echo "== integration tests (golden, 200 random and 4 long cases)"
+echo "== integration tests (golden, 200 random and the long cases)"
 timeout 150 python3 bench/gpu/test_gpu.py --random 200 --json "$OUT/tests.json" \
   > "$OUT/tests.log" 2>&1 || status=1
 grep -E "FAIL|GPU cases passed" "$OUT/tests.log" | tail -20
