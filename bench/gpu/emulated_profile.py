@@ -7,7 +7,9 @@ executed: warp instructions, mma.sync, MUFU operations, global bytes, shared
 accesses and barriers, each also per token of the sequence. The counts are
 exact for the run; the lower bounds next to them turn them into time on a
 GPU of the given size, at full issue rate, full copy bandwidth and full
-mma.sync rate, with nothing overlapping badly. They compare kernel versions
+mma.sync rate, with nothing overlapping badly, and the memory latency times
+the round trips to global memory of the slowest thread (loads hoisted to the
+start of their basic block, as ptxas does; see the emulator's Executor). They compare kernel versions
 where no GPU is at hand; only bench_gpu.py measures time.
 
   python3 bench/gpu/emulated_profile.py [--length 8192] [--batch 1]
@@ -40,10 +42,14 @@ def main():
     parser.add_argument("--clock-ghz", type=float, default=1.98)
     parser.add_argument("--bandwidth-gbs", type=float, default=4160)
     parser.add_argument("--mma-tflops", type=float, default=660)
+    # A load from global memory that is waited for: between an L2 hit
+    # (~0.3 µs) and HBM (~0.7 µs).
+    parser.add_argument("--memory-latency-us", type=float, default=0.5)
     parser.add_argument("--json", help="write the counts here")
     args = parser.parse_args()
 
     emulator = test_gpu.use_emulator(args.build)
+    emulator.track_round_trips = True
     device = test_gpu.Device()
     policy, _, _, head_dim = test_gpu.variant_policy(args.variant)
     rng = np.random.default_rng(0)
@@ -60,8 +66,8 @@ def main():
           f"Hkv={args.kv_heads}; per-token counts are per token of the batch")
     print("| kernel | launches | blocks | warp instr / token | mma / token | MUFU / token "
           "| global B read / token | written / token | shared warp accesses / token "
-          "| barriers / token | bound (µs): issue / memory / mma |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| barriers / token | round trips | bound (µs): issue / memory / mma / latency |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     issue_rate = args.sms * 4 * args.clock_ghz * 1e3  # warp instructions per µs
     for name, row in profile.items():
         if not row["launches"]:
@@ -70,11 +76,12 @@ def main():
         issue = row["warp_instructions"] / issue_rate
         memory = (row["global_read"] + row["global_written"]) / (args.bandwidth_gbs * 1e3)
         mma = row["mma"] * 2 * 16 * 8 * 16 / (args.mma_tflops * 1e6)
+        latency = row["round_trips"] * args.memory_latency_us
         print(f"| {name} | {row['launches']} | {row['blocks']} | "
               f"{per['warp_instructions']:.2f} | {per['mma']:.3f} | {per['mufu']:.1f} | "
               f"{per['global_read']:.0f} | {per['global_written']:.0f} | "
-              f"{per['shared_accesses']:.2f} | {per['barriers']:.3f} | "
-              f"{issue:.1f} / {memory:.1f} / {mma:.1f} |")
+              f"{per['shared_accesses']:.2f} | {per['barriers']:.3f} | {row['round_trips']} | "
+              f"{issue:.1f} / {memory:.1f} / {mma:.1f} / {latency:.1f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(variant=args.variant, batch=args.batch, length=args.length,

@@ -177,6 +177,43 @@ class Instruction:
         return f"{self.opcode} {self.operands} (line {self.line})"
 
 
+# Instructions without a destination operand: every operand is read.
+_NO_DESTINATION = {"st", "red", "bar", "barrier", "bra", "ret", "exit", "membar",
+                   "fence", "prefetch"}
+
+
+def operand_registers(op):
+    """The register names an operand names (addresses and vectors included)."""
+    if op.kind == "reg":
+        return [op.value]
+    if op.kind in ("vec", "pair"):
+        return [r for o in op.value for r in operand_registers(o)]
+    if op.kind == "addr":
+        return operand_registers(op.value)
+    return []
+
+
+def source_registers(instr):
+    """The registers an instruction reads: its guard and its source operands."""
+    operands = instr.operands if instr.parts[0] in _NO_DESTINATION else instr.operands[1:]
+    names = {r for op in operands for r in operand_registers(op)}
+    if instr.guard is not None:
+        names.add(instr.guard.value)
+    return sorted(names)
+
+
+def destination_registers(instr):
+    """The registers an instruction writes."""
+    if instr.parts[0] in _NO_DESTINATION or not instr.operands:
+        return []
+    return operand_registers(instr.operands[0])
+
+
+def loads_global(instr):
+    """Whether an instruction's result comes from global memory."""
+    return instr.parts[0] in ("ld", "atom") and "global" in instr.parts
+
+
 class Kernel:
     def __init__(self, name, params, shared, code, labels):
         self.name, self.params, self.code, self.labels = name, params, code, labels
@@ -312,6 +349,13 @@ class Launch:
         }
         self.special = {k: v.astype(np.uint64) for k, v in self.special.items()}
         self.regs = {}
+        # Memory round trips (Executor.track_round_trips): per lane, how many
+        # times it has waited for global memory (`clock`) and its clock when
+        # it entered its current basic block; per register, the clock at
+        # which its value is there (absent: 0).
+        self.clock = np.zeros(lanes, np.int64)
+        self.block_clock = np.zeros(lanes, np.int64)
+        self.ready = {}
         self.pc = np.zeros(lanes, np.int64)
         self.state = np.where(local < threads, RUNNING, EXITED)
         # Uninitialised shared memory holds a recognisable pattern, not zeros.
@@ -379,6 +423,14 @@ def lanes_of(sel, size):
     return np.arange(size) if isinstance(sel, slice) else sel
 
 
+def block_leaders(kernel):
+    """The first instruction of each basic block, ascending."""
+    code = kernel.code
+    leaders = {0} | set(kernel.labels.values())
+    leaders |= {pc + 1 for pc, i in enumerate(code) if i.parts[0] in ("bra", "ret", "exit")}
+    return sorted(p for p in leaders if p < len(code))
+
+
 def schedule_priority(kernel):
     """Per instruction, its rank in the reverse post-order of the kernel's
     control-flow graph (instruction order inside a block). Running the lanes
@@ -387,10 +439,7 @@ def schedule_priority(kernel):
     a GPU reconverges at the join): the join follows every block that
     reaches it in this order, loops aside."""
     code = kernel.code
-    ends_block = {"bra", "ret", "exit"}
-    leaders = {0} | set(kernel.labels.values())
-    leaders |= {pc + 1 for pc, i in enumerate(code) if i.parts[0] in ends_block}
-    leaders = sorted(p for p in leaders if p < len(code))
+    leaders = block_leaders(kernel)
     block_of = np.zeros(len(code), np.int64)
     for index, start in enumerate(leaders):
         block_of[start:] = index
@@ -425,10 +474,34 @@ def schedule_priority(kernel):
 
 
 class Executor:
-    """Compiles each instruction of a kernel to a closure over a Launch."""
+    """Compiles each instruction of a kernel to a closure over a Launch.
 
-    def __init__(self, kernel):
+    With `track_round_trips`, it also counts memory round trips per thread,
+    modelling the code as ptxas schedules it: inside a basic block an
+    instruction runs as soon as its operands are there (ptxas reorders
+    within a block, not across branches or barriers), a load from global
+    memory delivers one round trip after it issues, and a thread's clock
+    reaches every value it computes, not the values it only loads or copies
+    (a load for a later block, such as a prefetch carried by a loop, costs
+    nothing until it is used).
+    A block starts at the clock its thread reached, and leaves a barrier
+    with the clock of its slowest thread. The most round trips of any
+    thread, times the memory latency, bounds a latency-bound kernel's time
+    from below."""
+
+    def __init__(self, kernel, track_round_trips=False):
         self.kernel = kernel
+        self.track_round_trips = track_round_trips
+        self.round_trips = 0
+        self.sources = [source_registers(instr) for instr in kernel.code]
+        self.destinations = [destination_registers(instr) for instr in kernel.code]
+        self.loads = [loads_global(instr) for instr in kernel.code]
+        # Register copies (the moves of loop-carried values) are renamings
+        # that ptxas's register allocation removes: they wait for nothing.
+        self.copies = [instr.parts[0] == "mov" and instr.operands[-1].kind == "reg"
+                       for instr in kernel.code]
+        self.leader = np.zeros(len(kernel.code), bool)
+        self.leader[block_leaders(kernel)] = True
         # Per instruction, over every launch: warp instructions issued (a
         # warp with any lane there counts once) and thread instructions.
         self.issued = np.zeros(len(kernel.code), np.int64)
@@ -1155,11 +1228,18 @@ class Executor:
                 if not waiting.any():
                     return
                 L.block_epoch[np.unique(L.block_in_batch[waiting])] += 1
+                if self.track_round_trips:
+                    blocks = L.block_in_batch[waiting]
+                    slowest = np.zeros(L.block_epoch.size, np.int64)
+                    np.maximum.at(slowest, blocks, L.clock[waiting])
+                    L.clock[waiting] = L.block_clock[waiting] = slowest[blocks]
                 L.pc[waiting] += 1
                 L.state[waiting] = RUNNING
                 continue
             pc, sel = at(runnable)
             instr = code[pc]
+            if self.track_round_trips:
+                self.time(L, pc, sel)
             if instr.guard is not None:
                 taken = self.read(L, instr.guard, "pred", sel)
                 if not taken.all():
@@ -1175,6 +1255,23 @@ class Executor:
             if not ops[pc](L, sel):
                 L.pc[sel] += 1
 
+    def time(self, L, pc, sel):
+        """Advances the round-trip clocks of the lanes `sel` over the
+        instruction at `pc` (see the class comment)."""
+        if self.leader[pc]:
+            L.block_clock[sel] = L.clock[sel]
+        operands = [L.ready[name][sel] for name in self.sources[pc] if name in L.ready]
+        done = np.maximum.reduce([L.block_clock[sel]] + operands)
+        if self.loads[pc]:
+            done = done + 1
+        elif not self.copies[pc]:
+            L.clock[sel] = np.maximum(L.clock[sel], done)
+        for name in self.destinations[pc]:
+            ready = L.ready.get(name)
+            if ready is None:
+                ready = L.ready[name] = np.zeros(L.size, np.int64)
+            ready[sel] = done
+
 
 class Emulator:
     """Modules, functions and device memory of the fake CUDA driver."""
@@ -1185,6 +1282,8 @@ class Emulator:
         self.functions = {}
         self.lanes_per_batch = lanes_per_batch
         self.launches = 0
+        # Count memory round trips in the kernels loaded from now on (slower).
+        self.track_round_trips = False
 
     def load_module(self, image):
         if image[:4] == b"\x7fELF":
@@ -1199,7 +1298,7 @@ class Emulator:
         if kernel is None:
             raise EmulationError(f"no kernel {name} in module {module}")
         handle = len(self.functions) + 1
-        self.functions[handle] = Executor(kernel)
+        self.functions[handle] = Executor(kernel, self.track_round_trips)
         return handle
 
     def launch(self, function, grid, block, params):
@@ -1210,22 +1309,31 @@ class Emulator:
         self.launches += 1
         executor.launches += 1
         executor.blocks += blocks
+        round_trips = 0
         for first in range(0, blocks, per_batch):
             count = min(per_batch, blocks - first)
-            executor.run(Launch(executor.kernel, self.memory, params, grid, block, first, count))
+            launch = Launch(executor.kernel, self.memory, params, grid, block, first, count)
+            executor.run(launch)
+            round_trips = max(round_trips, int(launch.clock.max(initial=0)))
+        executor.round_trips += round_trips
 
 
     def profile(self):
         """Dynamic counts per kernel name, summed over every launch so far:
         launches, blocks, warp instructions, mma.sync, MUFU thread
         instructions (ex2, lg2, rcp, sqrt), global bytes read and written,
-        shared-memory warp accesses, bar.sync per warp, atomics."""
+        shared-memory warp accesses, bar.sync per warp, atomics, and (where
+        counted, see Executor) memory round trips: per launch the most of any
+        thread, summed over launches, as a stream runs them one after
+        another."""
         totals = {}
         for executor in self.functions.values():
             row = totals.setdefault(executor.kernel.name, dict(
                 launches=0, blocks=0, warp_instructions=0, mma=0, mufu=0,
-                global_read=0, global_written=0, shared_accesses=0, barriers=0, atomics=0))
+                global_read=0, global_written=0, shared_accesses=0, barriers=0, atomics=0,
+                round_trips=0))
             row["launches"] += executor.launches
+            row["round_trips"] += executor.round_trips
             row["blocks"] += executor.blocks
             row["warp_instructions"] += int(executor.issued.sum())
             for instr, issued, executed in zip(executor.kernel.code, executor.issued,

@@ -87,6 +87,11 @@ def test_profile_counts_the_single_and_the_two_pass_kernels(tmp_path):
     assert double["chunkkv_score_tokens"]["launches"] == 1
     assert single.get("chunkkv_score_tokens", {"launches": 0})["launches"] == 0
     assert single["chunkkv_score_stats"]["mma"] > double["chunkkv_score_stats"]["mma"]
+    # K and V compact in one plan launch and one gather launch.
+    assert single["chunkkv_compact_plan"]["launches"] == 1
+    assert single["chunkkv_compact_gather"]["launches"] == 1
+    # Every kernel waits for global memory at least once.
+    assert all(row["round_trips"] >= 1 for row in single.values() if row["launches"])
     assert (single["chunkkv_score_stats"]["global_read"]
             < double["chunkkv_score_stats"]["global_read"]
             + double["chunkkv_score_tokens"]["global_read"])

@@ -2,7 +2,8 @@
 the semantics chunkkv's kernels rely on (divergence and reconvergence,
 bar.sync, shfl/match/mma.sync, atomics, conversions) and the faults it must
 report (out-of-bounds and misaligned accesses, shared-memory races,
-unconverged collectives, unsupported instructions). The emulated runs of chunkkv's own kernels are in
+unconverged collectives, unsupported instructions), and its count of
+memory round trips. The emulated runs of chunkkv's own kernels are in
 test_gpu_emulated.py."""
 
 import os
@@ -15,9 +16,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "emulator"))
 import ptx_emulator  # noqa: E402
 
 
-def run_kernel(body, arrays, grid=(1, 1, 1), block=(32, 1, 1), shared="", scalars=()):
-    """Runs `body` as kernel k(u64 array pointers..., u64 scalars...); the
-    arrays are copied in and returned as they are after the launch."""
+def run_kernel(body, arrays, grid=(1, 1, 1), block=(32, 1, 1), shared="", scalars=(),
+               emulator=None):
+    """Runs `body` as kernel k(u64 array pointers..., u64 scalars...) on
+    `emulator` (default: a new one); the arrays are copied in and returned
+    as they are after the launch."""
     names = [f"k_param_{i}" for i in range(len(arrays) + len(scalars))]
     params = ",\n".join(f"  .param .u64 {n}" for n in names)
     ptx = f"""
@@ -37,7 +40,7 @@ def run_kernel(body, arrays, grid=(1, 1, 1), block=(32, 1, 1), shared="", scalar
 {body}
 }}
 """
-    emulator = ptx_emulator.Emulator(memory_bytes=1 << 20)
+    emulator = emulator or ptx_emulator.Emulator(memory_bytes=1 << 20)
     module = emulator.load_module(ptx.encode())
     function = emulator.get_function(module, "k")
     pointers = []
@@ -272,6 +275,103 @@ def test_mma_sync_m16n8k8_tf32_reads_the_upper_19_bits():
     # The cut-off bits matter: the full f32 product is another result.
     full = a.astype(np.float64) @ b + c
     assert np.abs(full - expected).max() > 1e-4
+
+
+def round_trips(body, arrays, **launch):
+    """The memory round trips the emulator counts for one launch of `body`."""
+    emulator = ptx_emulator.Emulator(memory_bytes=1 << 20)
+    emulator.track_round_trips = True
+    run_kernel(body, arrays, emulator=emulator, **launch)
+    return emulator.profile()["k"]["round_trips"]
+
+
+def test_round_trips_count_dependent_loads_not_loads_in_flight_together():
+    # Two independent loads, interleaved with their uses as PTX has them
+    # (ptxas hoists the second load): one round trip. A load whose address
+    # depends on a loaded value: two.
+    together = PROLOGUE + """
+  ld.global.u32 %r2, [%rd3];
+  add.s32 %r3, %r2, 1;
+  ld.global.u32 %r4, [%rd3+128];
+  add.s32 %r5, %r4, %r3;
+  st.global.u32 [%rd3], %r5;
+  ret;
+"""
+    chased = PROLOGUE + """
+  ld.global.u32 %r2, [%rd3];
+  mul.wide.u32 %rd4, %r2, 4;
+  add.s64 %rd5, %rd1, %rd4;
+  ld.global.u32 %r4, [%rd5];
+  st.global.u32 [%rd3], %r4;
+  ret;
+"""
+    data = np.arange(64, dtype=np.uint32)
+    assert round_trips(together, [data]) == 1
+    assert round_trips(chased, [data]) == 2
+
+
+def test_round_trips_wait_per_loop_iteration_and_prefetches_overlap():
+    # A loop whose every iteration loads and uses: one round trip per
+    # iteration (ptxas does not move loads across the back edge). The same
+    # loop loading the next iteration's value while it uses this one's (the
+    # copy of a loop-carried value waits for nothing): an iteration that
+    # waits for its value finds the next one's already there, two iterations
+    # per round trip.
+    blocking = PROLOGUE + """
+  mov.u32 %r2, 0;
+  mov.u32 %r3, 0;
+$LOOP:
+  ld.global.u32 %r4, [%rd3];
+  add.s32 %r3, %r3, %r4;
+  add.s32 %r2, %r2, 1;
+  setp.lt.u32 %p1, %r2, 5;
+  @%p1 bra $LOOP;
+  st.global.u32 [%rd3], %r3;
+  ret;
+"""
+    prefetching = PROLOGUE + """
+  mov.u32 %r2, 0;
+  mov.u32 %r3, 0;
+  ld.global.u32 %r4, [%rd3];
+$LOOP:
+  ld.global.u32 %r5, [%rd3];
+  add.s32 %r3, %r3, %r4;
+  mov.u32 %r4, %r5;
+  add.s32 %r2, %r2, 1;
+  setp.lt.u32 %p1, %r2, 5;
+  @%p1 bra $LOOP;
+  st.global.u32 [%rd3], %r3;
+  ret;
+"""
+    data = np.arange(32, dtype=np.uint32)
+    assert round_trips(blocking, [data]) == 5
+    assert round_trips(prefetching, [data]) == 3
+
+
+def test_round_trips_leave_a_barrier_with_the_slowest_thread():
+    # Before the barrier warp 0 waits once, warp 1 twice (a loaded index);
+    # after it warp 0 chases an index (two more): 2 + 2, not 1 + 2.
+    body = PROLOGUE + """
+  ld.global.u32 %r2, [%rd3];
+  setp.lt.u32 %p1, %r1, 32;
+  @%p1 bra $JOIN;
+  mul.wide.u32 %rd4, %r2, 4;
+  add.s64 %rd5, %rd1, %rd4;
+  ld.global.u32 %r2, [%rd5];
+$JOIN:
+  st.global.u32 [%rd3], %r2;
+  bar.sync 0;
+  @!%p1 bra $DONE;
+  ld.global.u32 %r3, [%rd3+4];
+  mul.wide.u32 %rd6, %r3, 4;
+  add.s64 %rd7, %rd1, %rd6;
+  ld.global.u32 %r4, [%rd7];
+  st.global.u32 [%rd3], %r4;
+$DONE:
+  ret;
+"""
+    data = np.zeros(65, dtype=np.uint32)
+    assert round_trips(body, [data], block=(64, 1, 1)) == 4
 
 
 def test_conversions_round_to_nearest_even():
