@@ -95,7 +95,7 @@ constexpr int64_t kCombineSpans = 4;
 /// Warps of the single-pass chunk kernel, and the (kv head, query) rows a
 /// lane loads at once: enough loads in flight to hide memory latency.
 constexpr int64_t kChunkSumWarps = 8;
-constexpr int64_t kChunkSumRows = 8;
+constexpr int64_t kChunkSumRows = 16;
 
 /// Largest head dimension whose window queries stay in registers.
 constexpr int64_t kMaxHeadDim = 128;

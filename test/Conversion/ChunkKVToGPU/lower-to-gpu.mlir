@@ -12,7 +12,7 @@
 // per-(query, span, chunk) slots in shared memory, written
 // out relative to the span's maximum; the combine kernel combines the
 // spans' statistics and gives each span its share of the row's score; the
-// chunk kernel adds the partials times the shares, eight rows of loads at
+// chunk kernel adds the partials times the shares, sixteen rows of loads at
 // a time. Spans of 512 keys (tokens-per-block): their 53 chunk slots fit in
 // 48 KiB next to the staged keys. All on one stream of async tokens,
 // scratch from gpu.alloc and freed.
@@ -45,7 +45,7 @@
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK: memref.store %{{.*}} : memref<?x?x?x?xf32>
 // CHECK: function(@chunkkv_score_chunk_sums)
-// CHECK-COUNT-8: memref.load {{.*}} : memref<?x?x?x?x?xf32>
+// CHECK-COUNT-16: memref.load {{.*}} : memref<?x?x?x?x?xf32>
 // CHECK: gpu.barrier
 // CHECK-NOT: function(@chunkkv_score_tokens)
 // CHECK: gpu.dealloc async
