@@ -310,6 +310,21 @@ def test_round_trips_count_dependent_loads_not_loads_in_flight_together():
     assert round_trips(chased, [data]) == 2
 
 
+def five_iterations(before, body):
+    """A kernel that runs `before` once, then `body` five times (a loop on
+    %r2), and stores %r3."""
+    return PROLOGUE + f"""
+  mov.u32 %r2, 0;
+  mov.u32 %r3, 0;{before}
+$LOOP:{body}
+  add.s32 %r2, %r2, 1;
+  setp.lt.u32 %p1, %r2, 5;
+  @%p1 bra $LOOP;
+  st.global.u32 [%rd3], %r3;
+  ret;
+"""
+
+
 def test_round_trips_wait_per_loop_iteration_and_prefetches_overlap():
     # A loop whose every iteration loads and uses: one round trip per
     # iteration (ptxas does not move loads across the back edge). The same
@@ -317,32 +332,14 @@ def test_round_trips_wait_per_loop_iteration_and_prefetches_overlap():
     # copy of a loop-carried value waits for nothing): an iteration that
     # waits for its value finds the next one's already there, two iterations
     # per round trip.
-    blocking = PROLOGUE + """
-  mov.u32 %r2, 0;
-  mov.u32 %r3, 0;
-$LOOP:
+    blocking = five_iterations("", """
   ld.global.u32 %r4, [%rd3];
-  add.s32 %r3, %r3, %r4;
-  add.s32 %r2, %r2, 1;
-  setp.lt.u32 %p1, %r2, 5;
-  @%p1 bra $LOOP;
-  st.global.u32 [%rd3], %r3;
-  ret;
-"""
-    prefetching = PROLOGUE + """
-  mov.u32 %r2, 0;
-  mov.u32 %r3, 0;
-  ld.global.u32 %r4, [%rd3];
-$LOOP:
+  add.s32 %r3, %r3, %r4;""")
+    prefetching = five_iterations("""
+  ld.global.u32 %r4, [%rd3];""", """
   ld.global.u32 %r5, [%rd3];
   add.s32 %r3, %r3, %r4;
-  mov.u32 %r4, %r5;
-  add.s32 %r2, %r2, 1;
-  setp.lt.u32 %p1, %r2, 5;
-  @%p1 bra $LOOP;
-  st.global.u32 [%rd3], %r3;
-  ret;
-"""
+  mov.u32 %r4, %r5;""")
     data = np.arange(32, dtype=np.uint32)
     assert round_trips(blocking, [data]) == 5
     assert round_trips(prefetching, [data]) == 3
