@@ -5,7 +5,7 @@ integration tests run where no GPU is: the kernels execute instruction by
 instruction with the thread, warp and block semantics the code relies on
 (per-thread registers and predicates, divergent branches, bar.sync, the
 warp-wide shfl/match/mma.sync collectives, shared and global memory,
-atomics). Every global access is checked against the live allocations and
+atomics, cp.async copies and their groups). Every global access is checked against the live allocations and
 every shared access against its variable, like compute-sanitizer's memcheck,
 and shared memory for races, like its racecheck (Launch.check_race).
 
@@ -27,6 +27,7 @@ before anything opens libcuda.so.1, so chunkkv's CUDA runtime library runs
 its kernels on this emulator.
 """
 
+import collections
 import ctypes
 import os
 import re
@@ -35,6 +36,11 @@ import traceback
 import numpy as np
 
 M32 = np.uint64(0xFFFFFFFF)
+
+# cp.async copies of one instruction not yet in shared memory: per lane,
+# its group number, target offset (into Launch.shared), bytes, and the round
+# trip they arrive at.
+AsyncCopies = collections.namedtuple("AsyncCopies", "lanes group offsets data ready")
 
 # Numpy dtypes of PTX types as stored in registers (bit patterns in uint64).
 _INT_TYPES = {
@@ -179,7 +185,7 @@ class Instruction:
 
 # Instructions without a destination operand: every operand is read.
 _NO_DESTINATION = {"st", "red", "bar", "barrier", "bra", "ret", "exit", "membar",
-                   "fence", "prefetch"}
+                   "fence", "prefetch", "cp"}
 
 
 def operand_registers(op):
@@ -212,6 +218,11 @@ def destination_registers(instr):
 def loads_global(instr):
     """Whether an instruction's result comes from global memory."""
     return instr.parts[0] in ("ld", "atom") and "global" in instr.parts
+
+
+def copies_async(instr):
+    """Whether an instruction is a cp.async copy from global memory."""
+    return instr.parts[:2] == ["cp", "async"] and "global" in instr.parts
 
 
 class Kernel:
@@ -356,6 +367,12 @@ class Launch:
         self.clock = np.zeros(lanes, np.int64)
         self.block_clock = np.zeros(lanes, np.int64)
         self.ready = {}
+        # cp.async: per lane, the number of its current (open) group, and
+        # the round trip its copies arrive at; the copies not yet written to
+        # shared memory (AsyncCopies), oldest first.
+        self.copy_group = np.zeros(lanes, np.int64)
+        self.copy_ready = np.zeros(lanes, np.int64)
+        self.pending_copies = []
         self.pc = np.zeros(lanes, np.int64)
         self.state = np.where(local < threads, RUNNING, EXITED)
         # Uninitialised shared memory holds a recognisable pattern, not zeros.
@@ -411,6 +428,27 @@ class Launch:
         other[words] = thread
         epoch[words] = self.block_epoch[block]
         warp_epoch[words] = self.warp_epoch[warp]
+
+    def complete_copies(self, lanes, newest, where):
+        """cp.async.wait_group `newest` for `lanes`: writes their copies of
+        every committed group but the `newest` most recent to shared memory.
+        A GPU may write them any time from the copy on; here they land as
+        late as it may, so a read before the wait sees the old bytes, and
+        the race check counts the write both at the copy and here."""
+        remaining = []
+        for copies in self.pending_copies:
+            done = np.isin(copies.lanes, lanes) & (
+                copies.group < self.copy_group[copies.lanes] - newest)
+            if done.any():
+                sel = copies.lanes[done]
+                offsets = copies.offsets[done]
+                width = copies.data.shape[1]
+                self.check_race(sel, offsets, width, True, where)
+                self.shared[offsets[:, None] + np.arange(width)] = copies.data[done]
+                self.clock[sel] = np.maximum(self.clock[sel], copies.ready[done])
+            if not done.all():
+                remaining.append(AsyncCopies(*(field[~done] for field in copies)))
+        self.pending_copies = remaining
 
     def reg(self, name):
         bits = self.regs.get(name)
@@ -496,6 +534,7 @@ class Executor:
         self.sources = [source_registers(instr) for instr in kernel.code]
         self.destinations = [destination_registers(instr) for instr in kernel.code]
         self.loads = [loads_global(instr) for instr in kernel.code]
+        self.async_copies = [copies_async(instr) for instr in kernel.code]
         # Register copies (the moves of loop-carried values) are renamings
         # that ptxas's register allocation removes: they wait for nothing.
         self.copies = [instr.parts[0] == "mov" and instr.operands[-1].kind == "reg"
@@ -508,6 +547,8 @@ class Executor:
         self.executed = np.zeros(len(kernel.code), np.int64)
         self.launches = 0
         self.blocks = 0
+        # Bytes cp.async read from global memory (a source size may be 0).
+        self.copied_bytes = 0
         self.collectives = set()
         self.priority = schedule_priority(kernel)
         self.ops = []
@@ -735,6 +776,58 @@ class Executor:
                 bits = np.broadcast_to(to_bits(self.read(L, s, t, sel), t), (count,))
                 self.store(array, offsets + i * width, bits, t)
         return run
+
+    def op_cp(self, instr, parts):
+        """cp.async: copies of 4, 8 or 16 bytes from global to shared
+        memory (with a source size, only that many bytes are read and the
+        rest are zeros), grouped per thread by commit_group and awaited by
+        wait_group / wait_all."""
+        if parts[1] != "async":
+            return self.unsupported(instr)
+        if parts[2] == "commit_group":
+            def commit(L, sel):
+                L.copy_group[sel] += 1
+            return commit
+        if parts[2] in ("wait_group", "wait_all"):
+            newest = int(instr.operands[0].value) if parts[2] == "wait_group" else 0
+
+            def wait(L, sel):
+                if parts[2] == "wait_all":  # commits the open group first
+                    L.copy_group[sel] += 1
+                L.complete_copies(lanes_of(sel, L.size), newest, self.where(instr))
+                # No memory access moves above a wait: code after it starts
+                # no earlier than the wait ends, as after a barrier.
+                L.block_clock[sel] = L.clock[sel]
+            return wait
+        if len(instr.operands) not in (3, 4) or "shared" not in parts or \
+                "global" not in parts:
+            return self.unsupported(instr)
+        dst, src, size = instr.operands[:3]
+        width = int(size.value)
+        source_size = instr.operands[3] if len(instr.operands) == 4 else size
+
+        def copy(L, sel):
+            lanes = lanes_of(sel, L.size)
+            _, target = self.memory_view(L, "shared", self.addresses(L, dst, sel),
+                                         width, sel, instr)
+            L.check_race(sel, target, width, True, self.where(instr))
+            read = np.broadcast_to(self.read(L, source_size, "u32", sel).astype(np.int64),
+                                   (lanes.size,))
+            if np.any(read > width):
+                raise EmulationError(f"{self.where(instr)}: source size above {width}")
+            data = np.zeros((lanes.size, width), np.uint8)
+            self.copied_bytes += int(read.sum())
+            reading = read > 0
+            if reading.any():
+                address = np.broadcast_to(self.addresses(L, src, sel), (lanes.size,))
+                arena, source = self.memory_view(L, "global", address[reading], width,
+                                                 lanes[reading], instr)
+                filled = np.arange(width)[None, :] < read[reading, None]
+                data[reading] = np.where(filled, arena[source[:, None] + np.arange(width)],
+                                         0)
+            L.pending_copies.append(AsyncCopies(lanes, L.copy_group[lanes].copy(), target,
+                                                data, L.copy_ready[lanes].copy()))
+        return copy
 
     def op_atom(self, instr, parts):
         t = parts[-1]
@@ -1262,6 +1355,10 @@ class Executor:
             L.block_clock[sel] = L.clock[sel]
         operands = [L.ready[name][sel] for name in self.sources[pc] if name in L.ready]
         done = np.maximum.reduce([L.block_clock[sel]] + operands)
+        if self.async_copies[pc]:
+            # The bytes arrive a round trip later; the thread waits for
+            # them at cp.async.wait_group (Launch.complete_copies).
+            L.copy_ready[sel] = done + 1
         if self.loads[pc]:
             done = done + 1
         elif not self.copies[pc]:
@@ -1336,6 +1433,7 @@ class Emulator:
             row["round_trips"] += executor.round_trips
             row["blocks"] += executor.blocks
             row["warp_instructions"] += int(executor.issued.sum())
+            row["global_read"] += executor.copied_bytes
             for instr, issued, executed in zip(executor.kernel.code, executor.issued,
                                                executor.executed):
                 head, parts = instr.parts[0], instr.parts
@@ -1345,6 +1443,8 @@ class Emulator:
                     row["mufu"] += int(executed)
                 elif head == "bar" and parts[1] != "warp":
                     row["barriers"] += int(issued)
+                elif copies_async(instr):
+                    row["shared_accesses"] += int(issued)
                 elif head in ("ld", "st", "atom", "red"):
                     vector = next((int(p[1:]) for p in parts if re.fullmatch(r"v\d", p)), 1)
                     width = type_bytes(parts[-1]) * vector

@@ -1,7 +1,7 @@
 """The PTX emulator (test/emulator/ptx_emulator.py) on hand-written kernels:
 the semantics chunkkv's kernels rely on (divergence and reconvergence,
-bar.sync, shfl/match/mma.sync, atomics, conversions) and the faults it must
-report (out-of-bounds and misaligned accesses, shared-memory races,
+bar.sync, shfl/match/mma.sync, atomics, cp.async, conversions) and the
+faults it must report (out-of-bounds and misaligned accesses, shared-memory races,
 unconverged collectives, unsupported instructions), and its count of
 memory round trips. The emulated runs of chunkkv's own kernels are in
 test_gpu_emulated.py."""
@@ -369,6 +369,110 @@ $DONE:
 """
     data = np.zeros(65, dtype=np.uint32)
     assert round_trips(body, [data], block=(64, 1, 1)) == 4
+
+
+# Thread t copies src[t] and src[32 + t] into shared memory with cp.async,
+# one group each, then {wait}, reads both words back and stores them to
+# out[t] and out[32 + t].
+ASYNC_COPIES = PROLOGUE + """
+  ld.param.u64 %rd10, [k_param_1];
+  cvta.to.global.u64 %rd10, %rd10;
+  add.s64 %rd11, %rd10, %rd2;
+  mov.b64 %rd4, buffer;
+  add.s64 %rd6, %rd4, %rd2;
+  cp.async.ca.shared.global [%rd6], [%rd3], 4;
+  cp.async.commit_group;
+  cp.async.ca.shared.global [%rd6+128], [%rd3+128], 4;
+  cp.async.commit_group;
+  {wait}
+  ld.shared.u32 %r2, [%rd6];
+  ld.shared.u32 %r3, [%rd6+128];
+  st.global.u32 [%rd11], %r2;
+  st.global.u32 [%rd11+128], %r3;
+  ret;
+"""
+UNWRITTEN = 0xCDCDCDCD  # the emulator's pattern in shared memory never written
+
+
+@pytest.mark.parametrize("wait, landed", [
+    ("", 0),                            # nothing waited for: nothing there
+    ("cp.async.wait_group 1;", 1),      # the newest group may still be in flight
+    ("cp.async.wait_group 0;", 2),
+    ("cp.async.wait_all;", 2),
+])
+def test_async_copies_land_when_their_group_is_waited_for(wait, landed):
+    src = np.arange(64, dtype=np.uint32) + 7
+    (_, out) = run_kernel(ASYNC_COPIES.replace("{wait}", wait),
+                          [src, np.zeros(64, np.uint32)],
+                          shared=".shared .align 4 .b8 buffer[256];")
+    expected = np.where(np.arange(64) < 32 * landed, src, UNWRITTEN)
+    assert np.array_equal(out, expected)
+
+
+@pytest.mark.parametrize("sync, race", [("", True), ("bar.sync 0;", False)])
+def test_async_copy_read_by_another_thread_needs_a_barrier(sync, race):
+    # Thread t copies src[t] into shared[t], waits, and reads shared[31 - t].
+    body = PROLOGUE + f"""
+  mov.b64 %rd4, buffer;
+  add.s64 %rd6, %rd4, %rd2;
+  cp.async.ca.shared.global [%rd6], [%rd3], 4;
+  cp.async.wait_all;
+  {sync}
+  sub.s32 %r3, 31, %r1;
+  mul.wide.u32 %rd7, %r3, 4;
+  add.s64 %rd8, %rd4, %rd7;
+  ld.shared.u32 %r4, [%rd8];
+  st.global.u32 [%rd3], %r4;
+  ret;
+"""
+    data = np.arange(32, dtype=np.uint32)
+    shared = ".shared .align 4 .b8 buffer[128];"
+    if race:
+        with pytest.raises(ptx_emulator.EmulationError, match="shared-memory race"):
+            run_kernel(body, [data], shared=shared)
+    else:
+        (out,) = run_kernel(body, [data], shared=shared)
+        assert np.array_equal(out, data[::-1])
+
+
+@pytest.mark.parametrize("size", [16, 8, 0])
+def test_async_copy_with_a_source_size_fills_the_rest_with_zeros(size):
+    # Thread t copies words 4t .. 4t + 3 of param 0 through shared memory
+    # back to where they were, reading `size` bytes of the 16.
+    body = PROLOGUE + f"""
+  mul.wide.u32 %rd2, %r1, 16;
+  add.s64 %rd3, %rd1, %rd2;
+  mov.b64 %rd4, buffer;
+  add.s64 %rd6, %rd4, %rd2;
+  mov.u32 %r5, {size};
+  cp.async.cg.shared.global [%rd6], [%rd3], 16, %r5;
+  cp.async.wait_all;
+  ld.shared.v4.u32 {{%r2, %r3, %r4, %r6}}, [%rd6];
+  st.global.v4.u32 [%rd3], {{%r2, %r3, %r4, %r6}};
+  ret;
+"""
+    data = np.arange(128, dtype=np.uint32) + 1
+    emulator = ptx_emulator.Emulator(memory_bytes=1 << 20)
+    (out,) = run_kernel(body, [data], shared=".shared .align 16 .b8 buffer[512];",
+                        emulator=emulator)
+    kept = np.arange(128) % 4 < size // 4
+    assert np.array_equal(out, np.where(kept, data, 0))
+    # The profile counts the bytes read, not the bytes copied.
+    assert emulator.profile()["k"]["global_read"] == 32 * size
+
+
+def test_round_trips_of_async_copies_end_at_their_wait():
+    # Two groups in flight together, then one wait: one round trip. A copy
+    # issued after waiting for the first: two (nothing moves above a wait).
+    together = ASYNC_COPIES.replace("{wait}", "cp.async.wait_group 0;")
+    waited = ASYNC_COPIES.replace(
+        "  cp.async.commit_group;\n  cp.async.ca",
+        "  cp.async.commit_group;\n  cp.async.wait_group 0;\n  cp.async.ca", 1).replace(
+        "{wait}", "cp.async.wait_group 0;")
+    arrays = [np.arange(64, dtype=np.uint32), np.zeros(64, np.uint32)]
+    shared = ".shared .align 4 .b8 buffer[256];"
+    assert round_trips(together, arrays, shared=shared) == 1
+    assert round_trips(waited, arrays, shared=shared) == 2
 
 
 def test_conversions_round_to_nearest_even():

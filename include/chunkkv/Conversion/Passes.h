@@ -32,6 +32,10 @@ struct GPUScoreOptions {
   /// (the pass rejects others): two feed each staged key fragment to two
   /// mma, for more registers.
   int64_t mmaRowTiles = 1;
+  /// Steps of 32 keys of the tensor-core score kernels staged in shared
+  /// memory, 2 to 4: while a block works on one, cp.async copies the next
+  /// keyStages - 1 from global memory.
+  int64_t keyStages = 3;
 };
 
 /// Patterns lowering the memref forms of the chunkkv ops to gpu.launch
@@ -93,6 +97,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("16-row mma tiles per warp of the tensor-core score "
                      "kernels (1 or 2)"),
       llvm::cl::init(1)};
+  PassOptions::Option<int64_t> keyStages{
+      *this, "key-stages",
+      llvm::cl::desc("steps of 32 keys the tensor-core score kernels stage "
+                     "in shared memory (2 to 4): key-stages - 1 load while "
+                     "one is used"),
+      llvm::cl::init(3)};
 };
 
 /// chunkkv ops in memref form on device buffers, and the host code around

@@ -60,7 +60,8 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
       on f16/bf16 caches with a head dimension that is a multiple of 32
       reads K once, in three kernels: (1) one block per (span of keys, kv
       head, sequence, 64 window queries), four warps of `mma.sync`
-      16x8x16 tiles, keys staged in shared memory with 16-byte loads;
+      16x8x16 tiles, keys staged in shared memory by 16-byte `cp.async`
+      (`nvgpu.device_async_copy`) in a ring of `key-stages` steps;
       each query keeps an online softmax maximum and sum over its span
       and, per step of 32 keys, a second `mma.sync` (16x8x8, tf32) sums
       `2^(x - running max)` times each key's pooling count
@@ -122,7 +123,11 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     Option<"mmaRowTiles", "mma-row-tiles", "int64_t", /*default=*/"1",
            "16-row mma tiles per warp of the tensor-core score kernels (1 "
            "or 2): 2 feeds each key fragment loaded from shared memory to "
-           "two mma, for more registers and fewer blocks per SM">
+           "two mma, for more registers and fewer blocks per SM">,
+    Option<"keyStages", "key-stages", "int64_t", /*default=*/"3",
+           "steps of 32 keys the tensor-core score kernels stage in shared "
+           "memory (2 to 4): cp.async copies key-stages - 1 steps ahead of "
+           "the one in use">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -132,6 +137,7 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     "::mlir::math::MathDialect",
     "::mlir::NVVM::NVVMDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
   ];

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -77,9 +78,6 @@ constexpr int64_t kMmaKeysPerStep = 8 * kMmaTiles;
 /// Features of one 16-byte load of f16/bf16 per lane; four lanes share a
 /// key row, so the head dimension must be a multiple of 32.
 constexpr int64_t kMmaFeatureStride = 32;
-/// 16-byte vectors of padding after each staged key row (see the score
-/// kernels' shared memory).
-constexpr int64_t kKeyRowPadding = 4;
 /// Starting maximum of the tensor-core statistics: finite, so that a row
 /// without visible keys yet never computes exp(-inf - -inf).
 constexpr double kNoMaximum = -1e30;
@@ -244,6 +242,20 @@ Value alignedLoad(KernelBuilder &b, VectorType type, Value memref,
                                 llvm::MaybeAlign(alignment));
 }
 
+/// The 16-byte column of shared memory that holds column `column` of the
+/// tensor-core kernels' staged key row `row` (rows of `rowVectors` 16-byte
+/// vectors, unpadded). The eight lanes of a quarter-warp read four columns
+/// of two adjacent rows: rows of a multiple of 128 bytes would put both on
+/// the same banks, so odd rows swap the halves of every 128 bytes (column
+/// ^ 4); rows of an odd multiple of 64 bytes alternate halves as they are.
+Value stagedKeyColumn(KernelBuilder &b, int64_t rowVectors, Value row,
+                      Value column) {
+  if (rowVectors % 8 != 0)
+    return column;
+  Value swap = b.mul(b.andI(row, b.index(1)), b.index(4));
+  return arith::XOrIOp::create(b, column, swap);
+}
+
 void alignedStore(KernelBuilder &b, Value value, Value memref,
                   ValueRange indices, int64_t alignment) {
   vector::StoreOp::create(b, value, memref, indices, /*nontemporal=*/false,
@@ -278,7 +290,8 @@ public:
         formulas(b, policy), tokensPerBlock(options.tokensPerBlock),
         allowSinglePass(options.singlePass), rowTiles(options.mmaRowTiles),
         laneRows(2 * rowTiles),
-        rowsPerMmaBlock(kMmaWarps * rowTiles * kMmaRows), queue(b) {}
+        rowsPerMmaBlock(kMmaWarps * rowTiles * kMmaRows),
+        keyStages(options.keyStages), queue(b) {}
 
   void emit();
 
@@ -419,6 +432,9 @@ private:
   /// 16-row mma tiles per warp; each staged key fragment feeds that many
   /// mma. Each lane holds laneRows rows, a block rowsPerMmaBlock.
   int64_t rowTiles, laneRows, rowsPerMmaBlock;
+  /// Steps of keys in the tensor-core kernels' shared memory: one in use,
+  /// keyStages - 1 being copied (cp.async).
+  int64_t keyStages;
   DeviceQueue queue;
   int64_t headDim = 0;
   bool useTensorCores = false;
@@ -522,8 +538,7 @@ void ChunkScoreGPULowering::emit() {
 }
 
 int64_t ChunkScoreGPULowering::singlePassSpanLength() const {
-  int64_t keyBytes =
-      2 * kMmaKeysPerStep * (headDim / 8 + kKeyRowPadding) * kVectorBytes;
+  int64_t keyBytes = keyStages * kMmaKeysPerStep * headDim * 2;
   int64_t maximaBytes = rowsPerMmaBlock * 4;
   for (int64_t keys = tokensPerBlock; keys >= kMmaKeysPerStep;
        keys -= kMmaKeysPerStep) {
@@ -790,13 +805,11 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   Value negInf = b.f32(negInfinity());
   Value block = b.index(kMmaWarps * kWarpSize);
 
-  // Keys are staged once per block in shared memory, two steps deep, as
-  // 16-byte vectors; rows are padded by 64 bytes so that the eight lanes of
-  // a quarter-warp (two rows, four 16-byte columns each) hit distinct banks.
-  int64_t rowVectors = headDim / 8 + kKeyRowPadding;
-  auto stagedType = VectorType::get({8}, element);
-  SmallVector<Type> shared = {workgroupBuffer(
-      ctx, {2, kMmaKeysPerStep, rowVectors}, stagedType)};
+  // Keys are staged once per block in shared memory, keyStages steps
+  // deep, their columns placed by stagedKeyColumn.
+  int64_t rowVectors = headDim / 8;
+  SmallVector<Type> shared = {
+      workgroupBuffer(ctx, {keyStages, kMmaKeysPerStep, headDim}, element)};
   int64_t warpRows = kMmaRows * rowTiles;
   bool chunkSlots = singlePass && !tokenPass;
   if (tokenPass)
@@ -882,60 +895,81 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                       });
           }
 
-          // One step's key rows, loaded by the whole block with coalesced
-          // 16-byte loads: this thread's share.
-          int64_t rowLoads = headDim / 8;
+          // One step's key rows, copied by the whole block with coalesced
+          // 16-byte cp.async (global to shared, no registers): this
+          // thread's share, as one group. Rows past the span reread its
+          // last key; the steps that start past it (the ring's last
+          // refills) read nothing and stage zeros.
           int64_t loadsPerThread =
-              kMmaKeysPerStep * rowLoads / (kMmaWarps * kWarpSize);
-          auto loadStep = [&](Value key0) {
-            SmallVector<Value> data;
+              kMmaKeysPerStep * rowVectors / (kMmaWarps * kWarpSize);
+          auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
+          auto copyStep = [&](Value key0, Value buffer) -> Value {
+            SmallVector<Value> copies;
+            Value elements = b.select(b.cmp(Pred::slt, key0, spanEnd),
+                                      b.index(8), b.index(0));
             for (int64_t i = 0; i < loadsPerThread; ++i) {
               Value e = b.add(thread, b.index(i * kMmaWarps * kWarpSize));
-              Value key = b.add(key0, b.toI32(b.div(e, b.index(rowLoads))));
+              Value row = b.div(e, b.index(rowVectors));
+              Value column = b.rem(e, b.index(rowVectors));
+              Value key = b.add(key0, b.toI32(row));
               Value safe = b.toIndex(b.min(key, b.sub(spanEnd, one32)));
-              Value feature = b.mul(b.rem(e, b.index(rowLoads)), b.index(8));
-              data.push_back(alignedLoad(
-                  b, rowType, k, cacheIndex(layout, batch, kvHead, safe, feature),
-                  kVectorBytes));
+              Value target = b.mul(stagedKeyColumn(b, rowVectors, row, column),
+                                   b.index(8));
+              copies.push_back(nvgpu::DeviceAsyncCopyOp::create(
+                  b, tokenType, keyTiles, ValueRange{buffer, row, target}, k,
+                  cacheIndex(layout, batch, kvHead, safe,
+                             b.mul(column, b.index(8))),
+                  b.getIndexAttr(8), elements,
+                  /*bypassL1=*/b.getUnitAttr()));
             }
-            return data;
+            return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType,
+                                                           copies);
           };
-          auto storeStep = [&](Value buffer, ValueRange data) {
-            for (int64_t i = 0; i < loadsPerThread; ++i) {
-              Value e = b.add(thread, b.index(i * kMmaWarps * kWarpSize));
-              b.store(data[i], keyTiles,
-                      {buffer, b.div(e, b.index(rowLoads)),
-                       b.rem(e, b.index(rowLoads))});
-            }
+          // Waits until at most keyStages - 2 of this thread's copies after
+          // the one the next step uses are in flight.
+          auto waitForNextStep = [&](Value group) {
+            nvgpu::DeviceAsyncWaitOp::create(
+                b, group, b.getI32IntegerAttr(keyStages - 2));
           };
+          Value step = b.i32(kMmaKeysPerStep);
+          Value lastStage = b.i32(keyStages - 1);
+          Value prologue;
+          for (int64_t stage = 0; stage + 1 < keyStages; ++stage)
+            prologue =
+                copyStep(b.add(spanStart, b.i32(stage * kMmaKeysPerStep)),
+                         b.index(stage));
+          waitForNextStep(prologue);
           Value noMax = b.f32(kNoMaximum);
           SmallVector<Value> inits;
           for (int64_t half = 0; half < laneRows; ++half)
             llvm::append_range(inits, ArrayRef<Value>{noMax, b.f32(0.0)});
-          llvm::append_range(inits, loadStep(spanStart));
-          Value step = b.i32(kMmaKeysPerStep);
+          inits.push_back(b.i32(0));
           SmallVector<Value> stats = b.forLoop(
               spanStart, spanEnd, step, inits,
               [&](Value key0, ValueRange iters) -> SmallVector<Value> {
-                // Two buffers: a warp still reading the previous step's
-                // buffer is past this step's barrier before anyone writes
-                // that buffer again.
-                Value buffer = b.toIndex(arith::RemUIOp::create(
-                    b, arith::DivUIOp::create(b, b.sub(key0, spanStart), step),
-                    b.i32(2)));
-                storeStep(buffer, iters.drop_front(2 * laneRows));
+                // The stages form a ring: this step's keys are in stage
+                // `stage`, and the copy of step + keyStages - 1 goes to the
+                // stage before it, which every warp finished reading (the
+                // previous step) before this barrier. The barrier also makes
+                // every thread's completed copies visible to the block.
+                Value stage32 = iters[2 * laneRows];
+                Value stage = b.toIndex(stage32);
                 gpu::BarrierOp::create(b);
-                // The next step's loads are in flight during this step's
-                // mma (past the span, they reread its last key).
-                SmallVector<Value> prefetched = loadStep(b.add(key0, step));
+                Value refill = b.select(b.cmp(Pred::eq, stage32, b.i32(0)),
+                                        lastStage, b.sub(stage32, one32));
+                Value copies = copyStep(
+                    b.add(key0, b.i32((keyStages - 1) * kMmaKeysPerStep)),
+                    b.toIndex(refill));
                 SmallVector<SmallVector<Value>> keyPairs(kMmaTiles);
                 for (int64_t tile = 0; tile < kMmaTiles; ++tile)
                   for (int64_t j = 0; j < loads; ++j) {
-                    Value column = b.add(b.index(kMmaFeatureStride / 8 * j),
-                                         quad);
-                    Value data = b.load(
-                        keyTiles,
-                        {buffer, b.add(b.index(8 * tile), group), column});
+                    Value row = b.add(b.index(8 * tile), group);
+                    Value column = stagedKeyColumn(
+                        b, rowVectors, row,
+                        b.add(b.index(kMmaFeatureStride / 8 * j), quad));
+                    Value data = alignedLoad(
+                        b, rowType, keyTiles,
+                        {stage, row, b.mul(column, b.index(8))}, kVectorBytes);
                     for (int64_t p = 0; p < 4; ++p)
                       keyPairs[tile].push_back(vector::ShuffleOp::create(
                           b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
@@ -1064,7 +1098,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                                       maxima);
                   next.resize(2 * laneRows);
                 }
-                llvm::append_range(next, prefetched);
+                waitForNextStep(copies);
+                next.push_back(b.select(b.cmp(Pred::eq, stage32, lastStage),
+                                        b.i32(0), b.add(stage32, one32)));
                 return next;
               });
 
@@ -1154,14 +1190,16 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
         b, b.max(b.sub(position, b.i32(reach)), zero32), b.i32(chunk));
   };
   Value firstChunk = chunkAtOrAfter(key0);
-  Value lastChunk = b.div(
+  // Not negative: the span's sequence has a prefix, so stepEnd >= 1.
+  Value lastChunk = arith::DivUIOp::create(
+      b,
       b.min(b.add(b.sub(stepEnd, one32), b.i32(reach)), b.sub(prefix, one32)),
       b.i32(chunk));
   // The step's slots that hold chunks: n <= lastSlot (-1 when the step has
   // no prefix key); slot n is the span's slot `firstSpanSlot + n`.
-  Value lastSlot = b.toIndex(b.select(
+  Value lastSlot = b.select(
       b.cmp(Pred::slt, key0, stepEnd),
-      b.min(b.sub(lastChunk, firstChunk), b.i32(stepSlots - 1)), b.i32(-1)));
+      b.min(b.sub(lastChunk, firstChunk), b.i32(stepSlots - 1)), b.i32(-1));
   Value firstSpanSlot = b.toIndex(b.sub(firstChunk, chunkAtOrAfter(spanStart)));
   // Earlier steps' keys (below key0) add to chunks up to
   // (key0 - 1 + reach) / C, at most (2 * reach + C - 2) / C past firstChunk:
@@ -1206,11 +1244,11 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
     for (int64_t m = 0; m < rowTiles; ++m)
       for (int64_t i = 0; i < 4; ++i) {
         int64_t lowestSlot = kSlotsPerMmaTile * tile + i % 2;
-        Value n = b.add(b.index(lowestSlot), b.mul(quad, b.index(2)));
+        Value n = b.add(b.i32(lowestSlot), pairOffset);
         b.ifThen(b.cmp(Pred::sle, n, lastSlot), [&]() {
           int64_t half = 2 * m + i / 2;
           Value row = b.add(group, b.index(8 * half));
-          Value spanSlot = b.add(firstSpanSlot, n);
+          Value spanSlot = b.add(firstSpanSlot, b.toIndex(n));
           Value reference = maxima[half];
           Value sum = acc[m][i];
           // The slot may hold an earlier step's sum, relative to that step's
@@ -2285,6 +2323,12 @@ struct ChunkKVToGPUPass
           << static_cast<int64_t>(mmaRowTiles);
       return signalPassFailure();
     }
+    if (keyStages < 2 || keyStages > 4) {
+      getOperation()->emitError()
+          << "chunkkv-lower-to-gpu: key-stages must be 2, 3 or 4, got "
+          << static_cast<int64_t>(keyStages);
+      return signalPassFailure();
+    }
     // Report every op the kernels cannot take, with the reason, before
     // changing anything.
     bool unsupported = false;
@@ -2302,7 +2346,8 @@ struct ChunkKVToGPUPass
 
     RewritePatternSet patterns(&getContext());
     populateChunkKVToGPUPatterns(
-        patterns, GPUScoreOptions{tokensPerBlock, singlePass, mmaRowTiles});
+        patterns,
+        GPUScoreOptions{tokensPerBlock, singlePass, mmaRowTiles, keyStages});
     if (failed(lowerChunkKVOps(getOperation(), std::move(patterns))))
       return signalPassFailure();
     RewritePatternSet joins(&getContext());

@@ -51,13 +51,17 @@ std::string chunkkv::checkGPUPipelineOptions(const GPUPipelineOptions &options) 
   if (options.mmaRowTiles != 1 && options.mmaRowTiles != 2)
     return "mma-row-tiles must be 1 or 2, got " +
            std::to_string(options.mmaRowTiles);
+  if (options.keyStages < 2 || options.keyStages > 4)
+    return "key-stages must be 2, 3 or 4, got " +
+           std::to_string(options.keyStages);
   return "";
 }
 
 void chunkkv::buildGPUPipeline(OpPassManager &pm,
                                const GPUPipelineOptions &options) {
-  pm.addPass(createChunkKVToGPUPass(ChunkKVToGPUPassOptions{
-      options.tokensPerBlock, options.singlePass, options.mmaRowTiles}));
+  pm.addPass(createChunkKVToGPUPass(
+      ChunkKVToGPUPassOptions{options.tokensPerBlock, options.singlePass,
+                              options.mmaRowTiles, options.keyStages}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());

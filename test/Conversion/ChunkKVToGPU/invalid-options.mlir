@@ -2,9 +2,11 @@
 
 // RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="single-pass=maybe" 2>&1 | FileCheck %s --check-prefix=PASSES
 // RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="mma-row-tiles=3" 2>&1 | FileCheck %s --check-prefix=TILES
+// RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="key-stages=1" 2>&1 | FileCheck %s --check-prefix=STAGES
 // CHECK: error: chunkkv-lower-to-gpu: tokens-per-block must be a positive multiple of 32, got 48
 // PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 // TILES: error: chunkkv-lower-to-gpu: mma-row-tiles must be 1 or 2, got 3
+// STAGES: error: chunkkv-lower-to-gpu: key-stages must be 2, 3 or 4, got 1
 func.func @f() {
   return
 }

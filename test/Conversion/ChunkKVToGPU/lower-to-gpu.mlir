@@ -2,6 +2,7 @@
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="tokens-per-block=128" | FileCheck %s --check-prefix=SPAN128
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="single-pass=false" | FileCheck %s --check-prefix=TWOPASS
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-row-tiles=2" | FileCheck %s --check-prefix=ROWTILES
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="key-stages=2" | FileCheck %s --check-prefix=STAGES2
 
 #p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
 
@@ -13,9 +14,11 @@
 // out relative to the span's maximum; the combine kernel combines the
 // spans' statistics and gives each span its share of the row's score; the
 // chunk kernel adds the partials times the shares, sixteen rows of loads at
-// a time. Spans of 512 keys (tokens-per-block): their 53 chunk slots fit in
-// 48 KiB next to the staged keys. All on one stream of async tokens,
-// scratch from gpu.alloc and freed.
+// a time. Keys reach shared memory by cp.async in a ring of three steps of
+// 32 (key-stages): two steps' copies in flight while the block works on
+// the third. Spans of 448 keys: their 46 chunk slots fit in 48 KiB next to
+// the staged keys (512, tokens-per-block, would not). All on one stream of
+// async tokens, scratch from gpu.alloc and freed.
 // CHECK-LABEL: func.func @chunk_score_f16
 // CHECK-NOT: chunkkv.
 // CHECK: %[[T0:.*]] = gpu.wait async
@@ -24,20 +27,37 @@
 // CHECK: %[[CAP:.*]] = memref.dim %{{.*}}, %c2 : memref<?x?x?x128xf16>
 // CHECK: %[[FITS:.*]] = arith.cmpi slt, %[[CAP]], %c2147483648
 // CHECK: cf.assert %[[FITS]], "chunkkv.chunk_score on GPU: expects caches of fewer than 2^31 tokens"
-// CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c512
+// CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c448
 // CHECK: %[[SPANS:.*]] = arith.maxsi %[[CEIL]], %c1
 // CHECK: %[[STATS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
-// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %c53) : memref<?x?x?x?x?xf32>
+// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %c46) : memref<?x?x?x?x?xf32>
 // CHECK: gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
 // CHECK-SAME: function(@chunkkv_score_stats)
-// CHECK-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x53xvector<2xf32>, #gpu.address_space<workgroup>>)
-// CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<?x?x?x128xf16>, vector<8xf16>
+// CHECK-SAME: workgroup(%[[KEYS:.*]] : memref<3x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x46xvector<2xf32>, #gpu.address_space<workgroup>>)
+// Before the loop: steps 0 and 1, one group each, and a wait for step 0.
+// CHECK: nvgpu.device_async_copy %{{.*}}, %[[KEYS]][%c0, {{.*}}], 8, %{{.*}} {bypassL1} : memref<?x?x?x128xf16> to memref<3x32x128xf16, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_create_group
+// CHECK: nvgpu.device_async_copy %{{.*}}, %[[KEYS]][%c1, {{.*}}], 8
+// CHECK: %[[SECOND:.*]] = nvgpu.device_async_create_group
+// CHECK: nvgpu.device_async_wait %[[SECOND]] {numGroups = 1 : i32}
+// In each step: a barrier, the copies of the step two ahead into the stage
+// before this one, the mma on this one's keys, and a wait for the next.
+// CHECK: scf.for
+// CHECK: gpu.barrier
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[STAGE:.*]], %c0_i32
+// CHECK: %[[BEFORE:.*]] = arith.subi %[[STAGE]], %c1_i32
+// CHECK: %[[REFILL:.*]] = arith.select %[[FIRST]], %c2_i32, %[[BEFORE]]
+// CHECK: %[[REFILL_INDEX:.*]] = arith.index_cast %[[REFILL]]
+// CHECK: nvgpu.device_async_copy %{{.*}}, %[[KEYS]][%[[REFILL_INDEX]], {{.*}}], 8
+// CHECK: %[[GROUP:.*]] = nvgpu.device_async_create_group
+// CHECK: vector.load %[[KEYS]][{{.*}}] {alignment = 16 : i64} : memref<3x32x128xf16, #gpu.address_space<workgroup>>, vector<8xf16>
 // CHECK: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
 // CHECK: gpu.shuffle  xor
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK: %[[TERM:.*]] = arith.bitcast %{{.*}} : f32 to i32
 // CHECK: nvvm.mma.sync A[%[[TERM]], {{.*}} multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
-// CHECK: memref.store %{{.*}} : memref<4x16x53xvector<2xf32>, #gpu.address_space<workgroup>>
+// CHECK: memref.store %{{.*}} : memref<4x16x46xvector<2xf32>, #gpu.address_space<workgroup>>
+// CHECK: nvgpu.device_async_wait %[[GROUP]] {numGroups = 1 : i32}
 // CHECK: nvvm.bar.warp.sync
 // CHECK: memref.store {{.*}} : memref<?x?x?x?x?xf32>
 // CHECK: function(@chunkkv_score_combine)
@@ -53,18 +73,28 @@
 // CHECK-NOT: chunkkv.
 // Two 16-row tiles per warp: a block takes 128 window queries, each key
 // fragment loaded from shared memory feeds two mma.sync, and the doubled
-// chunk slots fit next to the staged keys with spans of 256 keys.
+// chunk slots fit next to the staged keys with spans of 192 keys.
 // ROWTILES-LABEL: func.func @chunk_score_f16
-// ROWTILES: arith.ceildivsi %{{.*}}, %c256
+// ROWTILES: arith.ceildivsi %{{.*}}, %c192
 // ROWTILES: %[[GROUPS:.*]] = arith.ceildivsi %{{.*}}, %c128
 // ROWTILES: gpu.launch async {{.*}} in (%{{.*}} = %[[GROUPS]], {{.*}} function(@chunkkv_score_stats)
-// ROWTILES-SAME: memref<4x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x32x27xvector<2xf32>, #gpu.address_space<workgroup>>)
+// ROWTILES-SAME: memref<4x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x32x21xvector<2xf32>, #gpu.address_space<workgroup>>)
 // ROWTILES: nvvm.mma.sync A[%[[TOP:[0-9]+]], {{.*}}]  B[%[[K0:[0-9]+]], %[[K1:[0-9]+]]]
 // ROWTILES-NOT: nvvm.mma.sync A[%[[TOP]],
 // ROWTILES: nvvm.mma.sync A[{{.*}}]  B[%[[K0]], %[[K1]]]
+// Two stages: one step's copies in flight, the wait leaves none, and the
+// span is tokens-per-block again (53 slots).
+// STAGES2-LABEL: func.func @chunk_score_f16
+// STAGES2: arith.ceildivsi %{{.*}}, %c512
+// STAGES2: function(@chunkkv_score_stats)
+// STAGES2-SAME: workgroup(%{{.*}} : memref<2x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x53xvector<2xf32>, #gpu.address_space<workgroup>>)
+// STAGES2: nvgpu.device_async_create_group
+// STAGES2-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// STAGES2: scf.for
+// STAGES2: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // TWOPASS-LABEL: func.func @chunk_score_f16
 // TWOPASS: function(@chunkkv_score_stats)
-// TWOPASS-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>)
+// TWOPASS-SAME: workgroup(%{{.*}} : memref<3x32x128xf16, #gpu.address_space<workgroup>>)
 // TWOPASS: function(@chunkkv_score_combine)
 // TWOPASS: function(@chunkkv_score_tokens)
 // TWOPASS: function(@chunkkv_score_pool)
@@ -91,12 +121,12 @@ func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>
 // the logits and sums probabilities per token, pooling, chunks.
 // CHECK-LABEL: func.func @chunk_score_kvpress_bf16
 // CHECK: function(@chunkkv_score_stats)
-// CHECK-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xbf16>, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<3x32x128xbf16, #gpu.address_space<workgroup>>)
 // CHECK: nvvm.mma.sync
 // CHECK-NOT: nvvm.bar.warp.sync
 // CHECK: function(@chunkkv_score_combine)
 // CHECK: function(@chunkkv_score_tokens)
-// CHECK-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xbf16>, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x512xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<3x32x128xbf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x512xf32, #gpu.address_space<workgroup>>)
 // CHECK: nvvm.mma.sync
 // CHECK: gpu.barrier
 // CHECK: function(@chunkkv_score_pool)
@@ -122,7 +152,7 @@ func.func @chunk_score_kvpress_bf16(%q: memref<?x?x64x128xbf16>, %k: memref<?x?x
 // so the paper policy falls back to the token pass.
 // CHECK-LABEL: func.func @chunk_score_f16_fine_chunks
 // CHECK: function(@chunkkv_score_stats)
-// CHECK-SAME: workgroup(%{{.*}} : memref<2x32x20xvector<8xf16>, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<3x32x128xf16, #gpu.address_space<workgroup>>)
 // CHECK: function(@chunkkv_score_tokens)
 // CHECK: function(@chunkkv_score_pool)
 // CHECK: function(@chunkkv_score_chunks)

@@ -8,6 +8,8 @@
 // SPAN: chunkkv-gpu-pipeline: tokens-per-block must be a positive multiple of 32, got 48
 // RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="mma-row-tiles=0" 2>&1 | FileCheck %s --check-prefix=TILES
 // TILES: chunkkv-gpu-pipeline: mma-row-tiles must be 1 or 2, got 0
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="key-stages=5" 2>&1 | FileCheck %s --check-prefix=STAGES
+// STAGES: chunkkv-gpu-pipeline: key-stages must be 2, 3 or 4, got 5
 // PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 func.func @f() {
   return
