@@ -4,10 +4,13 @@ emulator (no GPU needed).
 Runs one selection (checked against the NumPy reference) through the PTX
 build of a library variant on the emulator and prints, per kernel, what it
 executed: warp instructions, mma.sync, MUFU operations, global bytes, shared
-accesses and barriers, each also per token of the sequence. The counts are
+accesses, their wavefronts and bank conflicts (wavefronts beyond the fewest
+the accesses could take), and barriers, each also per token of the
+sequence. The counts are
 exact for the run; the lower bounds next to them turn them into time on a
-GPU of the given size, at full issue rate, full copy bandwidth and full
-mma.sync rate, with nothing overlapping badly, and the memory latency times
+GPU of the given size, at full issue rate, full copy bandwidth, full
+mma.sync rate and one shared-memory wavefront per cycle and SM, with
+nothing overlapping badly, and the memory latency times
 the round trips to global memory of the slowest thread (loads hoisted to the
 start of their basic block, as ptxas does; see the emulator's Executor). They compare kernel versions
 where no GPU is at hand; only bench_gpu.py measures time.
@@ -50,6 +53,7 @@ def main():
 
     emulator = test_gpu.use_emulator(args.build)
     emulator.track_round_trips = True
+    emulator.count_bank_conflicts = True
     device = test_gpu.Device()
     policy, _, _, head_dim = test_gpu.variant_policy(args.variant)
     rng = np.random.default_rng(0)
@@ -66,8 +70,10 @@ def main():
           f"Hkv={args.kv_heads}; per-token counts are per token of the batch")
     print("| kernel | launches | blocks | warp instr / token | mma / token | MUFU / token "
           "| global B read / token | written / token | shared warp accesses / token "
-          "| barriers / token | round trips | bound (µs): issue / memory / mma / latency |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| shared wavefronts / token (bank conflicts) "
+          "| barriers / token | round trips "
+          "| bound (µs): issue / memory / mma / shared / latency |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     issue_rate = args.sms * 4 * args.clock_ghz * 1e3  # warp instructions per µs
     for name, row in profile.items():
         if not row["launches"]:
@@ -77,11 +83,16 @@ def main():
         memory = (row["global_read"] + row["global_written"]) / (args.bandwidth_gbs * 1e3)
         mma = row["mma"] * 2 * 16 * 8 * 16 / (args.mma_tflops * 1e6)
         latency = row["round_trips"] * args.memory_latency_us
+        # Shared memory serves one wavefront (32 banks of 4 bytes) per cycle
+        # and SM.
+        shared = row["shared_wavefronts"] / (args.sms * args.clock_ghz * 1e3)
         print(f"| {name} | {row['launches']} | {row['blocks']} | "
               f"{per['warp_instructions']:.2f} | {per['mma']:.3f} | {per['mufu']:.1f} | "
               f"{per['global_read']:.0f} | {per['global_written']:.0f} | "
-              f"{per['shared_accesses']:.2f} | {per['barriers']:.3f} | {row['round_trips']} | "
-              f"{issue:.1f} / {memory:.1f} / {mma:.1f} / {latency:.1f} |")
+              f"{per['shared_accesses']:.2f} | "
+              f"{per['shared_wavefronts']:.2f} ({per['bank_conflicts']:.2f}) | "
+              f"{per['barriers']:.3f} | {row['round_trips']} | "
+              f"{issue:.1f} / {memory:.1f} / {mma:.1f} / {shared:.1f} / {latency:.1f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(variant=args.variant, batch=args.batch, length=args.length,

@@ -461,6 +461,26 @@ def lanes_of(sel, size):
     return np.arange(size) if isinstance(sel, slice) else sel
 
 
+def shared_wavefronts(lanes, addresses, width):
+    """(wavefronts, fewest possible) of one shared-memory instruction of the
+    `lanes` (any warps) at byte `addresses`, `width` bytes each: 32 banks of
+    4-byte words; a warp's accesses of up to 4 bytes form one phase, of 8
+    bytes two (half-warps), of 16 bytes four (quarter-warps); a phase takes
+    as many wavefronts as the most distinct words any bank holds among its
+    lanes' (lanes reading one word share it)."""
+    words = max(width // 4, 1)
+    phase_lanes = 32 if width <= 4 else 128 // width
+    phase = lanes // 32 * (32 // phase_lanes) + lanes % 32 // phase_lanes
+    phases = np.repeat(phase, words)
+    word = (addresses[:, None] // 4 + np.arange(words)[None, :]).ravel()
+    distinct = np.unique(np.stack([phases, word]), axis=1)
+    per_bank, counts = np.unique(distinct[0] * 32 + distinct[1] % 32, return_counts=True)
+    deepest = {}
+    for key, count in zip((per_bank // 32).tolist(), counts.tolist()):
+        deepest[key] = max(deepest.get(key, 0), count)
+    return sum(deepest.values()), len(deepest)
+
+
 def block_leaders(kernel):
     """The first instruction of each basic block, ascending."""
     code = kernel.code
@@ -527,9 +547,15 @@ class Executor:
     thread, times the memory latency, bounds a latency-bound kernel's time
     from below."""
 
-    def __init__(self, kernel, track_round_trips=False):
+    def __init__(self, kernel, track_round_trips=False, count_bank_conflicts=False):
         self.kernel = kernel
         self.track_round_trips = track_round_trips
+        # Shared-memory wavefronts (shared_wavefronts), summed over every
+        # shared access, and the fewest those accesses could have taken.
+        self.count_bank_conflicts = count_bank_conflicts
+        self.wavefronts = self.ideal_wavefronts = 0
+        # Bank conflicts per PTX line, to find the accesses that cause them.
+        self.conflicts_by_line = collections.Counter()
         self.round_trips = 0
         self.sources = [source_registers(instr) for instr in kernel.code]
         self.destinations = [destination_registers(instr) for instr in kernel.code]
@@ -603,6 +629,15 @@ class Executor:
                                   + op.offset, np.int64)
             raise EmulationError(f"{self.kernel.name}: unknown symbol {base.value}")
         return L.reg(base.value)[sel].view(np.int64) + op.offset
+
+    def count_wavefronts(self, L, sel, address, width, instr):
+        if self.count_bank_conflicts:
+            lanes = lanes_of(sel, L.size)
+            address = np.broadcast_to(address, (lanes.size,)).astype(np.int64)
+            taken, fewest = shared_wavefronts(lanes, address, width)
+            self.wavefronts += taken
+            self.ideal_wavefronts += fewest
+            self.conflicts_by_line[instr.line] += taken - fewest
 
     def where(self, instr):
         return f"{self.kernel.name} line {instr.line} ({instr.opcode})"
@@ -751,6 +786,7 @@ class Executor:
             array, offsets = self.memory_view(L, space, address, width * vector, sel, instr)
             if space == "shared":
                 L.check_race(sel, offsets, width * vector, False, self.where(instr))
+                self.count_wavefronts(L, sel, address, width * vector, instr)
             for i, d in enumerate(dsts):
                 bits = self.load(array, offsets + i * width, t)
                 if t[0] == "s":  # sign-extend into the destination register
@@ -771,6 +807,7 @@ class Executor:
             array, offsets = self.memory_view(L, space, address, width * vector, sel, instr)
             if space == "shared":
                 L.check_race(sel, offsets, width * vector, True, self.where(instr))
+                self.count_wavefronts(L, sel, address, width * vector, instr)
             count = len(offsets)
             for i, s in enumerate(srcs):
                 bits = np.broadcast_to(to_bits(self.read(L, s, t, sel), t), (count,))
@@ -808,9 +845,10 @@ class Executor:
 
         def copy(L, sel):
             lanes = lanes_of(sel, L.size)
-            _, target = self.memory_view(L, "shared", self.addresses(L, dst, sel),
-                                         width, sel, instr)
+            target_address = self.addresses(L, dst, sel)
+            _, target = self.memory_view(L, "shared", target_address, width, sel, instr)
             L.check_race(sel, target, width, True, self.where(instr))
+            self.count_wavefronts(L, sel, target_address, width, instr)
             read = np.broadcast_to(self.read(L, source_size, "u32", sel).astype(np.int64),
                                    (lanes.size,))
             if np.any(read > width):
@@ -1379,8 +1417,10 @@ class Emulator:
         self.functions = {}
         self.lanes_per_batch = lanes_per_batch
         self.launches = 0
-        # Count memory round trips in the kernels loaded from now on (slower).
+        # Count memory round trips and shared-memory bank conflicts in the
+        # kernels loaded from now on (slower).
         self.track_round_trips = False
+        self.count_bank_conflicts = False
 
     def load_module(self, image):
         if image[:4] == b"\x7fELF":
@@ -1395,7 +1435,8 @@ class Emulator:
         if kernel is None:
             raise EmulationError(f"no kernel {name} in module {module}")
         handle = len(self.functions) + 1
-        self.functions[handle] = Executor(kernel, self.track_round_trips)
+        self.functions[handle] = Executor(kernel, self.track_round_trips,
+                                          self.count_bank_conflicts)
         return handle
 
     def launch(self, function, grid, block, params):
@@ -1422,18 +1463,21 @@ class Emulator:
         shared-memory warp accesses, bar.sync per warp, atomics, and (where
         counted, see Executor) memory round trips: per launch the most of any
         thread, summed over launches, as a stream runs them one after
-        another."""
+        another; shared-memory wavefronts and, of those, the ones beyond the
+        fewest the accesses could take (bank conflicts, shared_wavefronts)."""
         totals = {}
         for executor in self.functions.values():
             row = totals.setdefault(executor.kernel.name, dict(
                 launches=0, blocks=0, warp_instructions=0, mma=0, mufu=0,
                 global_read=0, global_written=0, shared_accesses=0, barriers=0, atomics=0,
-                round_trips=0))
+                round_trips=0, shared_wavefronts=0, bank_conflicts=0))
             row["launches"] += executor.launches
             row["round_trips"] += executor.round_trips
             row["blocks"] += executor.blocks
             row["warp_instructions"] += int(executor.issued.sum())
             row["global_read"] += executor.copied_bytes
+            row["shared_wavefronts"] += executor.wavefronts
+            row["bank_conflicts"] += executor.wavefronts - executor.ideal_wavefronts
             for instr, issued, executed in zip(executor.kernel.code, executor.issued,
                                                executor.executed):
                 head, parts = instr.parts[0], instr.parts

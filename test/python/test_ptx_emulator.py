@@ -475,6 +475,50 @@ def test_round_trips_of_async_copies_end_at_their_wait():
     assert round_trips(waited, arrays, shared=shared) == 2
 
 
+def bank_conflicts(body, shared):
+    """(wavefronts, conflicts) the emulator counts for one warp running `body`."""
+    emulator = ptx_emulator.Emulator(memory_bytes=1 << 20)
+    emulator.count_bank_conflicts = True
+    run_kernel(body, [np.zeros(32, np.uint32)], shared=shared, emulator=emulator)
+    row = emulator.profile()["k"]
+    return row["shared_wavefronts"], row["bank_conflicts"]
+
+
+@pytest.mark.parametrize("stride, access, expected", [
+    (4, "u32", (1, 0)),     # consecutive words: one wavefront
+    (0, "u32", (1, 0)),     # one word: a broadcast
+    (128, "u32", (32, 31)),  # every lane in bank 0
+    (8, "u32", (2, 1)),     # two lanes per bank
+    (16, "v4.u32", (4, 0)),  # 16 bytes per lane: four quarter-warps
+    # Quarter-warps of two 128-byte rows, four 16-byte columns each (the
+    # staged keys of the score kernels without a swizzle): both rows on the
+    # same 16 banks, two wavefronts per quarter-warp.
+    ("rows", "v4.u32", (8, 4)),
+])
+def test_bank_conflicts_count_wavefronts_per_phase(stride, access, expected):
+    if stride == "rows":
+        # lane: row lane / 4 (128 bytes apart), column lane % 4.
+        address = """
+  shr.u32 %r5, %r1, 2;
+  and.b32 %r6, %r1, 3;
+  mul.wide.u32 %rd5, %r5, 128;
+  mul.wide.u32 %rd7, %r6, 16;
+  add.s64 %rd5, %rd5, %rd7;"""
+    else:
+        address = f"""
+  mul.wide.u32 %rd5, %r1, {stride};"""
+    load = ("ld.shared.v4.u32 {%r2, %r3, %r4, %r7}, [%rd6];" if access.startswith("v4")
+            else "ld.shared.u32 %r2, [%rd6];")
+    body = PROLOGUE + address + f"""
+  mov.b64 %rd4, buffer;
+  add.s64 %rd6, %rd4, %rd5;
+  {load}
+  ret;
+"""
+    shared = ".shared .align 16 .b8 buffer[4096];"
+    assert bank_conflicts(body, shared) == expected
+
+
 def test_conversions_round_to_nearest_even():
     body = PROLOGUE + """
   ld.global.f32 %f1, [%rd3];

@@ -242,6 +242,19 @@ Value alignedLoad(KernelBuilder &b, VectorType type, Value memref,
                                 llvm::MaybeAlign(alignment));
 }
 
+/// Entries per row of the single-pass kernel's chunk slots in shared memory
+/// (8 bytes each), for rows of `slots`: a half-warp's slot accesses take
+/// rows g < 4 and slots 2q (+ 1) for the lanes (g, q), and rows whose
+/// stride is 3, 5, 11 or 13 modulo 16 entries put up to three quads of
+/// each on distinct banks (a step of 32 keys reaches at most six slots of
+/// chunks of 8 tokens or more).
+int64_t chunkSlotStride(int64_t slots) {
+  int64_t stride = slots;
+  while (!llvm::is_contained({3, 5, 11, 13}, stride % 16))
+    ++stride;
+  return stride;
+}
+
 /// The 16-byte column of shared memory that holds column `column` of the
 /// tensor-core kernels' staged key row `row` (rows of `rowVectors` 16-byte
 /// vectors, unpadded). The eight lanes of a quarter-warp read four columns
@@ -542,7 +555,8 @@ int64_t ChunkScoreGPULowering::singlePassSpanLength() const {
   int64_t maximaBytes = rowsPerMmaBlock * 4;
   for (int64_t keys = tokensPerBlock; keys >= kMmaKeysPerStep;
        keys -= kMmaKeysPerStep) {
-    int64_t slotBytes = 2 * rowsPerMmaBlock * chunksTouched(keys) * 4;
+    int64_t slotBytes =
+        2 * rowsPerMmaBlock * chunkSlotStride(chunksTouched(keys)) * 4;
     if (keyBytes + maximaBytes + slotBytes <= kStaticSharedBytes)
       return keys;
   }
@@ -816,8 +830,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
     shared.push_back(workgroupBuffer(ctx, {kMmaWarps, spanLength}, f32));
   if (chunkSlots) {
     shared.push_back(workgroupBuffer(ctx, {kMmaWarps, warpRows}, f32));
-    shared.push_back(workgroupBuffer(ctx, {kMmaWarps, warpRows, slotsPerSpan},
-                                     VectorType::get({2}, f32)));
+    shared.push_back(workgroupBuffer(
+        ctx, {kMmaWarps, warpRows, chunkSlotStride(slotsPerSpan)},
+        VectorType::get({2}, f32)));
   }
   queue.launch(
       tokenPass ? "chunkkv_score_tokens" : "chunkkv_score_stats",

@@ -16,8 +16,10 @@
 // chunk kernel adds the partials times the shares, sixteen rows of loads at
 // a time. Keys reach shared memory by cp.async in a ring of three steps of
 // 32 (key-stages): two steps' copies in flight while the block works on
-// the third. Spans of 448 keys: their 46 chunk slots fit in 48 KiB next to
-// the staged keys (512, tokens-per-block, would not). All on one stream of
+// the third. Spans of 416 keys: their 43 chunk slots fit in 48 KiB next to
+// the staged keys (512, tokens-per-block, would not; nor would 448, whose
+// 46 slots need rows of 51 to keep the slot accesses free of bank
+// conflicts). All on one stream of
 // async tokens, scratch from gpu.alloc and freed.
 // CHECK-LABEL: func.func @chunk_score_f16
 // CHECK-NOT: chunkkv.
@@ -27,13 +29,13 @@
 // CHECK: %[[CAP:.*]] = memref.dim %{{.*}}, %c2 : memref<?x?x?x128xf16>
 // CHECK: %[[FITS:.*]] = arith.cmpi slt, %[[CAP]], %c2147483648
 // CHECK: cf.assert %[[FITS]], "chunkkv.chunk_score on GPU: expects caches of fewer than 2^31 tokens"
-// CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c448
+// CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c416
 // CHECK: %[[SPANS:.*]] = arith.maxsi %[[CEIL]], %c1
 // CHECK: %[[STATS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
-// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %c46) : memref<?x?x?x?x?xf32>
+// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %c43) : memref<?x?x?x?x?xf32>
 // CHECK: gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
 // CHECK-SAME: function(@chunkkv_score_stats)
-// CHECK-SAME: workgroup(%[[KEYS:.*]] : memref<3x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x46xvector<2xf32>, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[KEYS:.*]] : memref<3x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x43xvector<2xf32>, #gpu.address_space<workgroup>>)
 // Before the loop: steps 0 and 1, one group each, and a wait for step 0.
 // CHECK: nvgpu.device_async_copy %{{.*}}, %[[KEYS]][%c0, {{.*}}], 8, %{{.*}} {bypassL1} : memref<?x?x?x128xf16> to memref<3x32x128xf16, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_create_group
@@ -56,7 +58,7 @@
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK: %[[TERM:.*]] = arith.bitcast %{{.*}} : f32 to i32
 // CHECK: nvvm.mma.sync A[%[[TERM]], {{.*}} multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
-// CHECK: memref.store %{{.*}} : memref<4x16x46xvector<2xf32>, #gpu.address_space<workgroup>>
+// CHECK: memref.store %{{.*}} : memref<4x16x43xvector<2xf32>, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_wait %[[GROUP]] {numGroups = 1 : i32}
 // CHECK: nvvm.bar.warp.sync
 // CHECK: memref.store {{.*}} : memref<?x?x?x?x?xf32>
@@ -100,10 +102,13 @@
 // TWOPASS: function(@chunkkv_score_pool)
 // TWOPASS: function(@chunkkv_score_chunks)
 // TWOPASS-NOT: function(@chunkkv_score_chunk_sums)
+// 128 keys reach 14 chunk slots, held in rows of 19 (3 modulo 16: the
+// slots of a half-warp's rows on distinct banks).
 // SPAN128-LABEL: func.func @chunk_score_f16
 // SPAN128: arith.ceildivsi %{{.*}}, %c128
+// SPAN128: gpu.alloc async {{.*}}, %c14) : memref<?x?x?x?x?xf32>
 // SPAN128: function(@chunkkv_score_stats)
-// SPAN128-SAME: %{{.*}} : memref<4x16x14xvector<2xf32>, #gpu.address_space<workgroup>>)
+// SPAN128-SAME: %{{.*}} : memref<4x16x19xvector<2xf32>, #gpu.address_space<workgroup>>)
 func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
                            %len: memref<?xi64>, %s: memref<?x?xf32>) {
   chunkkv.chunk_score #p layout(bhsd)

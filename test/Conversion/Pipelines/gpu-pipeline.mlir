@@ -49,8 +49,8 @@
 
 // PTXAS: | kernel | registers
 // PTXAS-NOT: rejected
-// OCCUPANCY: | chunkkv_score_stats | {{([1-9]?[0-9]|1[01][0-9]|12[0-8])}} | 48384 |
-// PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 48384 | 0/0 | 0 |
+// OCCUPANCY: | chunkkv_score_stats | {{([1-9]?[0-9]|1[01][0-9]|12[0-8])}} | 46848 |
+// PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 46848 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_combine | {{[0-9]+}} | 0 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_chunk_sums | {{[0-9]+}} | 1024 | 0/0 | 0 |
 // PTXAS: | chunkkv_topk | {{[0-9]+}} | {{[0-9]+}} | 0/0 | 0 |
