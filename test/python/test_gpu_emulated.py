@@ -95,3 +95,9 @@ def test_profile_counts_the_single_and_the_two_pass_kernels(tmp_path):
     assert (single["chunkkv_score_stats"]["global_read"]
             < double["chunkkv_score_stats"]["global_read"]
             + double["chunkkv_score_tokens"]["global_read"])
+    # The staged keys (an XOR swizzle of odd rows) and the chunk slots (row
+    # strides of 3, 5, 11 or 13 modulo 16) take no more shared-memory
+    # wavefronts than their accesses need.
+    for row in (single["chunkkv_score_stats"], double["chunkkv_score_stats"],
+                double["chunkkv_score_tokens"]):
+        assert row["shared_wavefronts"] > 0 and row["bank_conflicts"] == 0
