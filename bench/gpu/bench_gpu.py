@@ -15,7 +15,8 @@ policy with C=10, w=32, keep 10 %), times in the same run:
   - roofline: the bytes the kernels must move (K once, then the kept rows of
              K and V read and written) divided by the device-to-device copy
              bandwidth measured here.
-Medians over --reps runs after warm-up. Prints a table and writes JSON.
+Medians over --reps runs after warm-up. Prints a table, with the fastest of
+the default and its alternates per configuration, and writes JSON.
 
   python3 bench/gpu/bench_gpu.py [--json FILE] [--reps 10]
 """
@@ -160,18 +161,24 @@ def main():
             moved = (batch * HKV * length * D * element          # K read once
                      + 2 * 2 * batch * HKV * kept * D * element)  # kept K, V rows in and out
             roofline = moved / bandwidth
+            forms = dict(default=ours, **{name[len(VARIANT) + 1:]: t
+                                          for name, t in others.items()})
+            fastest = min(forms, key=forms.get)
             row = dict(batch=batch, length=length, chunkkv_ms=ours * 1e3,
                        eager_ms=eager * 1e3, roofline_ms=roofline * 1e3,
                        speedup_vs_eager=eager / ours, fraction_of_roofline=roofline / ours,
                        kept=kept, overlap_with_eager=overlap,
-                       alternates_ms={name: t * 1e3 for name, t in others.items()})
+                       alternates_ms={name: t * 1e3 for name, t in others.items()},
+                       fastest_form=fastest)
             rows.append(row)
             print(f"B={batch} T={length}: chunkkv {ours * 1e3:.3f} ms, eager "
                   f"{eager * 1e3:.3f} ms ({eager / ours:.1f}x), roofline {roofline * 1e3:.3f} ms "
                   f"({100 * roofline / ours:.0f} % of it), kept {kept}, "
                   f"same positions as eager {100 * overlap:.1f} %"
                   + "".join(f"; {name[len(VARIANT) + 1:]} {t * 1e3:.3f} ms"
-                            for name, t in others.items()), flush=True)
+                            for name, t in others.items())
+                  + f"; fastest: {fastest} ({eager / forms[fastest]:.1f}x eager, "
+                  f"{100 * roofline / forms[fastest]:.0f} % of the roofline)", flush=True)
             del q, k, v, result
             torch.cuda.empty_cache()
     if args.profile:
