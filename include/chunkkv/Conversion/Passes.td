@@ -66,7 +66,7 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
       and, per step of 32 keys, a second `mma.sync` (16x8x8, tf32) sums
       `2^(x - running max)` times each key's pooling count
       per chunk into per-chunk slots in shared memory, written out
-      relative to the span's maximum; (2) per query, the spans'
+      relative to the span's maximum as bf16; (2) per query, the spans'
       statistics are combined and every span gets the weight
       `2^(span max - max) / (G * sum)`; (3) per chunk, the weighted
       partials are summed over kv heads, queries and spans.

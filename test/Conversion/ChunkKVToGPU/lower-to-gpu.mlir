@@ -11,7 +11,7 @@
 // sums each step's exponentials per chunk with a second mma.sync (the
 // exponentials as tf32, times the keys' counts per chunk) into
 // per-(query, span, chunk) slots in shared memory, written
-// out relative to the span's maximum; the combine kernel combines the
+// out relative to the span's maximum as bf16; the combine kernel combines the
 // spans' statistics and gives each span its share of the row's score; the
 // chunk kernel adds the partials times the shares, sixteen rows of loads at
 // a time. Keys reach shared memory by cp.async in a ring of three steps of
@@ -32,7 +32,7 @@
 // CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c416
 // CHECK: %[[SPANS:.*]] = arith.maxsi %[[CEIL]], %c1
 // CHECK: %[[STATS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
-// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %c43) : memref<?x?x?x?x?xf32>
+// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %c43) : memref<?x?x?x?x?xbf16>
 // CHECK: gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
 // CHECK-SAME: function(@chunkkv_score_stats)
 // CHECK-SAME: workgroup(%[[KEYS:.*]] : memref<3x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x43xvector<2xf32>, #gpu.address_space<workgroup>>)
@@ -61,13 +61,14 @@
 // CHECK: memref.store %{{.*}} : memref<4x16x43xvector<2xf32>, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_wait %[[GROUP]] {numGroups = 1 : i32}
 // CHECK: nvvm.bar.warp.sync
-// CHECK: memref.store {{.*}} : memref<?x?x?x?x?xf32>
+// CHECK: %[[PARTIAL:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// CHECK: memref.store %[[PARTIAL]], {{.*}} : memref<?x?x?x?x?xbf16>
 // CHECK: function(@chunkkv_score_combine)
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<?x?x?x?xf32>
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK: memref.store %{{.*}} : memref<?x?x?x?xf32>
 // CHECK: function(@chunkkv_score_chunk_sums)
-// CHECK-COUNT-16: memref.load {{.*}} : memref<?x?x?x?x?xf32>
+// CHECK-COUNT-16: memref.load {{.*}} : memref<?x?x?x?x?xbf16>
 // CHECK: gpu.barrier
 // CHECK-NOT: function(@chunkkv_score_tokens)
 // CHECK: gpu.dealloc async
@@ -106,7 +107,7 @@
 // slots of a half-warp's rows on distinct banks).
 // SPAN128-LABEL: func.func @chunk_score_f16
 // SPAN128: arith.ceildivsi %{{.*}}, %c128
-// SPAN128: gpu.alloc async {{.*}}, %c14) : memref<?x?x?x?x?xf32>
+// SPAN128: gpu.alloc async {{.*}}, %c14) : memref<?x?x?x?x?xbf16>
 // SPAN128: function(@chunkkv_score_stats)
 // SPAN128-SAME: %{{.*}} : memref<4x16x19xvector<2xf32>, #gpu.address_space<workgroup>>)
 func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
