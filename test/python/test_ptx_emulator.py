@@ -409,32 +409,6 @@ def test_async_copies_land_when_their_group_is_waited_for(wait, landed):
     assert np.array_equal(out, expected)
 
 
-@pytest.mark.parametrize("sync, race", [("", True), ("bar.sync 0;", False)])
-def test_async_copy_read_by_another_thread_needs_a_barrier(sync, race):
-    # Thread t copies src[t] into shared[t], waits, and reads shared[31 - t].
-    body = PROLOGUE + f"""
-  mov.b64 %rd4, buffer;
-  add.s64 %rd6, %rd4, %rd2;
-  cp.async.ca.shared.global [%rd6], [%rd3], 4;
-  cp.async.wait_all;
-  {sync}
-  sub.s32 %r3, 31, %r1;
-  mul.wide.u32 %rd7, %r3, 4;
-  add.s64 %rd8, %rd4, %rd7;
-  ld.shared.u32 %r4, [%rd8];
-  st.global.u32 [%rd3], %r4;
-  ret;
-"""
-    data = np.arange(32, dtype=np.uint32)
-    shared = ".shared .align 4 .b8 buffer[128];"
-    if race:
-        with pytest.raises(ptx_emulator.EmulationError, match="shared-memory race"):
-            run_kernel(body, [data], shared=shared)
-    else:
-        (out,) = run_kernel(body, [data], shared=shared)
-        assert np.array_equal(out, data[::-1])
-
-
 @pytest.mark.parametrize("size", [16, 8, 0])
 def test_async_copy_with_a_source_size_fills_the_rest_with_zeros(size):
     # Thread t copies words 4t .. 4t + 3 of param 0 through shared memory
@@ -631,6 +605,24 @@ def test_shared_memory_races_are_reported(threads, sync, race):
     else:
         (out,) = run_kernel(body, arrays, block=(threads, 1, 1), shared=shared)
         assert np.array_equal(out, np.arange(threads)[::-1])
+
+
+@pytest.mark.parametrize("sync, race", [("", True), ("bar.sync 0;", False)])
+def test_async_copy_read_by_another_thread_needs_a_barrier(sync, race):
+    # REVERSE_THROUGH_SHARED with thread t's word copied from param 0 (t)
+    # by cp.async and waited for, instead of stored.
+    body = REVERSE_THROUGH_SHARED.replace(
+        "st.shared.u32 [%rd6], %r1;",
+        "cp.async.ca.shared.global [%rd6], [%rd3], 4;\n  cp.async.wait_all;").replace(
+        "{sync}", sync)
+    data = np.arange(32, dtype=np.uint32)
+    shared = ".shared .align 4 .b8 buffer[128];"
+    if race:
+        with pytest.raises(ptx_emulator.EmulationError, match="shared-memory race"):
+            run_kernel(body, [data], shared=shared)
+    else:
+        (out,) = run_kernel(body, [data], shared=shared)
+        assert np.array_equal(out, data[::-1])
 
 
 def test_one_store_of_many_threads_to_a_word_is_a_race():

@@ -7,6 +7,7 @@
 #include "mlir/Pass/PassOptions.h"
 
 #include <memory>
+#include <string>
 
 namespace mlir {
 class RewritePatternSet;
@@ -37,6 +38,10 @@ struct GPUScoreOptions {
   /// keyStages - 1 from global memory.
   int64_t keyStages = 3;
 };
+
+/// Why `options` cannot build the GPU score kernels, or an empty string
+/// (chunkkv-lower-to-gpu and chunkkv-gpu-pipeline report it).
+std::string checkGPUScoreOptions(const GPUScoreOptions &options);
 
 /// Patterns lowering the memref forms of the chunkkv ops to gpu.launch
 /// kernels.

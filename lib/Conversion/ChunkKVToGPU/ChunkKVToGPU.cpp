@@ -2333,23 +2333,10 @@ struct ChunkKVToGPUPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (tokensPerBlock < kKeysPerTile || tokensPerBlock % kKeysPerTile != 0) {
-      getOperation()->emitError()
-          << "chunkkv-lower-to-gpu: tokens-per-block must be a positive "
-             "multiple of "
-          << kKeysPerTile << ", got " << static_cast<int64_t>(tokensPerBlock);
-      return signalPassFailure();
-    }
-    if (mmaRowTiles != 1 && mmaRowTiles != 2) {
-      getOperation()->emitError()
-          << "chunkkv-lower-to-gpu: mma-row-tiles must be 1 or 2, got "
-          << static_cast<int64_t>(mmaRowTiles);
-      return signalPassFailure();
-    }
-    if (keyStages < 2 || keyStages > 4) {
-      getOperation()->emitError()
-          << "chunkkv-lower-to-gpu: key-stages must be 2, 3 or 4, got "
-          << static_cast<int64_t>(keyStages);
+    GPUScoreOptions options{tokensPerBlock, singlePass, mmaRowTiles, keyStages};
+    std::string invalid = checkGPUScoreOptions(options);
+    if (!invalid.empty()) {
+      getOperation()->emitError() << "chunkkv-lower-to-gpu: " << invalid;
       return signalPassFailure();
     }
     // Report every op the kernels cannot take, with the reason, before
@@ -2368,9 +2355,7 @@ struct ChunkKVToGPUPass
       return signalPassFailure();
 
     RewritePatternSet patterns(&getContext());
-    populateChunkKVToGPUPatterns(
-        patterns,
-        GPUScoreOptions{tokensPerBlock, singlePass, mmaRowTiles, keyStages});
+    populateChunkKVToGPUPatterns(patterns, options);
     if (failed(lowerChunkKVOps(getOperation(), std::move(patterns))))
       return signalPassFailure();
     RewritePatternSet joins(&getContext());
@@ -2381,6 +2366,22 @@ struct ChunkKVToGPUPass
 };
 
 } // namespace
+
+std::string
+mlir::chunkkv::checkGPUScoreOptions(const GPUScoreOptions &options) {
+  if (options.tokensPerBlock < kKeysPerTile ||
+      options.tokensPerBlock % kKeysPerTile != 0)
+    return "tokens-per-block must be a positive multiple of " +
+           std::to_string(kKeysPerTile) + ", got " +
+           std::to_string(options.tokensPerBlock);
+  if (options.mmaRowTiles != 1 && options.mmaRowTiles != 2)
+    return "mma-row-tiles must be 1 or 2, got " +
+           std::to_string(options.mmaRowTiles);
+  if (options.keyStages < 2 || options.keyStages > 4)
+    return "key-stages must be 2, 3 or 4, got " +
+           std::to_string(options.keyStages);
+  return "";
+}
 
 void mlir::chunkkv::populateChunkKVToGPUPatterns(
     RewritePatternSet &patterns, const GPUScoreOptions &options) {

@@ -34,6 +34,15 @@
 
 using namespace mlir;
 
+namespace {
+/// The options of chunkkv-gpu-pipeline that chunkkv-lower-to-gpu takes.
+chunkkv::GPUScoreOptions
+scoreOptions(const chunkkv::GPUPipelineOptions &options) {
+  return {options.tokensPerBlock, options.singlePass, options.mmaRowTiles,
+          options.keyStages};
+}
+} // namespace
+
 std::string chunkkv::checkGPUPipelineOptions(const GPUPipelineOptions &options) {
   llvm::StringRef format = options.format.getValue();
   if (format != "isa" && format != "bin" && format != "fatbin")
@@ -45,23 +54,15 @@ std::string chunkkv::checkGPUPipelineOptions(const GPUPipelineOptions &options) 
       version < 70)
     return "chip must be sm_70 or newer (sm_80, sm_90, sm_90a, ...), got '" +
            chip.str() + "'";
-  if (options.tokensPerBlock < 32 || options.tokensPerBlock % 32 != 0)
-    return "tokens-per-block must be a positive multiple of 32, got " +
-           std::to_string(options.tokensPerBlock);
-  if (options.mmaRowTiles != 1 && options.mmaRowTiles != 2)
-    return "mma-row-tiles must be 1 or 2, got " +
-           std::to_string(options.mmaRowTiles);
-  if (options.keyStages < 2 || options.keyStages > 4)
-    return "key-stages must be 2, 3 or 4, got " +
-           std::to_string(options.keyStages);
-  return "";
+  return checkGPUScoreOptions(scoreOptions(options));
 }
 
 void chunkkv::buildGPUPipeline(OpPassManager &pm,
                                const GPUPipelineOptions &options) {
+  GPUScoreOptions score = scoreOptions(options);
   pm.addPass(createChunkKVToGPUPass(
-      ChunkKVToGPUPassOptions{options.tokensPerBlock, options.singlePass,
-                              options.mmaRowTiles, options.keyStages}));
+      ChunkKVToGPUPassOptions{score.tokensPerBlock, score.singlePass,
+                              score.mmaRowTiles, score.keyStages}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
