@@ -7,8 +7,10 @@ policy with C=10, w=32, keep 10 %), times in the same run:
   - alternates: the same library call on every alternate of the variant
              that the library has (runtime/variants.py: `_twopass`, whose
              scores read K twice; `_rowtiles2`, two 16-row mma tiles per
-             warp; both; `_stages2`, one step of keys copied ahead instead
-             of two), so that one run compares the kernel forms;
+             warp; both; `_rowtiles2_min3`, two tiles with registers
+             bounded for three blocks per SM; `_stages2`, one step of keys
+             copied ahead instead of two), so that one run compares the
+             kernel forms;
   - eager:   the same policy as PyTorch eager ops, written like kvpress's
              SnapKV/ChunkKV presses (repeat_kv, matmul, softmax, reductions,
              topk, gather);

@@ -37,6 +37,11 @@ struct GPUScoreOptions {
   /// memory, 2 to 4: while a block works on one, cp.async copies the next
   /// keyStages - 1 from global memory.
   int64_t keyStages = 3;
+  /// Blocks of the tensor-core score kernels each SM must be able to hold
+  /// (0: no bound, else 1 to 4); ptxas fits their registers to it
+  /// (`nvvm.minctasm` on their launches, kept by
+  /// chunkkv-gpu-kernel-outlining).
+  int64_t minBlocksPerSM = 0;
 };
 
 /// Why `options` cannot build the GPU score kernels, or an empty string
@@ -108,13 +113,19 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "in shared memory (2 to 4): key-stages - 1 load while "
                      "one is used"),
       llvm::cl::init(3)};
+  PassOptions::Option<int64_t> minBlocksPerSM{
+      *this, "min-blocks-per-sm",
+      llvm::cl::desc("blocks of the tensor-core score kernels each SM must "
+                     "hold (0: no bound, else 1 to 4); ptxas limits their "
+                     "registers to fit"),
+      llvm::cl::init(0)};
 };
 
 /// chunkkv ops in memref form on device buffers, and the host code around
 /// them, down to LLVM dialect host code with the kernels embedded as a
-/// gpu.binary: chunkkv-lower-to-gpu, kernel outlining, then the stages of
-/// upstream's gpu-lower-to-nvvm-pipeline with the CUDA toolkit of
-/// `cuda-path`.
+/// gpu.binary: chunkkv-lower-to-gpu, chunkkv-gpu-kernel-outlining, then
+/// the stages of upstream's gpu-lower-to-nvvm-pipeline with the CUDA toolkit
+/// of `cuda-path`.
 void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);
 
 /// Why `options` cannot make a GPU pipeline, or an empty string.

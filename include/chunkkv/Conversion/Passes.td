@@ -100,6 +100,12 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
       runs once for all of them, its blocks numbered by op too, so K and V
       of one selection pay the plan's latency once.
 
+    `min-blocks-per-sm` puts `nvvm.minctasm` on the `gpu.launch` of the
+    tensor-core score kernels: ptxas then keeps their registers within
+    `65536 / (128 * min-blocks-per-sm)`, so that many blocks of 128
+    threads fit on an SM. Upstream `gpu-kernel-outlining` drops a launch's
+    attributes; `chunkkv-gpu-kernel-outlining` keeps them.
+
     Each op's work is one chain of async tokens (one stream) ending in a
     `gpu.wait`; where the next chunkkv op follows with only side-effect-free
     host code in between, its chain continues the previous one, so a
@@ -127,7 +133,11 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     Option<"keyStages", "key-stages", "int64_t", /*default=*/"3",
            "steps of 32 keys the tensor-core score kernels stage in shared "
            "memory (2 to 4): cp.async copies key-stages - 1 steps ahead of "
-           "the one in use">
+           "the one in use">,
+    Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t", /*default=*/"0",
+           "blocks of the tensor-core score kernels each SM must hold (0: "
+           "no bound, else 1 to 4): their gpu.launch ops carry it as "
+           "`nvvm.minctasm`, and ptxas limits their registers to fit">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -140,6 +150,23 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
+  ];
+}
+
+def ChunkKVGPUKernelOutliningPass
+    : Pass<"chunkkv-gpu-kernel-outlining", "::mlir::ModuleOp"> {
+  let summary = "gpu-kernel-outlining that keeps the launches' attributes";
+  let description = [{
+    Runs upstream `gpu-kernel-outlining` and gives each outlined `gpu.func`
+    the discardable attributes of the `gpu.launch` it came from, such as
+    the `nvvm.minctasm` and `nvvm.maxnreg` launch bounds that
+    `chunkkv-lower-to-gpu` sets and that the NVVM lowering turns into
+    `.minnctapersm` and `.maxnreg`. Upstream outlining drops them. A
+    launch without such attributes is outlined exactly as upstream does it.
+  }];
+  let dependentDialects = [
+    "::mlir::DLTIDialect",
+    "::mlir::gpu::GPUDialect"
   ];
 }
 

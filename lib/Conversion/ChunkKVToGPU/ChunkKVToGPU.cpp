@@ -304,7 +304,8 @@ public:
         allowSinglePass(options.singlePass), rowTiles(options.mmaRowTiles),
         laneRows(2 * rowTiles),
         rowsPerMmaBlock(kMmaWarps * rowTiles * kMmaRows),
-        keyStages(options.keyStages), queue(b) {}
+        keyStages(options.keyStages), minBlocksPerSM(options.minBlocksPerSM),
+        queue(b) {}
 
   void emit();
 
@@ -448,6 +449,8 @@ private:
   /// Steps of keys in the tensor-core kernels' shared memory: one in use,
   /// keyStages - 1 being copied (cp.async).
   int64_t keyStages;
+  /// Blocks per SM the tensor-core kernels' registers must allow (0: any).
+  int64_t minBlocksPerSM;
   DeviceQueue queue;
   int64_t headDim = 0;
   bool useTensorCores = false;
@@ -843,6 +846,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
       tokenPass ? "chunkkv_score_tokens" : "chunkkv_score_stats",
       {rowGroups, numSpans, b.mul(kvHeads, batchSize)}, block, shared,
       [&](gpu::LaunchOp launchOp) {
+        if (minBlocksPerSM > 0)
+          launchOp->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                            b.getI32IntegerAttr(minBlocksPerSM));
         Value rowGroup = launchOp.getBlockIds().x;
         Value spanIndex = launchOp.getBlockIds().y;
         Value kvHead = b.rem(launchOp.getBlockIds().z, kvHeads);
@@ -2333,7 +2339,8 @@ struct ChunkKVToGPUPass
   using Base::Base;
 
   void runOnOperation() override {
-    GPUScoreOptions options{tokensPerBlock, singlePass, mmaRowTiles, keyStages};
+    GPUScoreOptions options{tokensPerBlock, singlePass, mmaRowTiles, keyStages,
+                            minBlocksPerSM};
     std::string invalid = checkGPUScoreOptions(options);
     if (!invalid.empty()) {
       getOperation()->emitError() << "chunkkv-lower-to-gpu: " << invalid;
@@ -2380,6 +2387,9 @@ mlir::chunkkv::checkGPUScoreOptions(const GPUScoreOptions &options) {
   if (options.keyStages < 2 || options.keyStages > 4)
     return "key-stages must be 2, 3 or 4, got " +
            std::to_string(options.keyStages);
+  if (options.minBlocksPerSM < 0 || options.minBlocksPerSM > 4)
+    return "min-blocks-per-sm must be 0 (no bound) to 4, got " +
+           std::to_string(options.minBlocksPerSM);
   return "";
 }
 

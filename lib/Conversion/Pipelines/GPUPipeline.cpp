@@ -39,7 +39,7 @@ namespace {
 chunkkv::GPUScoreOptions
 scoreOptions(const chunkkv::GPUPipelineOptions &options) {
   return {options.tokensPerBlock, options.singlePass, options.mmaRowTiles,
-          options.keyStages};
+          options.keyStages, options.minBlocksPerSM};
 }
 } // namespace
 
@@ -60,13 +60,13 @@ std::string chunkkv::checkGPUPipelineOptions(const GPUPipelineOptions &options) 
 void chunkkv::buildGPUPipeline(OpPassManager &pm,
                                const GPUPipelineOptions &options) {
   GPUScoreOptions score = scoreOptions(options);
-  pm.addPass(createChunkKVToGPUPass(
-      ChunkKVToGPUPassOptions{score.tokensPerBlock, score.singlePass,
-                              score.mmaRowTiles, score.keyStages}));
+  pm.addPass(createChunkKVToGPUPass(ChunkKVToGPUPassOptions{
+      score.tokensPerBlock, score.singlePass, score.mmaRowTiles,
+      score.keyStages, score.minBlocksPerSM}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
-  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createChunkKVGPUKernelOutliningPass());
 
   // Host and kernel code down to the LLVM dialect, as upstream does it.
   pm.addPass(createConvertNVGPUToNVVMPass());

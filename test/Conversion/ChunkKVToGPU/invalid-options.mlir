@@ -6,6 +6,8 @@
 // CHECK: error: chunkkv-lower-to-gpu: tokens-per-block must be a positive multiple of 32, got 48
 // PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 // TILES: error: chunkkv-lower-to-gpu: mma-row-tiles must be 1 or 2, got 3
+// RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="min-blocks-per-sm=5" 2>&1 | FileCheck %s --check-prefix=BLOCKS
+// BLOCKS: error: chunkkv-lower-to-gpu: min-blocks-per-sm must be 0 (no bound) to 4, got 5
 // STAGES: error: chunkkv-lower-to-gpu: key-stages must be 2, 3 or 4, got 1
 func.func @f() {
   return

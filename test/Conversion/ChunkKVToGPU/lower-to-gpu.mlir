@@ -3,6 +3,8 @@
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="single-pass=false" | FileCheck %s --check-prefix=TWOPASS
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-row-tiles=2" | FileCheck %s --check-prefix=ROWTILES
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="key-stages=2" | FileCheck %s --check-prefix=STAGES2
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="min-blocks-per-sm=3" | FileCheck %s --check-prefix=MINBLOCKS
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu | FileCheck %s --check-prefix=NOBOUND
 
 #p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
 
@@ -95,6 +97,17 @@
 // STAGES2-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // STAGES2: scf.for
 // STAGES2: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// min-blocks-per-sm bounds the tensor-core score kernels only, as
+// nvvm.minctasm on their launches; without it no launch carries a bound.
+// MINBLOCKS-LABEL: func.func @chunk_score_f16
+// MINBLOCKS: function(@chunkkv_score_stats)
+// MINBLOCKS: } {nvvm.minctasm = 3 : i32}
+// MINBLOCKS: function(@chunkkv_score_combine)
+// MINBLOCKS-NOT: nvvm.minctasm
+// MINBLOCKS: gpu.wait
+// NOBOUND-LABEL: func.func @chunk_score_f16
+// NOBOUND-NOT: nvvm.minctasm
+// NOBOUND: gpu.wait
 // TWOPASS-LABEL: func.func @chunk_score_f16
 // TWOPASS: function(@chunkkv_score_stats)
 // TWOPASS-SAME: workgroup(%{{.*}} : memref<3x32x128xf16, #gpu.address_space<workgroup>>)
@@ -177,6 +190,9 @@ func.func @chunk_score_f16_fine_chunks(%q: memref<?x?x32x128xf16>, %k: memref<?x
 // shared memory as vector<4xf32> (16-byte aligned); no mma.
 #p = #chunkkv.policy<kvpress, chunk = 20, window = 64, compression_ratio = 0.75>
 // CHECK-LABEL: func.func @chunk_score_f32_bshd
+// MINBLOCKS-LABEL: func.func @chunk_score_f32_bshd
+// MINBLOCKS-NOT: nvvm.minctasm
+// MINBLOCKS: gpu.wait
 // CHECK: function(@chunkkv_score_stats)
 // CHECK: workgroup(%{{.*}} : memref<32x4xvector<4xf32>, #gpu.address_space<workgroup>>)
 // CHECK: vector.load %{{.*}} {alignment = 16 : i64} : memref<1x333x2x16xf32>, vector<4xf32>

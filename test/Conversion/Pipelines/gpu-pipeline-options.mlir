@@ -10,6 +10,8 @@
 // TILES: chunkkv-gpu-pipeline: mma-row-tiles must be 1 or 2, got 0
 // RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="key-stages=5" 2>&1 | FileCheck %s --check-prefix=STAGES
 // STAGES: chunkkv-gpu-pipeline: key-stages must be 2, 3 or 4, got 5
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="min-blocks-per-sm=-1" 2>&1 | FileCheck %s --check-prefix=BLOCKS
+// BLOCKS: chunkkv-gpu-pipeline: min-blocks-per-sm must be 0 (no bound) to 4, got -1
 // PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 func.func @f() {
   return

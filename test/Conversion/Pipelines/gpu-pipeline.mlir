@@ -16,6 +16,13 @@
 // On sm_90 the single-pass statistics kernel keeps four blocks of 128
 // threads per SM (its shared memory allows four): at most 128 registers.
 // RUN: %if ptxas %{ FileCheck %s --check-prefix=OCCUPANCY < %t.sm90 %}
+// min-blocks-per-sm reaches the PTX of the tensor-core score kernels as
+// .minnctapersm (chunkkv-gpu-kernel-outlining keeps it on the kernels): the
+// two-row-tile statistics kernel, 189 registers unbounded, fits three blocks
+// (at most 168 registers) without spills.
+// RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=isa mma-row-tiles=2 min-blocks-per-sm=3" > %t.bounded
+// RUN: FileCheck %s --check-prefix=MINBLOCKS < %t.bounded
+// RUN: %if ptxas %{ %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_90 %t.bounded | FileCheck %s --check-prefix=BOUNDED %}
 // A cubin straight from the pipeline (format=bin runs ptxas itself).
 // RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=bin" | FileCheck %s --check-prefix=CUBIN %}
 
@@ -41,6 +48,13 @@
 // SM90: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // Exponentials are one MUFU each: the flushing ex2, not libdevice's exp2f.
 // SM90: ex2.approx.ftz.f32
+
+// MINBLOCKS: gpu.binary @chunkkv_score_stats {{.*}}.maxntid 128, 1, 1\0A.minnctapersm 3\0A
+// MINBLOCKS: gpu.binary @chunkkv_score_combine
+// MINBLOCKS-NOT: minnctapersm
+// MINBLOCKS: gpu.binary @chunkkv_compact_gather
+// BOUNDED: | chunkkv_score_stats | {{(1[0-5][0-9]|16[0-8])}} | 46592 | 0/0 | 0 |
+// BOUNDED-NOT: rejected
 
 // TWOPASS: gpu.binary @chunkkv_score_stats
 // TWOPASS: gpu.binary @chunkkv_score_tokens
