@@ -27,17 +27,14 @@ namespace chunkkv {
 using namespace mlir;
 
 namespace {
-/// The discardable attributes of every gpu.launch and gpu.launch_func of
-/// `module`, in walk order (empty for a gpu.launch_func).
-SmallVector<DictionaryAttr> launchAttributes(ModuleOp module) {
-  SmallVector<DictionaryAttr> attributes;
+/// The gpu.launch and gpu.launch_func ops of `module`, in walk order.
+SmallVector<Operation *> launches(ModuleOp module) {
+  SmallVector<Operation *> ops;
   module.walk([&](Operation *op) {
-    if (isa<gpu::LaunchOp>(op))
-      attributes.push_back(op->getDiscardableAttrDictionary());
-    else if (isa<gpu::LaunchFuncOp>(op))
-      attributes.push_back(DictionaryAttr::get(op->getContext()));
+    if (isa<gpu::LaunchOp, gpu::LaunchFuncOp>(op))
+      ops.push_back(op);
   });
-  return attributes;
+  return ops;
 }
 
 struct ChunkKVGPUKernelOutliningPass
@@ -45,25 +42,29 @@ struct ChunkKVGPUKernelOutliningPass
           ChunkKVGPUKernelOutliningPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<DictionaryAttr> before = launchAttributes(module);
+    SmallVector<DictionaryAttr> attributes;
+    for (Operation *op : launches(module))
+      attributes.push_back(isa<gpu::LaunchOp>(op)
+                               ? op->getDiscardableAttrDictionary()
+                               : DictionaryAttr::get(&getContext()));
 
     OpPassManager outlining(ModuleOp::getOperationName());
     outlining.addPass(createGpuKernelOutliningPass());
     if (failed(runPipeline(outlining, module)))
       return signalPassFailure();
 
-    // Outlining replaces each gpu.launch, where it stands, by one
-    // gpu.launch_func: the launches pair up in walk order.
-    SmallVector<gpu::LaunchFuncOp> after;
-    module.walk([&](gpu::LaunchFuncOp op) { after.push_back(op); });
-    if (after.size() != before.size()) {
+    // Outlining replaces a gpu.launch, where it stands, by one
+    // gpu.launch_func: launches before and after pair up in walk order.
+    SmallVector<Operation *> outlined = launches(module);
+    if (outlined.size() != attributes.size()) {
       module.emitError("chunkkv-gpu-kernel-outlining: expected one "
                        "gpu.launch_func per gpu.launch, found ")
-          << after.size() << " for " << before.size();
+          << outlined.size() << " launches for " << attributes.size();
       return signalPassFailure();
     }
-    for (auto [launch, attributes] : llvm::zip_equal(after, before)) {
-      if (attributes.empty())
+    for (auto [op, launchAttributes] : llvm::zip_equal(outlined, attributes)) {
+      auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
+      if (!launch || launchAttributes.empty())
         continue;
       auto kernel = SymbolTable::lookupNearestSymbolFrom<gpu::GPUFuncOp>(
           launch, launch.getKernel());
@@ -72,7 +73,7 @@ struct ChunkKVGPUKernelOutliningPass
             << launch.getKernel();
         return signalPassFailure();
       }
-      for (NamedAttribute attribute : attributes)
+      for (NamedAttribute attribute : launchAttributes)
         kernel->setAttr(attribute.getName(), attribute.getValue());
     }
   }
