@@ -9,7 +9,9 @@ the accesses could take), and barriers, each also per token of the
 sequence. The counts are
 exact for the run; the lower bounds next to them turn them into time on a
 GPU of the given size, at full issue rate, full copy bandwidth, full
-mma.sync rate and one shared-memory wavefront per cycle and SM, with
+mma.sync rate and one shared-memory wavefront per cycle and SM (issue and
+shared-memory rates on as many SMs as a launch has blocks, when that is
+fewer: a one-block top-k issues on one SM), with
 nothing overlapping badly, and the memory latency times
 the round trips to global memory of the slowest thread (loads hoisted to the
 start of their basic block, as ptxas does; see the emulator's Executor). They compare kernel versions
@@ -74,18 +76,19 @@ def main():
           "| barriers / token | round trips "
           "| bound (µs): issue / memory / mma / shared / latency |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    issue_rate = args.sms * 4 * args.clock_ghz * 1e3  # warp instructions per µs
     for name, row in profile.items():
         if not row["launches"]:
             continue
         per = {key: value / tokens for key, value in row.items()}
-        issue = row["warp_instructions"] / issue_rate
+        # SMs a launch keeps busy: a block runs on one SM.
+        sms = min(args.sms, row["blocks"] / row["launches"])
+        issue = row["warp_instructions"] / (sms * 4 * args.clock_ghz * 1e3)
         memory = (row["global_read"] + row["global_written"]) / (args.bandwidth_gbs * 1e3)
         mma = row["mma"] * 2 * 16 * 8 * 16 / (args.mma_tflops * 1e6)
         latency = row["round_trips"] * args.memory_latency_us
         # Shared memory serves one wavefront (32 banks of 4 bytes) per cycle
         # and SM.
-        shared = row["shared_wavefronts"] / (args.sms * args.clock_ghz * 1e3)
+        shared = row["shared_wavefronts"] / (sms * args.clock_ghz * 1e3)
         print(f"| {name} | {row['launches']} | {row['blocks']} | "
               f"{per['warp_instructions']:.2f} | {per['mma']:.3f} | {per['mufu']:.1f} | "
               f"{per['global_read']:.0f} | {per['global_written']:.0f} | "

@@ -1641,9 +1641,6 @@ private:
   /// Issues the loads of `tiles` tiles; `keys` stays empty.
   TileKeys loadScores(Value batch, Value tile0, Value thread, Value numChunks,
                       int64_t tiles);
-  /// The same with the keys.
-  TileKeys loadTiles(Value batch, Value tile0, Value thread, Value numChunks,
-                     int64_t tiles);
 
   KernelBuilder &b;
   TopkChunksOp op;
@@ -1674,16 +1671,6 @@ TopkGPULowering::TileKeys TopkGPULowering::loadScores(Value batch, Value tile0,
   Value last = b.sub(numChunks, b.index(1));
   for (Value c : tile.chunks)
     tile.scores.push_back(b.load(op.getScores(), {batch, b.min(c, last)}));
-  return tile;
-}
-
-TopkGPULowering::TileKeys TopkGPULowering::loadTiles(Value batch, Value tile0,
-                                                     Value thread,
-                                                     Value numChunks,
-                                                     int64_t tiles) {
-  TileKeys tile = loadScores(batch, tile0, thread, numChunks, tiles);
-  for (Value score : tile.scores)
-    tile.keys.push_back(orderedScoreKey(b, score));
   return tile;
 }
 
@@ -1743,12 +1730,11 @@ void TopkGPULowering::emit() {
             b.ifThen(b.cmp(Pred::slt, thread, b.index(256)),
                      [&]() { b.store(b.i32(0), histogram, thread); });
             gpu::BarrierOp::create(b);
-            Value loadSize = b.mul(tileSize, b.index(kTopkTilesPerLoad));
-            b.forLoop(zero, numChunks, loadSize, [&](Value tile0) {
-              TileKeys tile =
-                  loadTiles(batch, tile0, thread, numChunks, kTopkTilesPerLoad);
-              for (size_t u = 0; u < tile.keys.size(); ++u) {
-                Value key = tile.keys[u];
+            // Counts the keys of tile j of `tile` that have the prefix.
+            auto countTile = [&](const TileKeys &tile, int64_t j) {
+              for (int64_t u = j * kTopkChunksPerThread;
+                   u < (j + 1) * kTopkChunksPerThread; ++u) {
+                Value key = orderedScoreKey(b, tile.scores[u]);
                 Value counted = b.andI(
                     tile.valid[u], b.cmp(Pred::eq, b.andI(key, mask), prefix));
                 Value digit = b.andI(arith::ShRUIOp::create(b, key, shift),
@@ -1762,9 +1748,9 @@ void TopkGPULowering::emit() {
                     NVVM::MatchSyncKind::any);
                 Value lowerLanes = b.sub(
                     arith::ShLIOp::create(b, b.i32(1), lane), b.i32(1));
-                Value leads = b.andI(
-                    counted, b.cmp(Pred::eq, b.andI(peers, lowerLanes),
-                                   b.i32(0)));
+                Value leads =
+                    b.andI(counted, b.cmp(Pred::eq, b.andI(peers, lowerLanes),
+                                          b.i32(0)));
                 b.ifThen(leads, [&]() {
                   memref::AtomicRMWOp::create(
                       b, arith::AtomicRMWKind::addi,
@@ -1772,6 +1758,21 @@ void TopkGPULowering::emit() {
                       ValueRange{b.toIndex(digit)});
                 });
               }
+            };
+            // kTopkTilesPerLoad tiles per wait for memory while they are
+            // all below numChunks, then the rest a tile at a time: a last
+            // load of whole tiles past numChunks would cost as much as a
+            // full one.
+            Value loadSize = b.mul(tileSize, b.index(kTopkTilesPerLoad));
+            Value wholeLoads = b.mul(b.div(numChunks, loadSize), loadSize);
+            b.forLoop(zero, wholeLoads, loadSize, [&](Value tile0) {
+              TileKeys tile = loadScores(batch, tile0, thread, numChunks,
+                                         kTopkTilesPerLoad);
+              for (int64_t j = 0; j < kTopkTilesPerLoad; ++j)
+                countTile(tile, j);
+            });
+            b.forLoop(wholeLoads, numChunks, tileSize, [&](Value tile0) {
+              countTile(loadScores(batch, tile0, thread, numChunks, 1), 0);
             });
             gpu::BarrierOp::create(b);
             // Bins from the top: the digit is where the running count
