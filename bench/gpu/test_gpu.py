@@ -237,6 +237,9 @@ LONG_CASES = [
     ("paper_c10_w32_r01_f16_bhsd_d128_rowtiles2", 2, 4, [50000]),
     ("paper_c10_w32_r02_p5_mean_f16_bhsd_d32", 2, 4, [45000, 30011]),
     ("paper_c3_w16_b60_p3_bf16_bshd_d64", 1, 2, [40000, 20000]),
+    # Top-k at its load boundaries: 12288 chunks (whole three-tile loads
+    # only), 12289 (one more tile, loaded alone) and 4096 (one tile).
+    ("paper_c3_w16_b60_p3_bf16_bshd_d64_rowtiles2", 1, 2, [36880, 36883, 12304]),
     ("kvpress_c10_w64_cr05_f16_bshd_d32", 2, 2, [45000]),
 ]
 

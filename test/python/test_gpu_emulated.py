@@ -67,6 +67,15 @@ def test_topk_loads_several_groups_of_tiles(tmp_path):
     assert "40000" in results["results"][0]["case"]
 
 
+def test_topk_at_its_load_boundaries(tmp_path):
+    # 12288 chunks: whole three-tile loads of a radix pass only; 12289: one
+    # tile more, loaded alone after them; 4096: one tile and no whole load.
+    results = emulated_run(tmp_path, "--random", "0", "--long",
+                           "--variants", "paper_c3_w16_b60_p3_bf16_bshd_d64_rowtiles2")
+    assert [r["case"].split()[0] for r in results["results"]] == ["long"]
+    assert "36883" in results["results"][0]["case"]
+
+
 def test_profile_counts_the_single_and_the_two_pass_kernels(tmp_path):
     skip_unless_built()
     counts = {}
