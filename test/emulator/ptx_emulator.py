@@ -51,6 +51,27 @@ _INT_TYPES = {
 }
 _FLOAT_TYPES = {"f16": np.float16, "f32": np.float32, "f64": np.float64}
 _WIDTH = {"8": 1, "16": 2, "32": 4, "64": 8}
+# Instruction modifiers the emulator gives their meaning (or that have none
+# for it: cache hints, .sync, .aligned), and those only some instructions
+# have. An instruction with any other is unsupported rather than run as if
+# the modifier were absent.
+_KNOWN_MODIFIERS = set(_INT_TYPES) | set(_FLOAT_TYPES) | {
+    "bf16", "tf32", "pred",
+    "rn", "ftz", "approx", "lo", "hi", "wide",
+    "global", "shared", "local", "param", "to", "v2", "v4",
+    "uni", "sync", "warp", "aligned",
+}
+_OP_MODIFIERS = {
+    "min": {"NaN", "relu"},
+    "max": {"NaN", "relu"},
+    "atom": {"add", "max", "min", "exch", "or", "and"},
+    "shfl": {"up", "down", "bfly", "idx"},
+    "match": {"any"},
+    "setp": {"eq", "ne", "lt", "le", "gt", "ge", "nan", "and", "or", "xor"},
+    "cvt": {"rzi", "rmi", "rni", "rpi", "sat", "f16x2", "bf16x2"},
+    "mma": {"m16n8k16", "m16n8k8", "row", "col"},
+    "cp": {"async", "ca", "cg", "commit_group", "wait_group", "wait_all"},
+}
 
 
 class EmulationError(RuntimeError):
@@ -682,7 +703,8 @@ class Executor:
         parts = instr.parts
         head = parts[0]
         method = getattr(self, "op_" + head, None)
-        if method is None:
+        modifiers = set(parts[1:]) - _KNOWN_MODIFIERS - _OP_MODIFIERS.get(head, set())
+        if method is None or modifiers:
             return self.unsupported(instr)
         return method(instr, parts)
 
@@ -975,15 +997,20 @@ class Executor:
             return a % b
         return self.elementwise(instr, t, remainder)
 
-    def op_min(self, instr, parts):
+    def min_max(self, parts, pick, pick_number):
+        """min/max: NaN-propagating with .NaN (and for integers), else the
+        number of a NaN and a number; .relu (sm_90) clamps the result at 0."""
         t = parts[-1]
-        nan = "NaN" in parts
-        return self.elementwise(instr, t, np.minimum if nan or t not in _FLOAT_TYPES else np.fmin)
+        chosen = pick if "NaN" in parts or t not in _FLOAT_TYPES else pick_number
+        if "relu" not in parts:
+            return t, chosen
+        return t, lambda a, b: np.maximum(chosen(a, b), 0).astype(a.dtype)
+
+    def op_min(self, instr, parts):
+        return self.elementwise(instr, *self.min_max(parts, np.minimum, np.fmin))
 
     def op_max(self, instr, parts):
-        t = parts[-1]
-        nan = "NaN" in parts
-        return self.elementwise(instr, t, np.maximum if nan or t not in _FLOAT_TYPES else np.fmax)
+        return self.elementwise(instr, *self.min_max(parts, np.maximum, np.fmax))
 
     def op_neg(self, instr, parts):
         return self.elementwise(instr, parts[-1], lambda a: -a)

@@ -510,6 +510,31 @@ def test_conversions_round_to_nearest_even():
     assert np.array_equal(out, expected)
 
 
+def test_integer_min_max_relu_and_signed_bit_fields():
+    # min.relu/max.relu (sm_90) clamp at 0; bfe.s32 of one bit is 0 or -1.
+    body = PROLOGUE + """
+  ld.global.s32 %r2, [%rd3];
+  min.relu.s32 %r3, %r2, 5;
+  max.relu.s32 %r4, %r2, -3;
+  min.s32 %r5, %r2, 5;
+  bfe.s32 %r6, %r2, 2, 1;
+  add.s32 %r7, %r3, %r4;
+  mul.lo.s32 %r7, %r7, 100;
+  add.s32 %r7, %r7, %r5;
+  mul.lo.s32 %r7, %r7, 10;
+  add.s32 %r7, %r7, %r6;
+  st.global.s32 [%rd3], %r7;
+  ret;
+"""
+    data = np.arange(-16, 16, dtype=np.int32)
+    (out,) = run_kernel(body, [data])
+    relu_min = np.maximum(np.minimum(data, 5), 0)
+    relu_max = np.maximum(np.maximum(data, -3), 0)
+    bit = -((data >> 2) & 1)
+    expected = ((relu_min + relu_max) * 100 + np.minimum(data, 5)) * 10 + bit
+    assert np.array_equal(out, expected)
+
+
 def test_ftz_flushes_subnormal_results_and_operands():
     # 2^x for x in [-140, -100]: with .ftz, and without it; the latter also
     # through add.ftz (a subnormal operand) and a plain add.
@@ -658,4 +683,13 @@ def test_unsupported_instruction_is_named():
   ret;
 """
     with pytest.raises(ptx_emulator.EmulationError, match="unsupported instruction brev.b32"):
+        run_kernel(body, [np.zeros(32, np.uint32)])
+
+
+def test_unknown_modifier_is_unsupported_not_ignored():
+    body = PROLOGUE + """
+  add.sat.s32 %r2, %r1, 1;
+  ret;
+"""
+    with pytest.raises(ptx_emulator.EmulationError, match="unsupported instruction add.sat.s32"):
         run_kernel(body, [np.zeros(32, np.uint32)])

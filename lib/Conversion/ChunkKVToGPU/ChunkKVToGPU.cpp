@@ -369,10 +369,11 @@ private:
                            ArrayRef<Value> maxima);
   /// The B fragment of one 8-key tile of the slot mma: the lane's two
   /// registers (tf32, as i32) of pooling counts `pool * avg_pool1d weight`
-  /// of the keys at step offsets `offsets` (i32) in the chunk at offsets
-  /// `[chunkStart, chunkEnd)`, zero at offsets from `limit` on.
-  SmallVector<Value> poolCounts(ArrayRef<Value> offsets, Value chunkStart,
-                                Value chunkEnd, Value limit);
+  /// of the keys at step offsets `pairOffset + keyOffsets[i]` (i32) in the
+  /// chunk at step offsets `[chunkStart, chunkEnd)`, zero at offsets from
+  /// `limit` on.
+  SmallVector<Value> poolCounts(Value pairOffset, ArrayRef<int64_t> keyOffsets,
+                                Value chunkStart, Value chunkEnd, Value limit);
 
   /// The logits' scale (the op's, or 1/sqrt(D)) times log2(e): the score
   /// kernels keep logits in base-2 units, so that every exponential is one
@@ -1258,11 +1259,9 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
     SmallVector<SmallVector<Value>> acc(rowTiles,
                                         SmallVector<Value>(4, b.f32(0.0)));
     for (int64_t keyTile = 0; keyTile < kMmaTiles; ++keyTile) {
-      SmallVector<Value> offsets;
-      for (int64_t k : {0, 1})
-        offsets.push_back(b.add(pairOffset, b.i32(8 * keyTile + k)));
       SmallVector<Value> counts =
-          poolCounts(offsets, chunkStart, chunkEnd, limit);
+          poolCounts(pairOffset, {8 * keyTile, 8 * keyTile + 1}, chunkStart,
+                     chunkEnd, limit);
       for (int64_t m = 0; m < rowTiles; ++m)
         acc[m] = mma(fragments[m * kMmaTiles + keyTile], counts, acc[m],
                      b.getTF32Type());
@@ -1292,28 +1291,46 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   }
 }
 
-SmallVector<Value> ChunkScoreGPULowering::poolCounts(ArrayRef<Value> offsets,
-                                                     Value chunkStart,
-                                                     Value chunkEnd,
-                                                     Value limit) {
+SmallVector<Value> ChunkScoreGPULowering::poolCounts(
+    Value pairOffset, ArrayRef<int64_t> keyOffsets, Value chunkStart,
+    Value chunkEnd, Value limit) {
+  // The bounds relative to the lane's pair, so that each key compares them
+  // with a constant: offsets relative to the step took adds per key.
+  Value first = b.sub(chunkStart, pairOffset);
+  Value end = b.sub(chunkEnd, pairOffset);
+  Value keysEnd = b.sub(limit, pairOffset);
   SmallVector<Value> counts;
   if (poolReach() == 0) {
-    // Without pooling a count is 1 inside the chunk and 0 outside: one
-    // unsigned compare per key, and the bits of 1.0f (0x3F800000) or 0.
-    Value end = b.min(chunkEnd, limit);
-    Value width = b.max(b.sub(end, chunkStart), b.i32(0));
-    for (Value t : offsets)
-      counts.push_back(b.select(b.cmp(Pred::ult, b.sub(t, chunkStart), width),
-                                b.i32(0x3F800000), b.i32(0)));
+    // Without pooling a count is 1 inside the chunk and 0 outside, as the
+    // bits of 1.0f (0x3F800000) or 0, taken from bit t of a mask of the
+    // offsets [first, end): three SASS instructions per key, where two
+    // compares with the bounds take four (ptxas selects twice). The bounds
+    // clamp to [0, 31], which keeps the shifts defined and the bits of every
+    // offset t < 31 as they are.
+    auto clampBit = [&](Value x) {
+      return b.min(b.max(x, b.i32(0)), b.i32(31));
+    };
+    Value ones = b.i32(-1);
+    Value mask = b.andI(
+        arith::ShLIOp::create(b, ones, clampBit(first)),
+        arith::XOrIOp::create(
+            b, arith::ShLIOp::create(b, ones, clampBit(b.min(end, keysEnd))),
+            ones));
+    for (int64_t t : keyOffsets) {
+      assert(t >= 0 && t < 31 && "a key offset below the mask's clamp");
+      Value inside =
+          b.cmp(Pred::ne, b.andI(mask, b.i32(int64_t(1) << t)), b.i32(0));
+      counts.push_back(b.select(inside, b.i32(0x3F800000), b.i32(0)));
+    }
     return counts;
   }
-  Value reach = b.i32(poolReach());
-  for (Value t : offsets) {
+  int64_t reach = poolReach();
+  for (int64_t t : keyOffsets) {
     // Positions of the chunk within `reach` of key t.
-    Value first = b.max(b.sub(t, reach), chunkStart);
-    Value last = b.min(b.add(t, reach), b.sub(chunkEnd, b.i32(1)));
-    Value count = b.max(b.sub(b.add(last, b.i32(1)), first), b.i32(0));
-    count = b.select(b.cmp(Pred::slt, t, limit), count, b.i32(0));
+    Value low = b.max(first, b.i32(t - reach));
+    Value high = b.min(end, b.i32(t + reach + 1));
+    Value count = b.max(b.sub(high, low), b.i32(0));
+    count = b.select(b.cmp(Pred::sgt, keysEnd, b.i32(t)), count, b.i32(0));
     counts.push_back(
         tf32Bits(arith::SIToFPOp::create(b, b.getF32Type(), count)));
   }
