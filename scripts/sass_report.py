@@ -6,8 +6,10 @@ Reads MLIR from chunkkv-gpu-pipeline with format=isa on stdin or from a file
 disassembles it with cuobjdump. For every innermost loop of a kernel (a
 backward branch and the code it jumps back over) it prints the static
 instruction count, the instructions of one iteration along the shortest and
-the longest path through the loop's forward branches, and the most frequent
-opcodes along the shortest. PTX counts (emulated_profile.py) miss what
+the longest path through the loop's forward branches, its global loads and
+how many times it waits for them (loads in flight until one's result is
+read: ptxas may place loads just before their use, whatever their order in
+the PTX), and the most frequent opcodes along the shortest. PTX counts (emulated_profile.py) miss what
 ptxas does: a 64-bit add is two instructions, a non-flushing ex2 four,
 address arithmetic folds into loads; one iteration's SASS count is what a
 warp scheduler issues.
@@ -34,7 +36,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ptx_report import module_arguments, read_kernels  # noqa: E402
 
 INSTRUCTION = re.compile(r"/\*([0-9a-f]{4,})\*/\s+([^;]*?)\s*;")
-Instruction = collections.namedtuple("Instruction", "address opcode predicated target")
+Instruction = collections.namedtuple("Instruction",
+                                     "address opcode predicated target writes reads",
+                                     defaults=((), ()))
+REGISTER = re.compile(r"\bR(\d+)(?:\.64)?\b")
+# Opcodes without a destination register: every register operand is read.
+NO_DESTINATION = {"STG", "STS", "STL", "ST", "RED", "BRA", "BAR", "EXIT", "LDGSTS",
+                  "DEPBAR", "LDGDEPBAR", "NOP", "MEMBAR", "WARPSYNC", "RET"}
+
+
+def registers(operand, width=1):
+    """The register numbers an operand names: `width` from its first (a load's
+    destination of .64 or .128), or a pair where it says .64."""
+    found = set()
+    for match in REGISTER.finditer(operand):
+        first = int(match.group(1))
+        count = width if width > 1 else (2 if match.group(0).endswith(".64") else 1)
+        found.update(range(first, first + count))
+    return found
 
 
 def parse(sass):
@@ -48,8 +67,38 @@ def parse(sass):
         if opcode == "BRA":
             jump = re.search(r"0x([0-9a-f]+)", " ".join(words[2 if predicated else 1:]))
             target = int(jump.group(1), 16) if jump else None
-        code.append(Instruction(int(match.group(1), 16), opcode, predicated, target))
+        full = words[1 if predicated else 0]
+        operands = [o.strip() for o in " ".join(words[2 if predicated else 1:]).split(",")]
+        writes, reads = frozenset(), set()
+        if predicated:
+            reads |= registers(words[0])
+        if opcode in NO_DESTINATION or not operands or not operands[0]:
+            reads |= set().union(*(registers(o) for o in operands))
+        else:
+            width = {"64": 2, "128": 4}.get(full.split(".")[-1], 1)
+            writes = frozenset(registers(operands[0], width))
+            reads |= set().union(set(), *(registers(o) for o in operands[1:]))
+        code.append(Instruction(int(match.group(1), 16), opcode, predicated, target,
+                                writes, frozenset(reads)))
     return code
+
+
+def load_waits(code, path):
+    """Global-memory round trips of one iteration along `path`: issue in
+    order, every global load (LDG) in flight until an instruction reads what
+    one of them loads, which waits for all loads issued so far (they return
+    about together). Loads that ptxas schedules just before their use, as it
+    may whatever the PTX order, show here as one wait each."""
+    pending, waits = set(), 0
+    for i in path:
+        instr = code[i]
+        if pending & instr.reads:
+            waits += 1
+            pending.clear()
+        pending -= instr.writes
+        if instr.opcode == "LDG":
+            pending |= instr.writes
+    return waits
 
 
 def innermost_loops(code):
@@ -116,17 +165,20 @@ def report(name, code, opcodes):
     if not loops:
         return
     print("| loop (addresses) | instructions | one iteration: shortest / longest path "
+          "| global loads / waits for them (shortest path) "
           "| most frequent opcodes (shortest path) |")
-    print("|---|---|---|---|")
+    print("|---|---|---|---|---|")
     for first, last in loops:
         body = code[first:last + 1]
         shortest, longest = iteration_paths(code, first, last)
         # A loop that ptxas enters in its middle has no path from its head.
         path = f"{len(shortest)} / {len(longest)}" if shortest else "entered mid-loop"
-        counts = collections.Counter(code[i].opcode for i in shortest or range(first, last + 1))
+        walked = shortest or range(first, last + 1)
+        counts = collections.Counter(code[i].opcode for i in walked)
         common = ", ".join(f"{op} {n}" for op, n in counts.most_common(opcodes))
+        loads = f"{counts['LDG']} / {load_waits(code, walked)}"
         print(f"| {body[0].address:#06x}-{body[-1].address:#06x} | {len(body)} | "
-              f"{path} | {common} |")
+              f"{path} | {loads} | {common} |")
 
 
 def main():

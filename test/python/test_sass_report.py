@@ -33,8 +33,9 @@ LISTING = """
 def test_parse_reads_opcodes_predicates_and_targets():
     code = sass_report.parse(LISTING)
     assert len(code) == 13
-    assert code[3] == sass_report.Instruction(0x30, "ISETP", False, None)
-    assert code[4] == sass_report.Instruction(0x40, "BRA", True, 0x80)
+    assert code[3][:4] == (0x30, "ISETP", False, None)
+    assert code[4][:4] == (0x40, "BRA", True, 0x80)
+    assert code[3].writes == frozenset() and code[3].reads == {3}
     assert code[6].opcode == "MUFU"
     assert code[12].target == 0xc0
 
@@ -60,3 +61,37 @@ def test_input_without_kernels_is_an_error():
                           capture_output=True, text=True)
     assert done.returncode != 0
     assert "no such PTX in the input: lower with chunkkv-gpu-pipeline format=isa" in done.stderr
+
+
+# Four loads: two together, a use of the first, then two more, each used at
+# once (the second pair of a 64-bit load); a store reads its operands.
+LOADS = """
+        /*0000*/                   LDG.E R2, desc[UR4][R10.64] ;          /* 0x000 */
+        /*0010*/                   LDG.E.64 R4, desc[UR4][R12.64+0x8] ;   /* 0x000 */
+        /*0020*/                   FADD R6, R2, 1 ;                       /* 0x000 */
+        /*0030*/                   FADD R7, R5, R6 ;                      /* 0x000 */
+        /*0040*/                   LDG.E.128 R16, desc[UR4][R10.64+0x10] ; /* 0x000 */
+        /*0050*/                   LDG.E R8, desc[UR4][R14.64] ;          /* 0x000 */
+        /*0060*/                   IMAD.MOV.U32 R9, RZ, RZ, R3 ;          /* 0x000 */
+        /*0070*/                   STG.E desc[UR4][R14.64], R19 ;         /* 0x000 */
+        /*0080*/               @P0 FMUL R9, R8, R8 ;                      /* 0x000 */
+        /*0090*/                   EXIT ;                                 /* 0x000 */
+"""
+
+
+def test_operands_name_registers_and_widths():
+    code = sass_report.parse(LOADS)
+    assert code[1].writes == {4, 5} and code[1].reads == {12, 13}
+    assert code[4].writes == {16, 17, 18, 19}
+    assert code[7].writes == frozenset() and code[7].reads == {14, 15, 19}
+
+
+def test_load_waits_count_uses_of_loads_in_flight():
+    code = sass_report.parse(LOADS)
+    # 0x20 waits for both loads before it; 0x30 reads R5, already back; the
+    # store waits for the 128-bit load, and the fmul's R8 came with it.
+    assert sass_report.load_waits(code, range(len(code))) == 2
+    # Without the store the fmul waits for R8 instead: still two.
+    assert sass_report.load_waits(code, [0, 1, 2, 3, 4, 5, 6, 8]) == 2
+    # Nothing read after the first wait: one.
+    assert sass_report.load_waits(code, [0, 1, 2, 3]) == 1
