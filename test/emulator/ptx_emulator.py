@@ -332,6 +332,10 @@ class Memory:
             raise EmulationError(f"out of emulated device memory ({self.arena.size} bytes)")
         self.live[offset] = size
         self.next = offset + max(size, 1)
+        # A GPU's new allocation holds whatever was there: all-ones bytes
+        # (NaN as floats, -1 as integers), so that a kernel reading what it
+        # never wrote and not masking it computes garbage here too.
+        self.arena[offset:offset + size] = 0xFF
         return self.base + offset
 
     def free(self, address):

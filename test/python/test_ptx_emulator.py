@@ -567,6 +567,19 @@ def test_ftz_flushes_subnormal_results_and_operands():
         assert np.allclose(ftz[~subnormal], exact[~subnormal], rtol=1e-6)
 
 
+def test_new_allocations_hold_garbage_not_zeros():
+    # Like a GPU's: a kernel that reads what it never wrote must not get 0.
+    emulator = ptx_emulator.Emulator(memory_bytes=1 << 16)
+    first = emulator.memory.alloc(64)
+    offset = first - emulator.memory.base
+    emulator.memory.arena[offset:offset + 64] = 0
+    emulator.memory.free(first)
+    again = emulator.memory.alloc(64)
+    assert again == first
+    values = emulator.memory.arena[offset:offset + 64].view(np.float32)
+    assert np.isnan(values).all()
+
+
 def test_out_of_bounds_global_access_is_reported():
     body = PROLOGUE + """
   ld.global.u32 %r2, [%rd3+128];

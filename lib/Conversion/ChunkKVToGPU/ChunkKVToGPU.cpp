@@ -94,6 +94,18 @@ constexpr int64_t kCombineSpans = 4;
 /// lane loads at once: enough loads in flight to hide memory latency.
 constexpr int64_t kChunkSumWarps = 8;
 constexpr int64_t kChunkSumRows = 16;
+/// Blocks per SM the chunk kernel's registers are bounded for: without a
+/// bound ptxas keeps to about 48 registers (five blocks) and places most
+/// loads just before their use, four waits for memory per block of rows;
+/// bounded for three blocks (68 registers on sm_90) it issues all of them
+/// first, one wait.
+constexpr int64_t kChunkSumBlocksPerSM = 3;
+/// The same for the combine kernel: four blocks (62 registers on sm_90),
+/// one wait for its kCombineSpans spans per lane instead of four.
+constexpr int64_t kCombineBlocksPerSM = 4;
+/// Shares (f32) of one 16-byte load in the chunk kernel; kChunkSumRows
+/// rows are a multiple, and so 16-byte aligned in the padded share rows.
+constexpr int64_t kShareVector = 4;
 
 /// Largest head dimension whose window queries stay in registers.
 constexpr int64_t kMaxHeadDim = 128;
@@ -101,6 +113,17 @@ constexpr int64_t kMaxHeadDim = 128;
 constexpr int64_t kMaxQueriesPerGroup = 1024;
 
 double negInfinity() { return -std::numeric_limits<double>::infinity(); }
+
+/// Bounds the registers of the kernel `launch` outlines for `blocks` blocks
+/// per SM (nvvm.minctasm, PTX .minnctapersm). Besides occupancy this moves
+/// ptxas's scheduling: with no bound it may keep a kernel's registers low
+/// by placing each global load just before its use, a wait for memory
+/// each, where a bound lets it issue a block of loads before the first use.
+void boundRegisters(gpu::LaunchOp launch, int64_t blocks) {
+  launch->setAttr(
+      NVVM::NVVMDialect::getMinctasmAttrName(),
+      IntegerAttr::get(IntegerType::get(launch.getContext(), 32), blocks));
+}
 
 MemRefType workgroupBuffer(MLIRContext *ctx, ArrayRef<int64_t> shape,
                            Type element) {
@@ -465,15 +488,20 @@ private:
 
   Value zero, one, window, batchSize, kvHeads, capacity, groupSize;
   Value numQueries, threadsPerGroup, numSpans;
-  // [B, Hkv, G*w, spans] f32 partial statistics; in the single pass, the
-  // combine kernel replaces each span's sum by its share of the row's score.
+  // [B, Hkv, G*w, spans] f32 partial statistics.
   Value spanMax, spanSum;
   Value rowMax, rowScale;     // [B, Hkv, G*w] f32 final statistics
   Value tokenSums;  // [B, Hkv, row groups, S] f32 sums of probabilities
   Value rowGroups;  // blocks that split the G*w queries of a kv head
   Value sequenceSums;         // [B, S] f32 pooled per-token scores
   Value windowMax;            // [1] i32 bits of kvpress's batch maximum
-  Value chunkPartials;        // [B, Hkv, G*w, spans, slots] bf16 (single pass)
+  // Single pass: [B, Hkv, spans, rows, slots] bf16 chunk partials and
+  // [B, Hkv, spans, rows] f32 each span's share of a row's score (the
+  // combine kernel's), rows padded to a multiple of kChunkSumRows. The chunk
+  // kernel reads a block of rows at constant offsets of one address, with
+  // no clamps; the padding rows hold no values and the kernel masks them.
+  Value chunkPartials, spanShares;
+  Value paddedRows;
 };
 
 void ChunkScoreGPULowering::emit() {
@@ -525,10 +553,15 @@ void ChunkScoreGPULowering::emit() {
     // a relative error below 2^-9 on each, within the 1e-2 that f16/bf16
     // caches are held to; half the bytes the statistics kernel writes and
     // the chunk kernel reads.
-    chunkPartials =
-        queue.alloc(b.getBF16Type(), {batchSize, kvHeads, numQueries, numSpans,
-                                      b.index(slotsPerSpan)});
-    scratch.push_back(chunkPartials);
+    paddedRows = b.mul(b.ceilDiv(numQueries, b.index(kChunkSumRows)),
+                       b.index(kChunkSumRows));
+    int64_t dynamic = ShapedType::kDynamic;
+    chunkPartials = queue.alloc(
+        MemRefType::get({dynamic, dynamic, dynamic, dynamic, slotsPerSpan},
+                        b.getBF16Type()),
+        {batchSize, kvHeads, numSpans, paddedRows});
+    spanShares = queue.alloc(f32, {batchSize, kvHeads, numSpans, paddedRows});
+    llvm::append_range(scratch, ArrayRef<Value>{chunkPartials, spanShares});
     emitTensorCoreScoreKernel(/*tokenPass=*/false);
     emitCombineKernel();
     emitChunkPartialsKernel();
@@ -848,8 +881,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
       {rowGroups, numSpans, b.mul(kvHeads, batchSize)}, block, shared,
       [&](gpu::LaunchOp launchOp) {
         if (minBlocksPerSM > 0)
-          launchOp->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                            b.getI32IntegerAttr(minBlocksPerSM));
+          boundRegisters(launchOp, minBlocksPerSM);
         Value rowGroup = launchOp.getBlockIds().x;
         Value spanIndex = launchOp.getBlockIds().y;
         Value kvHead = b.rem(launchOp.getBlockIds().z, kvHeads);
@@ -1181,7 +1213,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                       value = b.mulf(value, scale);
                     b.store(arith::TruncFOp::create(b, b.getBF16Type(), value),
                             chunkPartials,
-                            {batch, kvHead, queryRow, spanIndex, slot});
+                            {batch, kvHead, spanIndex, queryRow, slot});
                   });
             });
           });
@@ -1347,69 +1379,69 @@ void ChunkScoreGPULowering::emitCombineKernel() {
     factor = b.divf(factor, b.f32(policy.getWindow()));
   // One warp per window query: lanes take every 32nd span, then combine.
   Value rowsPerBlock = b.index(kBlockSize / kWarpSize);
-  queue.launch("chunkkv_score_combine",
-               {b.ceilDiv(rows, rowsPerBlock), one, one}, block, {},
-               [&](gpu::LaunchOp launchOp) {
-    Value thread = launchOp.getThreadIds().x;
-    Value lane = b.rem(thread, warpSize);
-    Value flat = b.add(b.mul(launchOp.getBlockIds().x, rowsPerBlock),
-                       b.div(thread, warpSize));
-    Value inside = b.cmp(Pred::slt, flat, rows);
-    Value safe = b.min(flat, b.sub(rows, one));
-    Value row = b.rem(safe, numQueries);
-    Value kvHead = b.rem(b.div(safe, numQueries), kvHeads);
-    Value batch = b.div(safe, b.mul(numQueries, kvHeads));
-    Value length = clampedLength(b, op.getLengths(), batch, capacity);
-    // Sequences without a prefix were not scored: no partials to read.
-    Value used = b.select(b.andI(inside, b.cmp(Pred::sgt, length, window)),
-                          b.ceilDiv(length, b.index(spanLength)), zero);
-    // kCombineSpans spans per lane at a time, their loads in flight
-    // together; a span past `used` counts as empty.
-    Value lastUsed = b.sub(used, one);
-    SmallVector<Value> total = b.forLoop(
-        lane, used, b.index(kWarpSize * kCombineSpans),
-        {b.f32(negInfinity()), b.f32(0.0)},
-        [&](Value span0, ValueRange acc) -> SmallVector<Value> {
-          SmallVector<Value> maxima, sums;
-          for (int64_t u = 0; u < kCombineSpans; ++u) {
-            Value span = b.add(span0, b.index(u * kWarpSize));
-            Value inside = b.cmp(Pred::slt, span, used);
-            Value safe = b.min(span, lastUsed);
-            maxima.push_back(
-                b.select(inside, b.load(spanMax, {batch, kvHead, row, safe}),
-                         b.f32(negInfinity())));
-            sums.push_back(b.select(inside,
-                                    b.load(spanSum, {batch, kvHead, row, safe}),
-                                    b.f32(0.0)));
-          }
-          SmallVector<Value> combined(acc);
-          for (int64_t u = 0; u < kCombineSpans; ++u)
-            combined =
-                combineStatistics(combined[0], combined[1], maxima[u], sums[u]);
-          return combined;
+  queue.launch(
+      "chunkkv_score_combine", {b.ceilDiv(rows, rowsPerBlock), one, one}, block,
+      {}, [&](gpu::LaunchOp launchOp) {
+        boundRegisters(launchOp, kCombineBlocksPerSM);
+        Value thread = launchOp.getThreadIds().x;
+        Value lane = b.rem(thread, warpSize);
+        Value flat = b.add(b.mul(launchOp.getBlockIds().x, rowsPerBlock),
+                           b.div(thread, warpSize));
+        Value inside = b.cmp(Pred::slt, flat, rows);
+        Value safe = b.min(flat, b.sub(rows, one));
+        Value row = b.rem(safe, numQueries);
+        Value kvHead = b.rem(b.div(safe, numQueries), kvHeads);
+        Value batch = b.div(safe, b.mul(numQueries, kvHeads));
+        Value length = clampedLength(b, op.getLengths(), batch, capacity);
+        // Sequences without a prefix were not scored: no partials to read.
+        Value used = b.select(b.andI(inside, b.cmp(Pred::sgt, length, window)),
+                              b.ceilDiv(length, b.index(spanLength)), zero);
+        // kCombineSpans spans per lane at a time, their loads in flight
+        // together; a span past `used` counts as empty.
+        Value lastUsed = b.sub(used, one);
+        SmallVector<Value> total = b.forLoop(
+            lane, used, b.index(kWarpSize * kCombineSpans),
+            {b.f32(negInfinity()), b.f32(0.0)},
+            [&](Value span0, ValueRange acc) -> SmallVector<Value> {
+              SmallVector<Value> maxima, sums;
+              for (int64_t u = 0; u < kCombineSpans; ++u) {
+                Value span = b.add(span0, b.index(u * kWarpSize));
+                Value inside = b.cmp(Pred::slt, span, used);
+                Value safe = b.min(span, lastUsed);
+                maxima.push_back(b.select(
+                    inside, b.load(spanMax, {batch, kvHead, row, safe}),
+                    b.f32(negInfinity())));
+                sums.push_back(b.select(
+                    inside, b.load(spanSum, {batch, kvHead, row, safe}),
+                    b.f32(0.0)));
+              }
+              SmallVector<Value> combined(acc);
+              for (int64_t u = 0; u < kCombineSpans; ++u)
+                combined = combineStatistics(combined[0], combined[1],
+                                             maxima[u], sums[u]);
+              return combined;
+            });
+        for (int64_t offset = kWarpSize / 2; offset > 0; offset /= 2)
+          total = combineStatistics(
+              total[0], total[1],
+              shuffle(b, total[0], offset, gpu::ShuffleMode::XOR),
+              shuffle(b, total[1], offset, gpu::ShuffleMode::XOR));
+        Value scale = b.divf(factor, total[1]);
+        b.ifThen(b.andI(inside, b.cmp(Pred::eq, lane, zero)), [&]() {
+          b.store(total[0], rowMax, {batch, kvHead, row});
+          b.store(scale, rowScale, {batch, kvHead, row});
         });
-    for (int64_t offset = kWarpSize / 2; offset > 0; offset /= 2)
-      total = combineStatistics(
-          total[0], total[1],
-          shuffle(b, total[0], offset, gpu::ShuffleMode::XOR),
-          shuffle(b, total[1], offset, gpu::ShuffleMode::XOR));
-    Value scale = b.divf(factor, total[1]);
-    b.ifThen(b.andI(inside, b.cmp(Pred::eq, lane, zero)), [&]() {
-      b.store(total[0], rowMax, {batch, kvHead, row});
-      b.store(scale, rowScale, {batch, kvHead, row});
-    });
-    if (!singlePass)
-      return;
-    // Each span's share of the row's score, `scale * 2^(span max - max)`,
-    // replaces its sum for the chunk kernel; a lane rewrites only the spans
-    // it read.
-    b.forLoop(lane, used, warpSize, [&](Value span) {
-      Value share =
-          b.mulf(scale, exp2Diff(b.load(spanMax, {batch, kvHead, row, span}),
-                                 total[0]));
-      b.store(share, spanSum, {batch, kvHead, row, span});
-    });
-  });
+        if (!singlePass)
+          return;
+        // Each span's share of the row's score, `scale * 2^(span max - max)`,
+        // for the chunk kernel.
+        b.forLoop(lane, used, warpSize, [&](Value span) {
+          Value share = b.mulf(
+              scale,
+              exp2Diff(b.load(spanMax, {batch, kvHead, row, span}), total[0]));
+          b.store(share, spanShares, {batch, kvHead, span, row});
+        });
+      });
 }
 
 SmallVector<Value> ChunkScoreGPULowering::combineStatistics(Value max1,
@@ -1558,6 +1590,7 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
       {workgroupBuffer(b.getContext(), {kChunkSumWarps, kWarpSize},
                        b.getF32Type())},
       [&](gpu::LaunchOp launchOp) {
+        boundRegisters(launchOp, kChunkSumBlocksPerSM);
         Value warpTotals = launchOp.getWorkgroupAttributions()[0];
         Value thread = launchOp.getThreadIds().x;
         Value lane = b.rem(thread, warpSize);
@@ -1570,7 +1603,6 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
         Value real = b.andI(b.cmp(Pred::sgt, prefix, zero),
                             b.cmp(Pred::slt, c, numChunks));
         Value chunkStart = b.mul(c, chunk);
-        Value lastRow = b.sub(numQueries, one);
         // The spans holding the prefix keys that add to chunk c.
         Value firstKey = b.max(b.sub(chunkStart, reach), zero);
         Value endKey = b.min(b.add(b.add(chunkStart, chunk), reach), prefix);
@@ -1582,7 +1614,10 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
             [&](Value s, ValueRange spanAcc) -> SmallVector<Value> {
               Value slot = b.sub(
                   c, b.div(b.max(b.sub(b.mul(s, span), reach), zero), chunk));
-              // kChunkSumRows independent loads in flight per lane.
+              // A block of kChunkSumRows rows at constant offsets of one
+              // address each: ptxas issues every load before the first use
+              // (with clamped rows it placed loads just before their use,
+              // a wait each).
               return b.forLoop(
                   zero, kvHeads, one, {spanAcc[0]},
                   [&](Value kvHead, ValueRange headAcc) -> SmallVector<Value> {
@@ -1590,22 +1625,33 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
                         b.mul(warp, b.index(kChunkSumRows)), numQueries,
                         b.mul(warps, b.index(kChunkSumRows)), {headAcc[0]},
                         [&](Value row0, ValueRange acc) -> SmallVector<Value> {
+                          auto shareType =
+                              VectorType::get({kShareVector}, b.getF32Type());
+                          SmallVector<Value> shares, partials;
+                          for (int64_t u = 0; u < kChunkSumRows;
+                               u += kShareVector)
+                            shares.push_back(alignedLoad(
+                                b, shareType, spanShares,
+                                {batch, kvHead, s, b.add(row0, b.index(u))},
+                                kVectorBytes));
+                          for (int64_t u = 0; u < kChunkSumRows; ++u)
+                            partials.push_back(
+                                b.load(chunkPartials,
+                                       {batch, kvHead, s,
+                                        b.add(row0, b.index(u)), slot}));
                           SmallVector<Value> terms;
                           for (int64_t u = 0; u < kChunkSumRows; ++u) {
-                            Value row = b.add(row0, b.index(u));
-                            Value safe = b.min(row, lastRow);
-                            // The span's share of the row's score (the
-                            // combine kernel's).
-                            Value share =
-                                b.load(spanSum, {batch, kvHead, safe, s});
-                            Value partial = b.load(
-                                chunkPartials, {batch, kvHead, safe, s, slot});
-                            Value term =
-                                b.mulf(share, arith::ExtFOp::create(
-                                                  b, b.getF32Type(), partial));
-                            terms.push_back(
-                                b.select(b.cmp(Pred::slt, row, numQueries),
-                                         term, b.f32(0.0)));
+                            Value share = vector::ExtractOp::create(
+                                b, shares[u / kShareVector],
+                                ArrayRef<int64_t>{u % kShareVector});
+                            Value term = b.mulf(
+                                share, arith::ExtFOp::create(b, b.getF32Type(),
+                                                             partials[u]));
+                            // Padding rows hold no values.
+                            terms.push_back(b.select(
+                                b.cmp(Pred::slt, b.add(row0, b.index(u)),
+                                      numQueries),
+                                term, b.f32(0.0)));
                           }
                           return {b.addf(acc[0], treeReduce(terms, false))};
                         });

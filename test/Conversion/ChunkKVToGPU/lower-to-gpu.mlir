@@ -3,7 +3,7 @@
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="single-pass=false" | FileCheck %s --check-prefix=TWOPASS
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-row-tiles=2" | FileCheck %s --check-prefix=ROWTILES
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="key-stages=2" | FileCheck %s --check-prefix=STAGES2
-// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="min-blocks-per-sm=3" | FileCheck %s --check-prefix=MINBLOCKS
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="min-blocks-per-sm=2" | FileCheck %s --check-prefix=MINBLOCKS
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu | FileCheck %s --check-prefix=NOBOUND
 
 #p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
@@ -34,7 +34,12 @@
 // CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c416
 // CHECK: %[[SPANS:.*]] = arith.maxsi %[[CEIL]], %c1
 // CHECK: %[[STATS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
-// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %c43) : memref<?x?x?x?x?xbf16>
+// Chunk partials [B, Hkv, spans, rows, 43] and shares [B, Hkv, spans, rows],
+// rows G*w padded to a multiple of 16.
+// CHECK: %[[BLOCKS:.*]] = arith.ceildivsi %[[ROWS:.*]], %c16
+// CHECK: %[[PADDED:.*]] = arith.muli %[[BLOCKS]], %c16
+// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x?x43xbf16>
+// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x?xf32>
 // CHECK: gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
 // CHECK-SAME: function(@chunkkv_score_stats)
 // CHECK-SAME: workgroup(%[[KEYS:.*]] : memref<3x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x43xvector<2xf32>, #gpu.address_space<workgroup>>)
@@ -64,14 +69,21 @@
 // CHECK: nvgpu.device_async_wait %[[GROUP]] {numGroups = 1 : i32}
 // CHECK: nvvm.bar.warp.sync
 // CHECK: %[[PARTIAL:.*]] = arith.truncf %{{.*}} : f32 to bf16
-// CHECK: memref.store %[[PARTIAL]], {{.*}} : memref<?x?x?x?x?xbf16>
+// CHECK: memref.store %[[PARTIAL]], {{.*}} : memref<?x?x?x?x43xbf16>
 // CHECK: function(@chunkkv_score_combine)
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<?x?x?x?xf32>
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK: memref.store %{{.*}} : memref<?x?x?x?xf32>
+// The chunk kernel loads a block of 16 rows' shares (four 16-byte loads)
+// and partials before it uses any, without clamps (the rows are padded),
+// with its registers bounded for three blocks per SM: ptxas then issues
+// them all before the first use.
 // CHECK: function(@chunkkv_score_chunk_sums)
-// CHECK-COUNT-16: memref.load {{.*}} : memref<?x?x?x?x?xbf16>
+// CHECK-COUNT-4: vector.load {{.*}} {alignment = 16 : i64} : memref<?x?x?x?xf32>, vector<4xf32>
+// CHECK-COUNT-16: memref.load {{.*}} : memref<?x?x?x?x43xbf16>
+// CHECK: arith.mulf
 // CHECK: gpu.barrier
+// CHECK: } {nvvm.minctasm = 3 : i32}
 // CHECK-NOT: function(@chunkkv_score_tokens)
 // CHECK: gpu.dealloc async
 // CHECK: gpu.wait [%{{.*}}]
@@ -97,15 +109,25 @@
 // STAGES2-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // STAGES2: scf.for
 // STAGES2: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
-// min-blocks-per-sm bounds the tensor-core score kernels only, as
-// nvvm.minctasm on their launches; without it no launch carries a bound.
+// min-blocks-per-sm bounds the tensor-core score kernels, as nvvm.minctasm
+// on their launches; without it they carry no bound. The combine and chunk
+// kernels have their own, always (for four and three blocks per SM).
 // MINBLOCKS-LABEL: func.func @chunk_score_f16
 // MINBLOCKS: function(@chunkkv_score_stats)
-// MINBLOCKS: } {nvvm.minctasm = 3 : i32}
+// MINBLOCKS: } {nvvm.minctasm = 2 : i32}
 // MINBLOCKS: function(@chunkkv_score_combine)
+// MINBLOCKS: } {nvvm.minctasm = 4 : i32}
+// MINBLOCKS: function(@chunkkv_score_chunk_sums)
+// MINBLOCKS: } {nvvm.minctasm = 3 : i32}
 // MINBLOCKS-NOT: nvvm.minctasm
 // MINBLOCKS: gpu.wait
 // NOBOUND-LABEL: func.func @chunk_score_f16
+// NOBOUND: function(@chunkkv_score_stats)
+// NOBOUND-NOT: nvvm.minctasm
+// NOBOUND: function(@chunkkv_score_combine)
+// NOBOUND: } {nvvm.minctasm = 4 : i32}
+// NOBOUND: function(@chunkkv_score_chunk_sums)
+// NOBOUND: } {nvvm.minctasm = 3 : i32}
 // NOBOUND-NOT: nvvm.minctasm
 // NOBOUND: gpu.wait
 // TWOPASS-LABEL: func.func @chunk_score_f16
@@ -120,7 +142,7 @@
 // slots of a half-warp's rows on distinct banks).
 // SPAN128-LABEL: func.func @chunk_score_f16
 // SPAN128: arith.ceildivsi %{{.*}}, %c128
-// SPAN128: gpu.alloc async {{.*}}, %c14) : memref<?x?x?x?x?xbf16>
+// SPAN128: gpu.alloc async {{.*}} : memref<?x?x?x?x14xbf16>
 // SPAN128: function(@chunkkv_score_stats)
 // SPAN128-SAME: %{{.*}} : memref<4x16x19xvector<2xf32>, #gpu.address_space<workgroup>>)
 func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
@@ -191,6 +213,10 @@ func.func @chunk_score_f16_fine_chunks(%q: memref<?x?x32x128xf16>, %k: memref<?x
 #p = #chunkkv.policy<kvpress, chunk = 20, window = 64, compression_ratio = 0.75>
 // CHECK-LABEL: func.func @chunk_score_f32_bshd
 // MINBLOCKS-LABEL: func.func @chunk_score_f32_bshd
+// MINBLOCKS: function(@chunkkv_score_stats)
+// MINBLOCKS-NOT: nvvm.minctasm
+// MINBLOCKS: function(@chunkkv_score_combine)
+// MINBLOCKS: } {nvvm.minctasm = 4 : i32}
 // MINBLOCKS-NOT: nvvm.minctasm
 // MINBLOCKS: gpu.wait
 // CHECK: function(@chunkkv_score_stats)

@@ -50,7 +50,9 @@
 // SM90: ex2.approx.ftz.f32
 
 // MINBLOCKS: gpu.binary @chunkkv_score_stats {{.*}}.maxntid 128, 1, 1\0A.minnctapersm 3\0A
-// MINBLOCKS: gpu.binary @chunkkv_score_combine
+// MINBLOCKS: gpu.binary @chunkkv_score_combine {{.*}}.maxntid 256, 1, 1\0A.minnctapersm 4\0A
+// MINBLOCKS: gpu.binary @chunkkv_score_chunk_sums {{.*}}.maxntid 256, 1, 1\0A.minnctapersm 3\0A
+// MINBLOCKS: gpu.binary @chunkkv_topk
 // MINBLOCKS-NOT: minnctapersm
 // MINBLOCKS: gpu.binary @chunkkv_compact_gather
 // BOUNDED: | chunkkv_score_stats | {{(1[0-5][0-9]|16[0-8])}} | 46592 | 0/0 | 0 |
