@@ -501,7 +501,6 @@ private:
   // kernel reads a block of rows at constant offsets of one address, with
   // no clamps; the padding rows hold no values and the kernel masks them.
   Value chunkPartials, spanShares;
-  Value paddedRows;
 };
 
 void ChunkScoreGPULowering::emit() {
@@ -553,8 +552,8 @@ void ChunkScoreGPULowering::emit() {
     // a relative error below 2^-9 on each, within the 1e-2 that f16/bf16
     // caches are held to; half the bytes the statistics kernel writes and
     // the chunk kernel reads.
-    paddedRows = b.mul(b.ceilDiv(numQueries, b.index(kChunkSumRows)),
-                       b.index(kChunkSumRows));
+    Value paddedRows = b.mul(b.ceilDiv(numQueries, b.index(kChunkSumRows)),
+                             b.index(kChunkSumRows));
     int64_t dynamic = ShapedType::kDynamic;
     chunkPartials = queue.alloc(
         MemRefType::get({dynamic, dynamic, dynamic, dynamic, slotsPerSpan},
