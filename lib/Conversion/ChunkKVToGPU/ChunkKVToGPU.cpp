@@ -355,6 +355,19 @@ private:
 
   /// Keys on each side of a token that its pooled score averages over.
   int64_t poolReach() const { return policy.getPool() / 2; }
+  /// What one key in one chunk weighs in the slot mma's B fragments: 2.0
+  /// without pooling (see poolCounts), else 1.0 per pooled position.
+  int64_t slotCountUnit() const { return poolReach() == 0 ? 2 : 1; }
+  /// Slots of one step's chunks.
+  int64_t stepSlots() const { return chunksTouched(kMmaKeysPerStep); }
+  /// Whether, without pooling, the slot mma's last n-tile has a column to
+  /// spare: it then weighs every key of the step alike (slotCountUnit()),
+  /// which makes it each row's sum of the step's exponentials, instead of a
+  /// tree of adds per lane. (With pooling, bounds that take every key cost
+  /// ptxas more than the adds.)
+  bool rowSumsBySlotMma() const {
+    return poolReach() == 0 && stepSlots() % kSlotsPerMmaTile != 0;
+  }
   /// Chunks whose pooled scores `keys` consecutive keys add to, at most.
   int64_t chunksTouched(int64_t keys) const {
     return (keys - 1 + 2 * poolReach()) / policy.getChunkSize() + 2;
@@ -385,18 +398,24 @@ private:
   /// `group + 8h` in the mma accumulator order (term i: key
   /// `8 * (i / 2) + 2 * quad + i % 2`), relative to `maxima[h]`. Every lane
   /// of the warp calls it. Positions (`key0`, the span, the prefix) are i32.
-  void addStepToChunkSlots(const ChunkPartialBuffers &buffers, Value warp,
-                           Value group, Value quad, Value key0, Value spanStart,
-                           Value spanEnd, Value prefix,
-                           ArrayRef<SmallVector<Value>> terms,
-                           ArrayRef<Value> maxima);
+  /// With rowSumsBySlotMma(), returns per h the sum of row `group + 8h`'s
+  /// terms times slotCountUnit() in the lanes with quad 3 (other values in
+  /// the others).
+  SmallVector<Value> addStepToChunkSlots(const ChunkPartialBuffers &buffers,
+                                         Value warp, Value group, Value quad,
+                                         Value key0, Value spanStart,
+                                         Value spanEnd, Value prefix,
+                                         ArrayRef<SmallVector<Value>> terms,
+                                         ArrayRef<Value> maxima);
   /// The B fragment of one 8-key tile of the slot mma: the lane's two
   /// registers (tf32, as i32) of pooling counts `pool * avg_pool1d weight`
   /// of the keys at step offsets `pairOffset + keyOffsets[i]` (i32) in the
   /// chunk at step offsets `[chunkStart, chunkEnd)`, zero at offsets from
-  /// `limit` on.
+  /// `limit` on; without pooling, where `everyKey` (i1, if given) holds,
+  /// every key's weight.
   SmallVector<Value> poolCounts(Value pairOffset, ArrayRef<int64_t> keyOffsets,
-                                Value chunkStart, Value chunkEnd, Value limit);
+                                Value chunkStart, Value chunkEnd, Value limit,
+                                Value everyKey);
 
   /// The logits' scale (the op's, or 1/sqrt(D)) times log2(e): the score
   /// kernels keep logits in base-2 units, so that every exponential is one
@@ -997,6 +1016,15 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                 copyStep(b.add(spanStart, b.i32(stage * kMmaKeysPerStep)),
                          b.index(stage));
           waitForNextStep(prologue);
+          // With the step's row sums from the slot mma, the lanes with quad
+          // 3 hold them (see addStepToChunkSlots) and keep the running sums,
+          // the others keep 0.
+          bool sumsBySlotMma = chunkSlots && rowSumsBySlotMma();
+          Value sumWeight;
+          if (sumsBySlotMma)
+            sumWeight = b.select(
+                b.cmp(Pred::eq, quad, b.index(3)),
+                b.f32(1.0 / static_cast<double>(slotCountUnit())), b.f32(0.0));
           Value noMax = b.f32(kNoMaximum);
           SmallVector<Value> inits;
           for (int64_t half = 0; half < laneRows; ++half)
@@ -1127,9 +1155,11 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     for (Value x : stepLogits[half])
                       terms.push_back(exp2ScaledDiff(x, scale, newMax));
                     next[2 * half] = newMax;
-                    next[2 * half + 1] =
-                        b.addf(b.mulf(sum, exp2Diff(max, newMax)),
-                               treeReduce(terms, /*maximum=*/false));
+                    // Else the slot mma sums the terms (below).
+                    if (!sumsBySlotMma)
+                      next[2 * half + 1] =
+                          b.addf(b.mulf(sum, exp2Diff(max, newMax)),
+                                 treeReduce(terms, /*maximum=*/false));
                     // The terms leave the branch for the chunk slots.
                     if (chunkSlots)
                       llvm::append_range(next, terms);
@@ -1151,10 +1181,17 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                     terms[half].assign(halfTerms.begin(), halfTerms.end());
                     maxima.push_back(next[2 * half]);
                   }
-                  addStepToChunkSlots(partials, warp, group, quad, key0,
-                                      spanStart, spanEnd, prefix, terms,
-                                      maxima);
+                  SmallVector<Value> rowSums = addStepToChunkSlots(
+                      partials, warp, group, quad, key0, spanStart, spanEnd,
+                      prefix, terms, maxima);
                   next.resize(2 * laneRows);
+                  for (auto [half, rowSum] : llvm::enumerate(rowSums)) {
+                    Value rescaled =
+                        b.mulf(next[2 * half + 1],
+                               exp2Diff(iters[2 * half], next[2 * half]));
+                    next[2 * half + 1] =
+                        b.addf(rescaled, b.mulf(rowSum, sumWeight));
+                  }
                 }
                 waitForNextStep(copies);
                 next.push_back(b.select(b.cmp(Pred::eq, stage32, lastStage),
@@ -1196,9 +1233,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           if (!chunkSlots)
             return;
           // The chunk slots, relative to the span's maximum (the rows'
-          // running maximum after the last step), with avg_pool1d's 1/p.
+          // running maximum after the last step); the combine kernel's
+          // shares take avg_pool1d's 1/p and the keys' weight.
           NVVM::SyncWarpOp::create(b, b.i32(-1));
-          Value scale = b.f32(1.0 / static_cast<double>(policy.getPool()));
           b.forLoop(zero, b.index(warpRows), one, [&](Value row) {
             Value queryRow = b.add(warpRow, row);
             b.ifThen(b.cmp(Pred::slt, queryRow, numQueries), [&]() {
@@ -1208,8 +1245,6 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                   [&](Value slot) {
                     Value value = slotSumRelativeTo(
                         b.load(partials.slots, {warp, row, slot}), max);
-                    if (policy.getPool() > 1)
-                      value = b.mulf(value, scale);
                     b.store(arith::TruncFOp::create(b, b.getBF16Type(), value),
                             chunkPartials,
                             {batch, kvHead, spanIndex, queryRow, slot});
@@ -1220,7 +1255,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
       });
 }
 
-void ChunkScoreGPULowering::addStepToChunkSlots(
+SmallVector<Value> ChunkScoreGPULowering::addStepToChunkSlots(
     const ChunkPartialBuffers &buffers, Value warp, Value group, Value quad,
     Value key0, Value spanStart, Value spanEnd, Value prefix,
     ArrayRef<SmallVector<Value>> terms, ArrayRef<Value> maxima) {
@@ -1236,8 +1271,7 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   // counts of the same two keys.
   int64_t chunk = policy.getChunkSize();
   int64_t reach = poolReach();
-  int64_t stepSlots = chunksTouched(kMmaKeysPerStep);
-  int64_t slotTiles = llvm::divideCeil(stepSlots, kSlotsPerMmaTile);
+  int64_t slotTiles = llvm::divideCeil(stepSlots(), kSlotsPerMmaTile);
   // Positions are i32 (see emitTensorCoreScoreKernel): the chunk numbers
   // below are a few 32-bit instructions per step, where index (64-bit)
   // divisions by the chunk size take a dozen.
@@ -1258,7 +1292,7 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
   // no prefix key); slot n is the span's slot `firstSpanSlot + n`.
   Value lastSlot = b.select(
       b.cmp(Pred::slt, key0, stepEnd),
-      b.min(b.sub(lastChunk, firstChunk), b.i32(stepSlots - 1)), b.i32(-1));
+      b.min(b.sub(lastChunk, firstChunk), b.i32(stepSlots() - 1)), b.i32(-1));
   Value firstSpanSlot = b.toIndex(b.sub(firstChunk, chunkAtOrAfter(spanStart)));
   // Earlier steps' keys (below key0) add to chunks up to
   // (key0 - 1 + reach) / C, at most (2 * reach + C - 2) / C past firstChunk:
@@ -1282,22 +1316,32 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
                            tf32Bits(bottom[2 * tile + 1])});
     }
 
+  SmallVector<Value> rowSums;
   for (int64_t tile = 0; tile < slotTiles; ++tile) {
     // This lane's slot in the B fragment: column `group` of the n-tile.
     Value slot = b.add(b.index(kSlotsPerMmaTile * tile), group);
     Value chunkStart = b.add(firstOffset, b.toI32(b.mul(slot, b.index(chunk))));
     Value chunkEnd = b.min(b.add(chunkStart, b.i32(chunk)), prefixOffset);
+    // The last column of the last n-tile, when no chunk needs it, sums
+    // every key: its rows' sums of the step's terms.
+    Value sumColumn;
+    if (tile == slotTiles - 1 && rowSumsBySlotMma())
+      sumColumn = b.cmp(Pred::eq, group, b.index(kSlotsPerMmaTile - 1));
     SmallVector<SmallVector<Value>> acc(rowTiles,
                                         SmallVector<Value>(4, b.f32(0.0)));
     for (int64_t keyTile = 0; keyTile < kMmaTiles; ++keyTile) {
       SmallVector<Value> counts =
           poolCounts(pairOffset, {8 * keyTile, 8 * keyTile + 1}, chunkStart,
-                     chunkEnd, limit);
+                     chunkEnd, limit, sumColumn);
       for (int64_t m = 0; m < rowTiles; ++m)
         acc[m] = mma(fragments[m * kMmaTiles + keyTile], counts, acc[m],
                      b.getTF32Type());
     }
-    // acc[m][i]: row `group + 8 * (2m + i / 2)`, slot `2 * quad + i % 2`.
+    // acc[m][i]: row `group + 8 * (2m + i / 2)`, slot `2 * quad + i % 2`:
+    // the sum column's in lanes with quad 3, i odd.
+    if (sumColumn)
+      for (int64_t m = 0; m < rowTiles; ++m)
+        llvm::append_range(rowSums, ArrayRef<Value>{acc[m][1], acc[m][3]});
     for (int64_t m = 0; m < rowTiles; ++m)
       for (int64_t i = 0; i < 4; ++i) {
         int64_t lowestSlot = kSlotsPerMmaTile * tile + i % 2;
@@ -1320,11 +1364,12 @@ void ChunkScoreGPULowering::addStepToChunkSlots(
         });
       }
   }
+  return rowSums;
 }
 
 SmallVector<Value> ChunkScoreGPULowering::poolCounts(
     Value pairOffset, ArrayRef<int64_t> keyOffsets, Value chunkStart,
-    Value chunkEnd, Value limit) {
+    Value chunkEnd, Value limit, Value everyKey) {
   // The bounds relative to the lane's pair, so that each key compares them
   // with a constant: offsets relative to the step took adds per key.
   Value first = b.sub(chunkStart, pairOffset);
@@ -1332,12 +1377,13 @@ SmallVector<Value> ChunkScoreGPULowering::poolCounts(
   Value keysEnd = b.sub(limit, pairOffset);
   SmallVector<Value> counts;
   if (poolReach() == 0) {
-    // Without pooling a count is 1 inside the chunk and 0 outside, as the
-    // bits of 1.0f (0x3F800000) or 0, taken from bit t of a mask of the
-    // offsets [first, end): three SASS instructions per key, where two
-    // compares with the bounds take four (ptxas selects twice). The bounds
-    // clamp to [0, 31], which keeps the shifts defined and the bits of every
-    // offset t < 31 as they are.
+    // Without pooling a key weighs 2.0 inside the chunk and 0 outside
+    // (slotCountUnit), bit t of a mask of the offsets [first, end) shifted
+    // to bit 30: 0x40000000 is 2.0f, a shift and an and per key, where 1.0f
+    // (0x3F800000, seven bits) took three SASS instructions and two
+    // compares with the bounds four. The bounds clamp to [0, 31], which
+    // keeps the shifts defined and the bits of every offset t < 31 as they
+    // are.
     auto clampBit = [&](Value x) {
       return b.min(b.max(x, b.i32(0)), b.i32(31));
     };
@@ -1347,14 +1393,16 @@ SmallVector<Value> ChunkScoreGPULowering::poolCounts(
         arith::XOrIOp::create(
             b, arith::ShLIOp::create(b, ones, clampBit(b.min(end, keysEnd))),
             ones));
+    if (everyKey)
+      mask = b.select(everyKey, ones, mask);
     for (int64_t t : keyOffsets) {
       assert(t >= 0 && t < 31 && "a key offset below the mask's clamp");
-      Value inside =
-          b.cmp(Pred::ne, b.andI(mask, b.i32(int64_t(1) << t)), b.i32(0));
-      counts.push_back(b.select(inside, b.i32(0x3F800000), b.i32(0)));
+      Value atBit30 = arith::ShLIOp::create(b, mask, b.i32(30 - t));
+      counts.push_back(b.andI(atBit30, b.i32(0x40000000)));
     }
     return counts;
   }
+  assert(!everyKey && "pooled counts weigh every key only in their chunk");
   int64_t reach = poolReach();
   for (int64_t t : keyOffsets) {
     // Positions of the chunk within `reach` of key t.
@@ -1433,10 +1481,14 @@ void ChunkScoreGPULowering::emitCombineKernel() {
         if (!singlePass)
           return;
         // Each span's share of the row's score, `scale * 2^(span max - max)`,
-        // for the chunk kernel.
+        // for the chunk kernel, divided by what the statistics kernel's slots
+        // count per key (avg_pool1d's p, and the B fragments' weight).
+        Value shareScale =
+            b.mulf(scale, b.f32(1.0 / static_cast<double>(policy.getPool() *
+                                                          slotCountUnit())));
         b.forLoop(lane, used, warpSize, [&](Value span) {
           Value share = b.mulf(
-              scale,
+              shareScale,
               exp2Diff(b.load(spanMax, {batch, kvHead, row, span}), total[0]));
           b.store(share, spanShares, {batch, kvHead, span, row});
         });

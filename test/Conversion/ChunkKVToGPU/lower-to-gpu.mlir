@@ -25,6 +25,7 @@
 // async tokens, scratch from gpu.alloc and freed.
 // CHECK-LABEL: func.func @chunk_score_f16
 // CHECK-NOT: chunkkv.
+// CHECK: %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
 // CHECK: %[[T0:.*]] = gpu.wait async
 // The kernels number keys with 32-bit positions: the host checks the
 // dynamic capacity.
@@ -49,9 +50,12 @@
 // CHECK: nvgpu.device_async_copy %{{.*}}, %[[KEYS]][%c1, {{.*}}], 8
 // CHECK: %[[SECOND:.*]] = nvgpu.device_async_create_group
 // CHECK: nvgpu.device_async_wait %[[SECOND]] {numGroups = 1 : i32}
+// The lanes with quad 3 keep the rows' running sums (see below).
+// CHECK: %[[QUAD3:.*]] = arith.cmpi eq, %{{.*}}, %c3 : index
+// CHECK: %[[SUM_WEIGHT:.*]] = arith.select %[[QUAD3]], %[[HALF]], %{{.*}} : f32
 // In each step: a barrier, the copies of the step two ahead into the stage
 // before this one, the mma on this one's keys, and a wait for the next.
-// CHECK: scf.for
+// CHECK: scf.for %{{.*}} iter_args(%{{[a-z0-9]+}} = %{{.*}}, %[[SUM0:[a-z0-9]+]] = %{{.*}}, %{{[a-z0-9]+}} = %{{.*}}, %[[SUM1:[a-z0-9]+]] = %{{.*}}, %{{[a-z0-9]+}} = %c0_i32)
 // CHECK: gpu.barrier
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[STAGE:.*]], %c0_i32
 // CHECK: %[[BEFORE:.*]] = arith.subi %[[STAGE]], %c1_i32
@@ -63,9 +67,26 @@
 // CHECK: nvvm.mma.sync {{.*}} : (vector<2xf16>, vector<2xf16>, f32)
 // CHECK: gpu.shuffle  xor
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// The branches leave the running sums as they are.
+// CHECK: scf.yield %{{.*}}, %[[SUM0]], %{{.*}}, %[[SUM1]],
 // CHECK: %[[TERM:.*]] = arith.bitcast %{{.*}} : f32 to i32
-// CHECK: nvvm.mma.sync A[%[[TERM]], {{.*}} multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
+// Without pooling a key weighs 2.0f (0x40000000) in its chunk: its bit of
+// the lane's chunk mask shifted to bit 30 (keys 0 and 1 of the lane's pair).
+// A step reaches five chunks: the lanes of group 7, column 7 of the slot
+// mma, take every key, and the column sums each row's exponentials.
+// CHECK: %[[GROUP7:.*]] = arith.cmpi eq, %{{.*}}, %c7 : index
+// CHECK: %[[MASK:.*]] = arith.select %[[GROUP7]], %c-1_i32, %{{.*}} : i32
+// CHECK: %[[AT30:.*]] = arith.shli %[[MASK]], %c30_i32 : i32
+// CHECK: %[[W0:.*]] = arith.andi %[[AT30]], %c1073741824_i32 : i32
+// CHECK: %[[AT29:.*]] = arith.shli %[[MASK]], %c29_i32 : i32
+// CHECK: %[[W1:.*]] = arith.andi %[[AT29]], %c1073741824_i32 : i32
+// CHECK: nvvm.mma.sync A[%[[TERM]], {{.*}}]  B[%[[W0]], %[[W1]]] {{.*}} multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
 // CHECK: memref.store %{{.*}} : memref<4x16x43xvector<2xf32>, #gpu.address_space<workgroup>>
+// The running sums, rescaled to the new maximum, take the column's sums
+// (halved in the lanes with quad 3, times 0 in the others).
+// CHECK: %[[RESCALED:.*]] = arith.mulf %{{[0-9]+}}#1, %{{.*}} : f32
+// CHECK: %[[STEP_SUM:.*]] = arith.mulf %{{.*}}, %[[SUM_WEIGHT]] : f32
+// CHECK: arith.addf %[[RESCALED]], %[[STEP_SUM]] : f32
 // CHECK: nvgpu.device_async_wait %[[GROUP]] {numGroups = 1 : i32}
 // CHECK: nvvm.bar.warp.sync
 // CHECK: %[[PARTIAL:.*]] = arith.truncf %{{.*}} : f32 to bf16
@@ -73,7 +94,11 @@
 // CHECK: function(@chunkkv_score_combine)
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<?x?x?x?xf32>
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
-// CHECK: memref.store %{{.*}} : memref<?x?x?x?xf32>
+// The shares halve the slots' sums, in which each key weighed 2.0.
+// CHECK: %[[SCALE:.*]] = arith.divf
+// CHECK: %[[SHARE_SCALE:.*]] = arith.mulf %[[SCALE]], %[[HALF]] : f32
+// CHECK: %[[SHARE:.*]] = arith.mulf %[[SHARE_SCALE]], %{{.*}} : f32
+// CHECK: memref.store %[[SHARE]], %{{.*}} : memref<?x?x?x?xf32>
 // The chunk kernel loads a block of 16 rows' shares (four 16-byte loads)
 // and partials before it uses any, without clamps (the rows are padded),
 // with its registers bounded for three blocks per SM: ptxas then issues
