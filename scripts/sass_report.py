@@ -9,10 +9,10 @@ instruction count, the instructions of one iteration along the shortest and
 the longest path through the loop's forward branches, its global loads and
 how many times it waits for them (loads in flight until one's result is
 read: ptxas may place loads just before their use, whatever their order in
-the PTX), and the most frequent opcodes along the shortest. PTX counts (emulated_profile.py) miss what
-ptxas does: a 64-bit add is two instructions, a non-flushing ex2 four,
-address arithmetic folds into loads; one iteration's SASS count is what a
-warp scheduler issues.
+the PTX), and the most frequent opcodes along the shortest. PTX counts
+(emulated_profile.py) miss what ptxas does: a 64-bit add is two
+instructions, a non-flushing ex2 four, address arithmetic folds into loads;
+one iteration's SASS count is what a warp scheduler issues.
 
   chunkkv-opt m.mlir -chunkkv-gpu-pipeline="chip=sm_90 format=isa" |
     python3 scripts/sass_report.py --arch sm_90 [--kernel NAME] [--opcodes 12]
@@ -77,7 +77,7 @@ def parse(sass):
         else:
             width = {"64": 2, "128": 4}.get(full.split(".")[-1], 1)
             writes = frozenset(registers(operands[0], width))
-            reads |= set().union(set(), *(registers(o) for o in operands[1:]))
+            reads |= set().union(*(registers(o) for o in operands[1:]))
         code.append(Instruction(int(match.group(1), 16), opcode, predicated, target,
                                 writes, frozenset(reads)))
     return code

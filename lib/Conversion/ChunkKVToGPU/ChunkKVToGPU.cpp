@@ -1678,18 +1678,17 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
                         [&](Value row0, ValueRange acc) -> SmallVector<Value> {
                           auto shareType =
                               VectorType::get({kShareVector}, b.getF32Type());
-                          SmallVector<Value> shares, partials;
+                          SmallVector<Value> rows, shares, partials;
+                          for (int64_t u = 0; u < kChunkSumRows; ++u)
+                            rows.push_back(b.add(row0, b.index(u)));
                           for (int64_t u = 0; u < kChunkSumRows;
                                u += kShareVector)
                             shares.push_back(alignedLoad(
                                 b, shareType, spanShares,
-                                {batch, kvHead, s, b.add(row0, b.index(u))},
-                                kVectorBytes));
-                          for (int64_t u = 0; u < kChunkSumRows; ++u)
-                            partials.push_back(
-                                b.load(chunkPartials,
-                                       {batch, kvHead, s,
-                                        b.add(row0, b.index(u)), slot}));
+                                {batch, kvHead, s, rows[u]}, kVectorBytes));
+                          for (Value row : rows)
+                            partials.push_back(b.load(
+                                chunkPartials, {batch, kvHead, s, row, slot}));
                           SmallVector<Value> terms;
                           for (int64_t u = 0; u < kChunkSumRows; ++u) {
                             Value share = vector::ExtractOp::create(
@@ -1699,10 +1698,9 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
                                 share, arith::ExtFOp::create(b, b.getF32Type(),
                                                              partials[u]));
                             // Padding rows hold no values.
-                            terms.push_back(b.select(
-                                b.cmp(Pred::slt, b.add(row0, b.index(u)),
-                                      numQueries),
-                                term, b.f32(0.0)));
+                            terms.push_back(
+                                b.select(b.cmp(Pred::slt, rows[u], numQueries),
+                                         term, b.f32(0.0)));
                           }
                           return {b.addf(acc[0], treeReduce(terms, false))};
                         });
