@@ -61,6 +61,15 @@ ALTERNATES = {
     # Two key stages: one step of cp.async copies in flight instead of two,
     # and longer single-pass spans in the shared memory that frees.
     "paper_c10_w32_r01_f16_bhsd_d128_stages2": ("paper_c10_w32_r01_f16_bhsd_d128", "key-stages=2"),
+    # Two row tiles with spans of keys as long as the shared memory of an
+    # H100/H200 SM allows at three blocks (416 keys instead of 192) and at
+    # two (512): fewer blocks, each loading its window queries once. The
+    # chunk slots take dynamic shared memory beyond the 48 KiB of static.
+    "paper_c10_w32_r01_f16_bhsd_d128_rowtiles2_min3_long": ("paper_c10_w32_r01_f16_bhsd_d128", "mma-row-tiles=2 min-blocks-per-sm=3 shared-memory-per-block=76800"),
+    "paper_c10_w32_r01_f16_bhsd_d128_rowtiles2_long": ("paper_c10_w32_r01_f16_bhsd_d128", "mma-row-tiles=2 shared-memory-per-block=115712"),
+    # Pooled, with slots beyond 48 KiB: the emulated tests' case of the
+    # dynamic shared memory on another shape.
+    "paper_c3_w16_b60_p3_bf16_bshd_d64_rowtiles2_long": ("paper_c3_w16_b60_p3_bf16_bshd_d64", "mma-row-tiles=2 shared-memory-per-block=115712"),
 }
 ALL = dict(VARIANTS, **{name: VARIANTS[of] for name, (of, _) in ALTERNATES.items()})
 

@@ -9,8 +9,10 @@ policy with C=10, w=32, keep 10 %), times in the same run:
              scores read K twice; `_rowtiles2`, two 16-row mma tiles per
              warp; both; `_rowtiles2_min3`, two tiles with registers
              bounded for three blocks per SM; `_stages2`, one step of keys
-             copied ahead instead of two), so that one run compares the
-             kernel forms;
+             copied ahead instead of two; `_rowtiles2_min3_long` and
+             `_rowtiles2_long`, two tiles with spans of 416 and 512 keys in
+             more shared memory), so that one run compares the kernel
+             forms;
   - eager:   the same policy as PyTorch eager ops, written like kvpress's
              SnapKV/ChunkKV presses (repeat_kv, matmul, softmax, reductions,
              topk, gather);

@@ -23,7 +23,7 @@ struct Hooks {
   int (*loadModule)(const void *image, uint64_t *module);
   int (*getFunction)(uint64_t module, const char *name, uint64_t *function);
   int (*launch)(uint64_t function, const unsigned *grid, const unsigned *block,
-                void **params);
+                unsigned sharedBytes, void **params);
 };
 
 Hooks hooks;
@@ -93,7 +93,8 @@ CUresult cuFuncSetAttribute(CUfunction, CUfunction_attribute, int) {
 
 CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
                         unsigned gridZ, unsigned blockX, unsigned blockY,
-                        unsigned blockZ, unsigned, CUstream, void **params,
+                        unsigned blockZ, unsigned sharedBytes, CUstream,
+                        void **params,
                         void **extra) {
   if (extra) {
     lastError = "the emulator takes kernel parameters, not `extra`";
@@ -102,7 +103,7 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
   const unsigned grid[3] = {gridX, gridY, gridZ};
   const unsigned block[3] = {blockX, blockY, blockZ};
   return fromHook(hooks.launch(reinterpret_cast<uint64_t>(function), grid,
-                               block, params));
+                               block, sharedBytes, params));
 }
 
 CUresult cuStreamCreate(CUstream *stream, unsigned) {

@@ -247,16 +247,30 @@ def copies_async(instr):
 
 
 class Kernel:
-    def __init__(self, name, params, shared, code, labels):
+    def __init__(self, name, params, shared, code, labels, dynamic_shared=()):
         self.name, self.params, self.code, self.labels = name, params, code, labels
         # Shared variables laid out from SHARED_BASE in declaration order.
-        self.shared = {}
+        self.static_shared = {}
         offset = 0
         for var, align, size in shared:
             offset = (offset + align - 1) // align * align
-            self.shared[var] = (offset, size)
+            self.static_shared[var] = (offset, size)
             offset += size
-        self.shared_bytes = max(offset, 16)
+        self.static_bytes = offset
+        # The module's `.extern .shared` arrays, (name, alignment): all
+        # start where the static variables end, as on a GPU.
+        self.dynamic_shared = list(dynamic_shared)
+        self.set_dynamic_shared(0)
+
+    def set_dynamic_shared(self, size):
+        """Gives the dynamic shared memory `size` bytes (a launch's)."""
+        self.shared = dict(self.static_shared)
+        end = self.static_bytes
+        for var, align in self.dynamic_shared:
+            start = (self.static_bytes + align - 1) // align * align
+            self.shared[var] = (start, size)
+            end = max(end, start + size)
+        self.shared_bytes = max((end + 15) // 16 * 16, 16)
 
 
 SHARED_BASE = 0x100  # shared-window addresses; nonzero so null stays invalid
@@ -266,6 +280,9 @@ def parse_module(ptx):
     """PTX text -> {kernel name: Kernel}."""
     kernels = {}
     text = re.sub(r"//[^\n]*", "", ptx)
+    dynamic_shared = [(d.group(2), int(d.group(1))) for d in re.finditer(
+        r"^\s*\.extern\s+\.shared\s+\.align\s+(\d+)\s+\.b8\s+([\w$]+)\[\]\s*;",
+        text, re.M)]
     for match in re.finditer(r"\.entry\s+(\w+)\s*\((.*?)\)(.*?)\{(.*?)\n\}", text, re.S):
         name, params_text, _, body = match.groups()
         params = []
@@ -303,7 +320,7 @@ def parse_module(ptx):
             code.append(Instruction(guard, fields[0],
                                     split_operands(fields[1]) if len(fields) > 1 else [], line,
                                     " ".join(statement.split())))
-        kernels[name] = Kernel(name, params, shared, code, labels)
+        kernels[name] = Kernel(name, params, shared, code, labels, dynamic_shared)
     return kernels
 
 
@@ -1470,8 +1487,12 @@ class Emulator:
                                           self.count_bank_conflicts)
         return handle
 
-    def launch(self, function, grid, block, params):
+    def launch(self, function, grid, block, params, shared_bytes=0):
+        """Runs the kernel `function` on `grid` blocks of `block` threads
+        with the parameter bytes `params` and `shared_bytes` of dynamic
+        shared memory."""
         executor = self.functions[function]
+        executor.kernel.set_dynamic_shared(shared_bytes)
         threads = block[0] * block[1] * block[2]
         blocks = grid[0] * grid[1] * grid[2]
         per_batch = max(1, self.lanes_per_batch // ((threads + 31) // 32 * 32))
@@ -1543,7 +1564,8 @@ _LOAD = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_
 _GET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_char_p,
                         ctypes.POINTER(ctypes.c_uint64))
 _LAUNCH = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint),
-                           ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_void_p))
+                           ctypes.POINTER(ctypes.c_uint), ctypes.c_uint,
+                           ctypes.POINTER(ctypes.c_void_p))
 
 
 class _Hooks(ctypes.Structure):
@@ -1593,10 +1615,10 @@ def install(driver_path, **options):
     def get(module, name, out):
         out[0] = emulator.get_function(module, name.decode())
 
-    def launch(function, grid, block, params):
+    def launch(function, grid, block, shared_bytes, params):
         kernel = emulator.functions[function].kernel
         values = [ctypes.string_at(params[i], size) for i, (_, size) in enumerate(kernel.params)]
-        emulator.launch(function, tuple(grid[:3]), tuple(block[:3]), values)
+        emulator.launch(function, tuple(grid[:3]), tuple(block[:3]), values, shared_bytes)
 
     hooks = _Hooks(_ALLOC(guarded(alloc)), _FREE(guarded(free)), _LOAD(guarded(load)),
                    _GET(guarded(get)), _LAUNCH(guarded(launch)))

@@ -17,16 +17,18 @@ import ptx_emulator  # noqa: E402
 
 
 def run_kernel(body, arrays, grid=(1, 1, 1), block=(32, 1, 1), shared="", scalars=(),
-               emulator=None):
+               emulator=None, module_shared="", shared_bytes=0):
     """Runs `body` as kernel k(u64 array pointers..., u64 scalars...) on
-    `emulator` (default: a new one); the arrays are copied in and returned
-    as they are after the launch."""
+    `emulator` (default: a new one), with `shared` declared in the kernel,
+    `module_shared` before it and `shared_bytes` of dynamic shared memory;
+    the arrays are copied in and returned as they are after the launch."""
     names = [f"k_param_{i}" for i in range(len(arrays) + len(scalars))]
     params = ",\n".join(f"  .param .u64 {n}" for n in names)
     ptx = f"""
 .version 8.0
 .target sm_90
 .address_size 64
+{module_shared}
 .visible .entry k(
 {params}
 )
@@ -51,7 +53,7 @@ def run_kernel(body, arrays, grid=(1, 1, 1), block=(32, 1, 1), shared="", scalar
         pointers.append(address)
     values = [np.uint64(p).tobytes() for p in pointers]
     values += [np.uint64(s).tobytes() for s in scalars]
-    emulator.launch(function, grid, block, values)
+    emulator.launch(function, grid, block, values, shared_bytes)
     out = []
     for array, address in zip(arrays, pointers):
         offset = address - emulator.memory.base
@@ -117,14 +119,16 @@ def test_shuffle_up_keeps_own_value_below_the_offset():
     assert np.array_equal(out, np.cumsum(data))
 
 
-def test_barrier_orders_shared_memory_between_warps():
-    # 128 threads write shared[tid], then read shared[127 - tid].
-    body = PROLOGUE + """
+def shared_reversal(buffer, after_store=""):
+    """A kernel body: 128 threads write their value to `buffer`[tid] in
+    shared memory, run `after_store`, a barrier, then each reads
+    `buffer`[127 - tid]."""
+    return PROLOGUE + f"""
   ld.global.u32 %r2, [%rd3];
-  mov.b64 %rd4, buffer;
+  mov.b64 %rd4, {buffer};
   mul.wide.u32 %rd5, %r1, 4;
   add.s64 %rd6, %rd4, %rd5;
-  st.shared.u32 [%rd6], %r2;
+  st.shared.u32 [%rd6], %r2;{after_store}
   bar.sync 0;
   sub.s32 %r3, 127, %r1;
   mul.wide.u32 %rd7, %r3, 4;
@@ -133,10 +137,44 @@ def test_barrier_orders_shared_memory_between_warps():
   st.global.u32 [%rd3], %r4;
   ret;
 """
+
+
+def test_barrier_orders_shared_memory_between_warps():
     data = np.arange(128, dtype=np.uint32) * 3
-    (out,) = run_kernel(body, [data], block=(128, 1, 1),
+    (out,) = run_kernel(shared_reversal("buffer"), [data], block=(128, 1, 1),
                         shared=".shared .align 4 .b8 buffer[512];")
     assert np.array_equal(out, data[::-1])
+
+
+# The reversal in dynamic shared memory, where thread 0 also writes all ones
+# to a static variable of 12 bytes: dynamic shared memory lies after the
+# static variables.
+DYNAMIC_SHARED_REVERSAL = shared_reversal("dynamic", """
+  setp.eq.u32 %p1, %r1, 0;
+  mov.b64 %rd9, static_words;
+  @%p1 st.shared.v2.u32 [%rd9], {-1, -1};
+  @%p1 st.shared.u32 [%rd9+8], -1;""")
+
+
+def test_dynamic_shared_memory_takes_the_launch_size():
+    # The module's `.extern .shared` array holds what the launch gives it,
+    # after the kernel's static variables, aligned as declared.
+    data = np.arange(128, dtype=np.uint32) * 5
+    (out,) = run_kernel(DYNAMIC_SHARED_REVERSAL, [data], block=(128, 1, 1),
+                        shared=".shared .align 4 .b8 static_words[12];",
+                        module_shared=".extern .shared .align 16 .b8 dynamic[];",
+                        shared_bytes=512)
+    assert np.array_equal(out, data[::-1])
+
+
+def test_dynamic_shared_memory_beyond_the_launch_size_is_reported():
+    # Thread 127 writes bytes 508-511 of a launch that gave 256.
+    data = np.arange(128, dtype=np.uint32)
+    with pytest.raises(ptx_emulator.EmulationError, match="shared access outside every variable"):
+        run_kernel(DYNAMIC_SHARED_REVERSAL, [data], block=(128, 1, 1),
+                   shared=".shared .align 4 .b8 static_words[12];",
+                   module_shared=".extern .shared .align 16 .b8 dynamic[];",
+                   shared_bytes=256)
 
 
 def test_match_any_and_shared_atomics_count_a_histogram():

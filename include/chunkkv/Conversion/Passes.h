@@ -42,6 +42,12 @@ struct GPUScoreOptions {
   /// (`nvvm.minctasm` on their launches, kept by
   /// chunkkv-gpu-kernel-outlining).
   int64_t minBlocksPerSM = 0;
+  /// Bytes of shared memory a block of the single-pass statistics kernel
+  /// may take, 48 KiB to 227 KiB: its spans of keys are the longest whose
+  /// chunk slots fit. Above 48 KiB the slots are dynamic shared memory,
+  /// which a GPU gives a block only up to its own limit (227 KiB on sm_90,
+  /// 163 KiB on sm_80, 99 KiB on sm_86 and sm_89).
+  int64_t sharedMemoryPerBlock = 48 * 1024;
 };
 
 /// Why `options` cannot build the GPU score kernels, or an empty string
@@ -119,6 +125,12 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "hold (0: no bound, else 1 to 4); ptxas limits their "
                      "registers to fit"),
       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> sharedMemoryPerBlock{
+      *this, "shared-memory-per-block",
+      llvm::cl::desc("bytes of shared memory a block of the single-pass "
+                     "statistics kernel may take (49152 to 232448); its "
+                     "spans of keys grow to fill it"),
+      llvm::cl::init(48 * 1024)};
 };
 
 /// chunkkv ops in memref form on device buffers, and the host code around

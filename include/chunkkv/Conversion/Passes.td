@@ -137,7 +137,13 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t", /*default=*/"0",
            "blocks of the tensor-core score kernels each SM must hold (0: "
            "no bound, else 1 to 4): their gpu.launch ops carry it as "
-           "`nvvm.minctasm`, and ptxas limits their registers to fit">
+           "`nvvm.minctasm`, and ptxas limits their registers to fit">,
+    Option<"sharedMemoryPerBlock", "shared-memory-per-block", "int64_t",
+           /*default=*/"49152",
+           "bytes of shared memory a block of the single-pass statistics "
+           "kernel may take (49152 to 232448): its spans of keys are the "
+           "longest whose chunk slots fit, the slots in dynamic shared "
+           "memory">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -168,6 +174,22 @@ def ChunkKVGPUKernelOutliningPass
     "::mlir::DLTIDialect",
     "::mlir::gpu::GPUDialect"
   ];
+}
+
+def ChunkKVExternDynamicSharedMemoryPass
+    : Pass<"chunkkv-extern-dynamic-shared-memory", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Declare a GPU module's dynamic shared memory as external";
+  let description = [{
+    Gives every zero-sized workgroup (address space 3) `llvm.mlir.global` of
+    a `gpu.module` external linkage. The NVVM lowering of
+    `gpu.dynamic_shared_memory` declares the dynamic shared memory as an
+    internal `[0 x i8]` array: LLVM takes that as an object of no bytes, so
+    at `-O1` and above it may drop every access to it (all of them lie past
+    its end). External, it becomes PTX's `.extern .shared` array, what CUDA's
+    `extern __shared__` compiles to. Run it after `convert-gpu-to-nvvm`;
+    globals with a size are left as they are.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def ChunkKVDecomposeAggregatesPass : Pass<"chunkkv-decompose-aggregates"> {

@@ -88,6 +88,8 @@ constexpr int64_t kSlotsPerMmaTile = 8;
 constexpr int64_t kMaxCapacity = int64_t(1) << 31;
 /// Shared memory a block may declare statically (bytes).
 constexpr int64_t kStaticSharedBytes = 48 * 1024;
+/// The most shared memory any CUDA GPU gives one block (sm_90: 227 KiB).
+constexpr int64_t kMaxSharedBytes = 227 * 1024;
 /// Spans whose statistics a lane of the combine kernel loads at once.
 constexpr int64_t kCombineSpans = 4;
 /// Warps of the single-pass chunk kernel, and the (kv head, query) rows a
@@ -168,15 +170,17 @@ public:
 
   /// Emits a `gpu.launch` of the kernel `name` (the name it gets when
   /// outlined) with a 3-d grid and a 1-d block of `blockSize` threads, plus
-  /// workgroup (shared) buffers of the given types; `body` fills the kernel
+  /// workgroup (shared) buffers of the given types and, if given, the i32
+  /// `dynamicSharedBytes` of dynamic shared memory; `body` fills the kernel
   /// and receives the launch op.
   void launch(StringRef name, std::array<Value, 3> grid, Value blockSize,
-              ArrayRef<Type> shared, function_ref<void(gpu::LaunchOp)> body) {
+              ArrayRef<Type> shared, function_ref<void(gpu::LaunchOp)> body,
+              Value dynamicSharedBytes = nullptr) {
     Value one = b.index(1);
     auto op = gpu::LaunchOp::create(
-        b, grid[0], grid[1], grid[2], blockSize, one, one,
-        /*dynamicSharedMemorySize=*/nullptr, tokenType, ValueRange{token},
-        TypeRange(shared), TypeRange{}, nullptr, nullptr, nullptr,
+        b, grid[0], grid[1], grid[2], blockSize, one, one, dynamicSharedBytes,
+        tokenType, ValueRange{token}, TypeRange(shared), TypeRange{}, nullptr,
+        nullptr, nullptr,
         /*module=*/nullptr, FlatSymbolRefAttr::get(b.getContext(), name));
     token = op.getAsyncToken();
     OpBuilder::InsertionGuard guard(b);
@@ -328,7 +332,7 @@ public:
         laneRows(2 * rowTiles),
         rowsPerMmaBlock(kMmaWarps * rowTiles * kMmaRows),
         keyStages(options.keyStages), minBlocksPerSM(options.minBlocksPerSM),
-        queue(b) {}
+        sharedMemoryPerBlock(options.sharedMemoryPerBlock), queue(b) {}
 
   void emit();
 
@@ -494,6 +498,9 @@ private:
   int64_t keyStages;
   /// Blocks per SM the tensor-core kernels' registers must allow (0: any).
   int64_t minBlocksPerSM;
+  /// Bytes of shared memory a block of the single-pass statistics kernel
+  /// may take, its chunk slots (dynamic shared memory) included.
+  int64_t sharedMemoryPerBlock;
   DeviceQueue queue;
   int64_t headDim = 0;
   bool useTensorCores = false;
@@ -617,7 +624,7 @@ int64_t ChunkScoreGPULowering::singlePassSpanLength() const {
        keys -= kMmaKeysPerStep) {
     int64_t slotBytes =
         2 * rowsPerMmaBlock * chunkSlotStride(chunksTouched(keys)) * 4;
-    if (keyBytes + maximaBytes + slotBytes <= kStaticSharedBytes)
+    if (keyBytes + maximaBytes + slotBytes <= sharedMemoryPerBlock)
       return keys;
   }
   return 0;
@@ -888,11 +895,17 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   bool chunkSlots = singlePass && !tokenPass;
   if (tokenPass)
     shared.push_back(workgroupBuffer(ctx, {kMmaWarps, spanLength}, f32));
+  // The chunk slots, the part of the block's shared memory that grows with
+  // the span, are dynamic shared memory: a block may take more than the 48
+  // KiB of static shared memory PTX allows (sharedMemoryPerBlock).
+  MemRefType slotsType;
+  Value slotBytes;
   if (chunkSlots) {
     shared.push_back(workgroupBuffer(ctx, {kMmaWarps, warpRows}, f32));
-    shared.push_back(workgroupBuffer(
+    slotsType = workgroupBuffer(
         ctx, {kMmaWarps, warpRows, chunkSlotStride(slotsPerSpan)},
-        VectorType::get({2}, f32)));
+        VectorType::get({2}, f32));
+    slotBytes = b.i32(slotsType.getNumElements() * 2 * 4);
   }
   queue.launch(
       tokenPass ? "chunkkv_score_tokens" : "chunkkv_score_stats",
@@ -959,8 +972,13 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                                : Value();
           ChunkPartialBuffers partials;
           if (chunkSlots) {
-            auto buffers = launchOp.getWorkgroupAttributions();
-            partials = {buffers[1], buffers[2]};
+            auto dynamicShared = gpu::DynamicSharedMemoryOp::create(
+                b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                   MemRefLayoutAttrInterface(),
+                                   slotsType.getMemorySpace()));
+            Value slots = memref::ViewOp::create(b, slotsType, dynamicShared,
+                                                 b.index(0), ValueRange{});
+            partials = {launchOp.getWorkgroupAttributions()[1], slots};
             // Empty slots; the first step's barrier orders this before
             // other lanes add to them.
             Value empty = slotValue(b.f32(0.0), b.f32(kNoMaximum));
@@ -1252,7 +1270,8 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             });
           });
         });
-      });
+      },
+      slotBytes);
 }
 
 SmallVector<Value> ChunkScoreGPULowering::addStepToChunkSlots(
@@ -2452,8 +2471,9 @@ struct ChunkKVToGPUPass
   using Base::Base;
 
   void runOnOperation() override {
-    GPUScoreOptions options{tokensPerBlock, singlePass, mmaRowTiles, keyStages,
-                            minBlocksPerSM};
+    GPUScoreOptions options{tokensPerBlock, singlePass,
+                            mmaRowTiles,    keyStages,
+                            minBlocksPerSM, sharedMemoryPerBlock};
     std::string invalid = checkGPUScoreOptions(options);
     if (!invalid.empty()) {
       getOperation()->emitError() << "chunkkv-lower-to-gpu: " << invalid;
@@ -2503,6 +2523,12 @@ mlir::chunkkv::checkGPUScoreOptions(const GPUScoreOptions &options) {
   if (options.minBlocksPerSM < 0 || options.minBlocksPerSM > 4)
     return "min-blocks-per-sm must be 0 (no bound) to 4, got " +
            std::to_string(options.minBlocksPerSM);
+  if (options.sharedMemoryPerBlock < kStaticSharedBytes ||
+      options.sharedMemoryPerBlock > kMaxSharedBytes)
+    return "shared-memory-per-block must be " +
+           std::to_string(kStaticSharedBytes) + " to " +
+           std::to_string(kMaxSharedBytes) + " bytes, got " +
+           std::to_string(options.sharedMemoryPerBlock);
   return "";
 }
 

@@ -38,8 +38,9 @@ namespace {
 /// The options of chunkkv-gpu-pipeline that chunkkv-lower-to-gpu takes.
 chunkkv::GPUScoreOptions
 scoreOptions(const chunkkv::GPUPipelineOptions &options) {
-  return {options.tokensPerBlock, options.singlePass, options.mmaRowTiles,
-          options.keyStages, options.minBlocksPerSM};
+  return {options.tokensPerBlock, options.singlePass,
+          options.mmaRowTiles,    options.keyStages,
+          options.minBlocksPerSM, options.sharedMemoryPerBlock};
 }
 } // namespace
 
@@ -62,7 +63,7 @@ void chunkkv::buildGPUPipeline(OpPassManager &pm,
   GPUScoreOptions score = scoreOptions(options);
   pm.addPass(createChunkKVToGPUPass(ChunkKVToGPUPassOptions{
       score.tokensPerBlock, score.singlePass, score.mmaRowTiles,
-      score.keyStages, score.minBlocksPerSM}));
+      score.keyStages, score.minBlocksPerSM, score.sharedMemoryPerBlock}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
@@ -99,6 +100,8 @@ void chunkkv::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 
   pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addNestedPass<gpu::GPUModuleOp>(
+      createChunkKVExternDynamicSharedMemoryPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
   pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());

@@ -9,6 +9,10 @@
 // RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="min-blocks-per-sm=5" 2>&1 | FileCheck %s --check-prefix=BLOCKS
 // BLOCKS: error: chunkkv-lower-to-gpu: min-blocks-per-sm must be 0 (no bound) to 4, got 5
 // STAGES: error: chunkkv-lower-to-gpu: key-stages must be 2, 3 or 4, got 1
+// RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="shared-memory-per-block=32768" 2>&1 | FileCheck %s --check-prefix=SMALL
+// RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="shared-memory-per-block=262144" 2>&1 | FileCheck %s --check-prefix=LARGE
+// SMALL: error: chunkkv-lower-to-gpu: shared-memory-per-block must be 49152 to 232448 bytes, got 32768
+// LARGE: error: chunkkv-lower-to-gpu: shared-memory-per-block must be 49152 to 232448 bytes, got 262144
 func.func @f() {
   return
 }

@@ -5,6 +5,7 @@
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="key-stages=2" | FileCheck %s --check-prefix=STAGES2
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="min-blocks-per-sm=2" | FileCheck %s --check-prefix=MINBLOCKS
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu | FileCheck %s --check-prefix=NOBOUND
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-row-tiles=2 shared-memory-per-block=76800" | FileCheck %s --check-prefix=LONG
 
 #p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
 
@@ -21,7 +22,8 @@
 // the third. Spans of 416 keys: their 43 chunk slots fit in 48 KiB next to
 // the staged keys (512, tokens-per-block, would not; nor would 448, whose
 // 46 slots need rows of 51 to keep the slot accesses free of bank
-// conflicts). All on one stream of
+// conflicts). The slots are dynamic shared memory (4 warps x 16 rows x 43
+// slots x 8 bytes), the rest static. All on one stream of
 // async tokens, scratch from gpu.alloc and freed.
 // CHECK-LABEL: func.func @chunk_score_f16
 // CHECK-NOT: chunkkv.
@@ -42,8 +44,10 @@
 // CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x?x43xbf16>
 // CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x?xf32>
 // CHECK: gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
-// CHECK-SAME: function(@chunkkv_score_stats)
-// CHECK-SAME: workgroup(%[[KEYS:.*]] : memref<3x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x43xvector<2xf32>, #gpu.address_space<workgroup>>)
+// CHECK-SAME: dynamic_shared_memory_size %c22016_i32 function(@chunkkv_score_stats)
+// CHECK-SAME: workgroup(%[[KEYS:.*]] : memref<3x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>) {
+// CHECK: %[[DYNAMIC:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[SLOTS:.*]] = memref.view %[[DYNAMIC]][%c0][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4x16x43xvector<2xf32>, #gpu.address_space<workgroup>>
 // Before the loop: steps 0 and 1, one group each, and a wait for step 0.
 // CHECK: nvgpu.device_async_copy %{{.*}}, %[[KEYS]][%c0, {{.*}}], 8, %{{.*}} {bypassL1} : memref<?x?x?x128xf16> to memref<3x32x128xf16, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_create_group
@@ -81,7 +85,7 @@
 // CHECK: %[[AT29:.*]] = arith.shli %[[MASK]], %c29_i32 : i32
 // CHECK: %[[W1:.*]] = arith.andi %[[AT29]], %c1073741824_i32 : i32
 // CHECK: nvvm.mma.sync A[%[[TERM]], {{.*}}]  B[%[[W0]], %[[W1]]] {{.*}} multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
-// CHECK: memref.store %{{.*}} : memref<4x16x43xvector<2xf32>, #gpu.address_space<workgroup>>
+// CHECK: memref.store %{{.*}}, %[[SLOTS]]{{.*}} : memref<4x16x43xvector<2xf32>, #gpu.address_space<workgroup>>
 // The running sums, rescaled to the new maximum, take the column's sums
 // (halved in the lanes with quad 3, times 0 in the others).
 // CHECK: %[[RESCALED:.*]] = arith.mulf %{{[0-9]+}}#1, %{{.*}} : f32
@@ -119,8 +123,9 @@
 // ROWTILES-LABEL: func.func @chunk_score_f16
 // ROWTILES: arith.ceildivsi %{{.*}}, %c192
 // ROWTILES: %[[GROUPS:.*]] = arith.ceildivsi %{{.*}}, %c128
-// ROWTILES: gpu.launch async {{.*}} in (%{{.*}} = %[[GROUPS]], {{.*}} function(@chunkkv_score_stats)
-// ROWTILES-SAME: memref<4x32xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x32x21xvector<2xf32>, #gpu.address_space<workgroup>>)
+// ROWTILES: gpu.launch async {{.*}} in (%{{.*}} = %[[GROUPS]], {{.*}} dynamic_shared_memory_size %c21504_i32 function(@chunkkv_score_stats)
+// ROWTILES-SAME: memref<4x32xf32, #gpu.address_space<workgroup>>) {
+// ROWTILES: memref.view {{.*}} to memref<4x32x21xvector<2xf32>, #gpu.address_space<workgroup>>
 // ROWTILES: nvvm.mma.sync A[%[[TOP:[0-9]+]], {{.*}}]  B[%[[K0:[0-9]+]], %[[K1:[0-9]+]]]
 // ROWTILES-NOT: nvvm.mma.sync A[%[[TOP]],
 // ROWTILES: nvvm.mma.sync A[{{.*}}]  B[%[[K0]], %[[K1]]]
@@ -129,7 +134,8 @@
 // STAGES2-LABEL: func.func @chunk_score_f16
 // STAGES2: arith.ceildivsi %{{.*}}, %c512
 // STAGES2: function(@chunkkv_score_stats)
-// STAGES2-SAME: workgroup(%{{.*}} : memref<2x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16x53xvector<2xf32>, #gpu.address_space<workgroup>>)
+// STAGES2-SAME: workgroup(%{{.*}} : memref<2x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>) {
+// STAGES2: memref.view {{.*}} to memref<4x16x53xvector<2xf32>, #gpu.address_space<workgroup>>
 // STAGES2: nvgpu.device_async_create_group
 // STAGES2-NEXT: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // STAGES2: scf.for
@@ -137,6 +143,14 @@
 // min-blocks-per-sm bounds the tensor-core score kernels, as nvvm.minctasm
 // on their launches; without it they carry no bound. The combine and chunk
 // kernels have their own, always (for four and three blocks per SM).
+// Shared memory beyond 48 KiB lengthens the spans of two row tiles from
+// 192 keys to 416: 43 slots for 128 rows in 44032 bytes of dynamic shared
+// memory, 69120 bytes with the staged keys and maxima (of 76800).
+// LONG-LABEL: func.func @chunk_score_f16
+// LONG: arith.ceildivsi %{{.*}}, %c416
+// LONG: gpu.alloc async {{.*}} : memref<?x?x?x?x43xbf16>
+// LONG: dynamic_shared_memory_size %c44032_i32 function(@chunkkv_score_stats)
+// LONG: memref.view {{.*}} to memref<4x32x43xvector<2xf32>, #gpu.address_space<workgroup>>
 // MINBLOCKS-LABEL: func.func @chunk_score_f16
 // MINBLOCKS: function(@chunkkv_score_stats)
 // MINBLOCKS: } {nvvm.minctasm = 2 : i32}
@@ -168,8 +182,8 @@
 // SPAN128-LABEL: func.func @chunk_score_f16
 // SPAN128: arith.ceildivsi %{{.*}}, %c128
 // SPAN128: gpu.alloc async {{.*}} : memref<?x?x?x?x14xbf16>
-// SPAN128: function(@chunkkv_score_stats)
-// SPAN128-SAME: %{{.*}} : memref<4x16x19xvector<2xf32>, #gpu.address_space<workgroup>>)
+// SPAN128: dynamic_shared_memory_size %c9728_i32 function(@chunkkv_score_stats)
+// SPAN128: memref.view {{.*}} to memref<4x16x19xvector<2xf32>, #gpu.address_space<workgroup>>
 func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
                            %len: memref<?xi64>, %s: memref<?x?xf32>) {
   chunkkv.chunk_score #p layout(bhsd)

@@ -12,6 +12,8 @@
 // STAGES: chunkkv-gpu-pipeline: key-stages must be 2, 3 or 4, got 5
 // RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="min-blocks-per-sm=-1" 2>&1 | FileCheck %s --check-prefix=BLOCKS
 // BLOCKS: chunkkv-gpu-pipeline: min-blocks-per-sm must be 0 (no bound) to 4, got -1
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="shared-memory-per-block=1000" 2>&1 | FileCheck %s --check-prefix=SHARED
+// SHARED: chunkkv-gpu-pipeline: shared-memory-per-block must be 49152 to 232448 bytes, got 1000
 // PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 func.func @f() {
   return
