@@ -12,6 +12,7 @@ folder, or ../build/lib of a source checkout.
 """
 
 import ctypes
+import functools
 import os
 from typing import Optional, Union
 
@@ -74,6 +75,10 @@ def variants() -> str:
     return library().chunkkv_cuda_variants().decode()
 
 
+# Policies are frozen dataclasses: a layer's calls reuse one structure and
+# one pair of output sizes instead of building them again each time (a
+# few microseconds of Python per call, next to kernels of tens).
+@functools.lru_cache(maxsize=64)
 def _cuda_policy(policy: reference.Policy) -> CudaPolicy:
     def ratio(value):
         return -1.0 if value is None else float(value)
@@ -83,6 +88,7 @@ def _cuda_policy(policy: reference.Policy) -> CudaPolicy:
                       ratio(policy.keep_ratio), ratio(policy.compression_ratio))
 
 
+@functools.lru_cache(maxsize=256)
 def output_sizes(policy: reference.Policy, capacity: int):
     """(chunk-score slots, chosen-id slots) for caches of `capacity` rows."""
     n_max = max(policy.num_chunks(capacity), 1)

@@ -565,11 +565,17 @@ void ChunkScoreGPULowering::emit() {
   numSpans = b.max(b.ceilDiv(capacity, b.index(spanLength)), one);
 
   Type f32 = b.getF32Type();
+  // The buffers the statistics kernel writes are allocated before its
+  // launch, the others after it: each allocation is a driver call on the
+  // host, and the later ones overlap the kernel instead of delaying it.
   spanMax = queue.alloc(f32, {batchSize, kvHeads, numQueries, numSpans});
   spanSum = queue.alloc(f32, {batchSize, kvHeads, numQueries, numSpans});
-  rowMax = queue.alloc(f32, {batchSize, kvHeads, numQueries});
-  rowScale = queue.alloc(f32, {batchSize, kvHeads, numQueries});
-  SmallVector<Value> scratch = {spanMax, spanSum, rowMax, rowScale};
+  SmallVector<Value> scratch = {spanMax, spanSum};
+  auto allocRowStatistics = [&]() {
+    rowMax = queue.alloc(f32, {batchSize, kvHeads, numQueries});
+    rowScale = queue.alloc(f32, {batchSize, kvHeads, numQueries});
+    llvm::append_range(scratch, ArrayRef<Value>{rowMax, rowScale});
+  };
   rowGroups =
       useTensorCores ? b.ceilDiv(numQueries, b.index(rowsPerMmaBlock)) : one;
 
@@ -585,20 +591,14 @@ void ChunkScoreGPULowering::emit() {
         MemRefType::get({dynamic, dynamic, dynamic, dynamic, slotsPerSpan},
                         b.getBF16Type()),
         {batchSize, kvHeads, numSpans, paddedRows});
-    spanShares = queue.alloc(f32, {batchSize, kvHeads, numSpans, paddedRows});
-    llvm::append_range(scratch, ArrayRef<Value>{chunkPartials, spanShares});
+    scratch.push_back(chunkPartials);
     emitTensorCoreScoreKernel(/*tokenPass=*/false);
+    allocRowStatistics();
+    spanShares = queue.alloc(f32, {batchSize, kvHeads, numSpans, paddedRows});
+    scratch.push_back(spanShares);
     emitCombineKernel();
     emitChunkPartialsKernel();
   } else {
-    tokenSums = queue.alloc(f32, {batchSize, kvHeads, rowGroups, capacity});
-    sequenceSums = queue.alloc(f32, {batchSize, capacity});
-    windowMax = queue.alloc(b.getI32Type(), {one});
-    llvm::append_range(scratch,
-                       ArrayRef<Value>{tokenSums, sequenceSums, windowMax});
-    // 0 is the bit pattern of +0.0, below every pooled probability sum.
-    queue.memset(windowMax, b.i32(0));
-
     auto scoreKernel = [&](bool tokenPass) {
       if (useTensorCores)
         emitTensorCoreScoreKernel(tokenPass);
@@ -606,6 +606,14 @@ void ChunkScoreGPULowering::emit() {
         emitScoreKernel(tokenPass);
     };
     scoreKernel(/*tokenPass=*/false);
+    allocRowStatistics();
+    tokenSums = queue.alloc(f32, {batchSize, kvHeads, rowGroups, capacity});
+    sequenceSums = queue.alloc(f32, {batchSize, capacity});
+    windowMax = queue.alloc(b.getI32Type(), {one});
+    llvm::append_range(scratch,
+                       ArrayRef<Value>{tokenSums, sequenceSums, windowMax});
+    // 0 is the bit pattern of +0.0, below every pooled probability sum.
+    queue.memset(windowMax, b.i32(0));
     emitCombineKernel();
     scoreKernel(/*tokenPass=*/true);
     emitPoolKernel();

@@ -36,14 +36,15 @@
 // CHECK: cf.assert %[[FITS]], "chunkkv.chunk_score on GPU: expects caches of fewer than 2^31 tokens"
 // CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c416
 // CHECK: %[[SPANS:.*]] = arith.maxsi %[[CEIL]], %c1
+// Before the statistics kernel, only what it writes: the spans' maxima and
+// sums, and the chunk partials [B, Hkv, spans, rows, 43], rows G*w padded
+// to a multiple of 16.
 // CHECK: %[[STATS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
-// Chunk partials [B, Hkv, spans, rows, 43] and shares [B, Hkv, spans, rows],
-// rows G*w padded to a multiple of 16.
+// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
 // CHECK: %[[BLOCKS:.*]] = arith.ceildivsi %[[ROWS:.*]], %c16
 // CHECK: %[[PADDED:.*]] = arith.muli %[[BLOCKS]], %c16
-// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x?x43xbf16>
-// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x?xf32>
-// CHECK: gpu.launch async {{.*}} blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
+// CHECK: %{{.*}}, %[[PARTIALS_READY:.*]] = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x?x43xbf16>
+// CHECK: gpu.launch async [%[[PARTIALS_READY]]] blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
 // CHECK-SAME: dynamic_shared_memory_size %c22016_i32 function(@chunkkv_score_stats)
 // CHECK-SAME: workgroup(%[[KEYS:.*]] : memref<3x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>) {
 // CHECK: %[[DYNAMIC:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
@@ -95,6 +96,11 @@
 // CHECK: nvvm.bar.warp.sync
 // CHECK: %[[PARTIAL:.*]] = arith.truncf %{{.*}} : f32 to bf16
 // CHECK: memref.store %[[PARTIAL]], {{.*}} : memref<?x?x?x?x43xbf16>
+// After the statistics kernel's launch: the rows' final statistics and the
+// spans' shares [B, Hkv, spans, rows], which the combine kernel writes.
+// CHECK: gpu.alloc async {{.*}} : memref<?x?x?xf32>
+// CHECK: gpu.alloc async {{.*}} : memref<?x?x?xf32>
+// CHECK: gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x?xf32>
 // CHECK: function(@chunkkv_score_combine)
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<?x?x?x?xf32>
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
