@@ -72,8 +72,9 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
       partials are summed over kv heads, queries and spans.
       `single-pass=false` keeps the two-pass form below for the paper
       policy too. A span has
-      `tokens-per-block` keys, or fewer when its chunk slots would not
-      fit in 48 KiB of shared memory (a step's slots never fitting, as
+      `tokens-per-block` keys, or fewer when its chunk slots (dynamic
+      shared memory) would not fit in `shared-memory-per-block` next to
+      the staged keys (a step's slots never fitting, as
       with one-token chunks and wide pooling, falls back to the next
       form). kvpress (whose window score is the batch maximum of the
       pooled per-token scores), f32 caches and other head dimensions
@@ -105,6 +106,12 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     `65536 / (128 * min-blocks-per-sm)`, so that many blocks of 128
     threads fit on an SM. Upstream `gpu-kernel-outlining` drops a launch's
     attributes; `chunkkv-gpu-kernel-outlining` keeps them.
+    `shared-memory-per-block` is what one block of the single-pass
+    statistics kernel may take: its chunk slots are
+    `gpu.dynamic_shared_memory` (the launch's
+    `dynamic_shared_memory_size`), so spans may grow past what the 48 KiB
+    of static shared memory allow; `chunkkv-extern-dynamic-shared-memory`
+    keeps that memory's accesses through LLVM.
 
     Each op's work is one chain of async tokens (one stream) ending in a
     `gpu.wait`; where the next chunkkv op follows with only side-effect-free

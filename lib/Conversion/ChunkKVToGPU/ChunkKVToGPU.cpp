@@ -387,8 +387,8 @@ private:
   /// `aggregate = mean`.
   Value aggregateChunk(Value sum, Value start, Value stop);
   /// Keys per span of the single-pass score kernel: the most, up to
-  /// tokens-per-block, whose chunk partials fit in static shared memory
-  /// next to the staged keys; 0 when not even one step's do.
+  /// tokens-per-block, whose chunk slots fit in sharedMemoryPerBlock next
+  /// to the staged keys; 0 when not even one step's do.
   int64_t singlePassSpanLength() const;
   /// Shared buffers of the single-pass score kernel, per warp: the rows'
   /// final maxima `[rows]`, and per chunk slot of the span a partial sum
