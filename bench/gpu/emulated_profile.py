@@ -19,6 +19,11 @@ where no GPU is at hand; only bench_gpu.py measures time.
 
   python3 bench/gpu/emulated_profile.py [--length 8192] [--batch 1]
       [--variant paper_c10_w32_r01_f16_bhsd_d128] [--query-heads 32 --kv-heads 8]
+      [--shared-lines 10]
+
+--shared-lines N also lists, per kernel, the N PTX lines whose shared-memory
+accesses take the most wavefronts: where a kernel's shared-memory traffic
+goes (staged keys, chunk slots, their initialisation and write-out).
 """
 
 import argparse
@@ -50,6 +55,9 @@ def main():
     # A load from global memory that is waited for: between an L2 hit
     # (~0.3 µs) and HBM (~0.7 µs).
     parser.add_argument("--memory-latency-us", type=float, default=0.5)
+    parser.add_argument("--shared-lines", type=int, default=0, metavar="N",
+                        help="per kernel, the N PTX lines with the most shared-memory "
+                             "wavefronts")
     parser.add_argument("--json", help="write the counts here")
     args = parser.parse_args()
 
@@ -96,11 +104,22 @@ def main():
               f"{per['shared_wavefronts']:.2f} ({per['bank_conflicts']:.2f}) | "
               f"{per['barriers']:.3f} | {row['round_trips']} | "
               f"{issue:.1f} / {memory:.1f} / {mma:.1f} / {shared:.1f} / {latency:.1f} |")
+    shared_lines = {}
+    for name, row in profile.items():
+        if args.shared_lines <= 0 or not row["shared_wavefronts"]:
+            continue
+        shared_lines[name] = emulator.shared_lines(name, args.shared_lines)
+        print(f"\n{name}: the {args.shared_lines} PTX lines with the most shared-memory "
+              "wavefronts")
+        print("| PTX line | instruction | wavefronts / token | bank conflicts / token |")
+        print("|---|---|---|---|")
+        for line, text, taken, conflicts in shared_lines[name]:
+            print(f"| {line} | `{text}` | {taken / tokens:.2f} | {conflicts / tokens:.2f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(variant=args.variant, batch=args.batch, length=args.length,
                            query_heads=args.query_heads, kv_heads=args.kv_heads,
-                           kernels=profile), f, indent=1)
+                           kernels=profile, shared_lines=shared_lines), f, indent=1)
 
 
 if __name__ == "__main__":

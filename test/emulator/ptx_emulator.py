@@ -596,7 +596,9 @@ class Executor:
         # shared access, and the fewest those accesses could have taken.
         self.count_bank_conflicts = count_bank_conflicts
         self.wavefronts = self.ideal_wavefronts = 0
-        # Bank conflicts per PTX line, to find the accesses that cause them.
+        # Wavefronts and bank conflicts per PTX line, to find the accesses
+        # that take the most (Emulator.shared_lines).
+        self.wavefronts_by_line = collections.Counter()
         self.conflicts_by_line = collections.Counter()
         self.round_trips = 0
         self.sources = [source_registers(instr) for instr in kernel.code]
@@ -679,6 +681,7 @@ class Executor:
             taken, fewest = shared_wavefronts(lanes, address, width)
             self.wavefronts += taken
             self.ideal_wavefronts += fewest
+            self.wavefronts_by_line[instr.line] += taken
             self.conflicts_by_line[instr.line] += taken - fewest
 
     def where(self, instr):
@@ -1507,6 +1510,21 @@ class Emulator:
             round_trips = max(round_trips, int(launch.clock.max(initial=0)))
         executor.round_trips += round_trips
 
+
+    def shared_lines(self, kernel_name, count):
+        """The `count` PTX lines of kernel `kernel_name` whose shared-memory
+        accesses took the most wavefronts over every launch so far (counted
+        where count_bank_conflicts is on): (line, instruction text,
+        wavefronts, of those bank conflicts), most first."""
+        wavefronts, conflicts, texts = collections.Counter(), collections.Counter(), {}
+        for executor in self.functions.values():
+            if executor.kernel.name != kernel_name:
+                continue
+            wavefronts.update(executor.wavefronts_by_line)
+            conflicts.update(executor.conflicts_by_line)
+            texts.update((instr.line, instr.text) for instr in executor.kernel.code)
+        return [(line, texts[line], taken, conflicts[line])
+                for line, taken in wavefronts.most_common(count)]
 
     def profile(self):
         """Dynamic counts per kernel name, summed over every launch so far:

@@ -531,6 +531,30 @@ def test_bank_conflicts_count_wavefronts_per_phase(stride, access, expected):
     assert bank_conflicts(body, shared) == expected
 
 
+def test_shared_lines_rank_the_accesses_by_wavefronts():
+    # Line A reads consecutive words (one wavefront), line B one bank for
+    # every lane (32 wavefronts, 31 of them conflicts).
+    body = PROLOGUE + """
+  mov.b64 %rd4, buffer;
+  add.s64 %rd6, %rd4, %rd2;
+  ld.shared.u32 %r2, [%rd6];
+  mul.wide.u32 %rd5, %r1, 128;
+  add.s64 %rd7, %rd4, %rd5;
+  ld.shared.u32 %r3, [%rd7];
+  ret;
+"""
+    emulator = ptx_emulator.Emulator(memory_bytes=1 << 20)
+    emulator.count_bank_conflicts = True
+    run_kernel(body, [np.zeros(32, np.uint32)], shared=".shared .align 16 .b8 buffer[4096];",
+               emulator=emulator)
+    (line_b, text_b, taken_b, conflicts_b), (line_a, text_a, taken_a, conflicts_a) = (
+        emulator.shared_lines("k", 5))
+    assert text_b == "ld.shared.u32 %r3, [%rd7]" and (taken_b, conflicts_b) == (32, 31)
+    assert text_a == "ld.shared.u32 %r2, [%rd6]" and (taken_a, conflicts_a) == (1, 0)
+    assert line_b == line_a + 3
+    assert emulator.shared_lines("k", 1) == [(line_b, text_b, 32, 31)]
+
+
 def test_conversions_round_to_nearest_even():
     body = PROLOGUE + """
   ld.global.f32 %f1, [%rd3];
