@@ -273,8 +273,9 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     return;
   }
   auto kernel = static_cast<CUfunction>(function);
-  // Shared memory beyond 48 KiB must be requested per function.
-  if (smem > 48 * 1024 &&
+  // A block's static and dynamic shared memory together beyond 48 KiB must
+  // be allowed per function: the default allows 48 KiB less the static.
+  if (smem > 0 &&
       !CHUNKKV_CALL(d, cuFuncSetAttribute(
                            kernel,
                            CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,

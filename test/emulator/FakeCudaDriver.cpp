@@ -24,6 +24,7 @@ struct Hooks {
   int (*getFunction)(uint64_t module, const char *name, uint64_t *function);
   int (*launch)(uint64_t function, const unsigned *grid, const unsigned *block,
                 unsigned sharedBytes, void **params);
+  int (*setMaxDynamicShared)(uint64_t function, int bytes);
 };
 
 Hooks hooks;
@@ -87,8 +88,12 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule module,
   return status;
 }
 
-CUresult cuFuncSetAttribute(CUfunction, CUfunction_attribute, int) {
-  return CUDA_SUCCESS;
+CUresult cuFuncSetAttribute(CUfunction function,
+                            CUfunction_attribute attribute, int value) {
+  if (attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
+    return CUDA_SUCCESS;
+  return fromHook(hooks.setMaxDynamicShared(
+      reinterpret_cast<uint64_t>(function), value));
 }
 
 CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,

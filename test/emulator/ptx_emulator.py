@@ -274,6 +274,11 @@ class Kernel:
 
 
 SHARED_BASE = 0x100  # shared-window addresses; nonzero so null stays invalid
+# Shared memory of one block: what every launch may take, static and
+# dynamic together, and the most an sm_90 block may take when its kernel's
+# dynamic limit is raised.
+DEFAULT_SHARED_PER_BLOCK = 48 * 1024
+MAX_SHARED_PER_BLOCK = 227 * 1024
 
 
 def parse_module(ptx):
@@ -591,6 +596,9 @@ class Executor:
 
     def __init__(self, kernel, track_round_trips=False, count_bank_conflicts=False):
         self.kernel = kernel
+        # Dynamic shared memory a launch may ask for, once raised
+        # (Emulator.set_max_dynamic_shared); None: the default.
+        self.max_dynamic_shared = None
         self.track_round_trips = track_round_trips
         # Shared-memory wavefronts (shared_wavefronts), summed over every
         # shared access, and the fewest those accesses could have taken.
@@ -1490,11 +1498,32 @@ class Emulator:
                                           self.count_bank_conflicts)
         return handle
 
+    def set_max_dynamic_shared(self, function, size):
+        """cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES): how much dynamic
+        shared memory launches of `function` may ask for."""
+        kernel = self.functions[function].kernel
+        if size < 0 or kernel.static_bytes + size > MAX_SHARED_PER_BLOCK:
+            raise EmulationError(
+                f"{kernel.name}: {size} bytes of dynamic shared memory with "
+                f"{kernel.static_bytes} static exceed the {MAX_SHARED_PER_BLOCK} of a block")
+        self.functions[function].max_dynamic_shared = size
+
     def launch(self, function, grid, block, params, shared_bytes=0):
         """Runs the kernel `function` on `grid` blocks of `block` threads
         with the parameter bytes `params` and `shared_bytes` of dynamic
-        shared memory."""
+        shared memory, which must fit what the kernel allows: without
+        set_max_dynamic_shared, 48 KiB less its static shared memory, as
+        on a GPU."""
         executor = self.functions[function]
+        allowed = executor.max_dynamic_shared
+        if allowed is None:
+            allowed = max(0, DEFAULT_SHARED_PER_BLOCK - executor.kernel.static_bytes)
+        if shared_bytes > allowed:
+            raise EmulationError(
+                f"{executor.kernel.name}: the launch asks for {shared_bytes} bytes of "
+                f"dynamic shared memory, the kernel allows {allowed} ({executor.kernel.static_bytes} "
+                f"static; above {DEFAULT_SHARED_PER_BLOCK} in all a block needs "
+                "cuFuncSetAttribute(CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES))")
         executor.kernel.set_dynamic_shared(shared_bytes)
         threads = block[0] * block[1] * block[2]
         blocks = grid[0] * grid[1] * grid[2]
@@ -1584,11 +1613,13 @@ _GET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_char_p,
 _LAUNCH = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint),
                            ctypes.POINTER(ctypes.c_uint), ctypes.c_uint,
                            ctypes.POINTER(ctypes.c_void_p))
+_SET_MAX_DYNAMIC_SHARED = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
 
 
 class _Hooks(ctypes.Structure):
     _fields_ = [("alloc", _ALLOC), ("free", _FREE), ("loadModule", _LOAD),
-                ("getFunction", _GET), ("launch", _LAUNCH)]
+                ("getFunction", _GET), ("launch", _LAUNCH),
+                ("setMaxDynamicShared", _SET_MAX_DYNAMIC_SHARED)]
 
 
 CUDA_ERROR_LAUNCH_FAILED = 719
@@ -1639,7 +1670,8 @@ def install(driver_path, **options):
         emulator.launch(function, tuple(grid[:3]), tuple(block[:3]), values, shared_bytes)
 
     hooks = _Hooks(_ALLOC(guarded(alloc)), _FREE(guarded(free)), _LOAD(guarded(load)),
-                   _GET(guarded(get)), _LAUNCH(guarded(launch)))
+                   _GET(guarded(get)), _LAUNCH(guarded(launch)),
+                   _SET_MAX_DYNAMIC_SHARED(guarded(emulator.set_max_dynamic_shared)))
     driver.chunkkvEmulatorSetHooks(ctypes.byref(hooks))
     _installed = (emulator, driver, hooks)
     return emulator

@@ -177,6 +177,32 @@ def test_dynamic_shared_memory_beyond_the_launch_size_is_reported():
                    shared_bytes=256)
 
 
+def test_dynamic_shared_memory_past_48_kib_needs_the_kernels_limit_raised():
+    # As on a GPU: a launch may take 48 KiB of shared memory in all unless
+    # cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES) raised the kernel's
+    # dynamic limit, which stops at 227 KiB with the static variables.
+    emulator = ptx_emulator.Emulator(memory_bytes=1 << 20)
+    module = emulator.load_module(b"""
+.version 8.0
+.target sm_90
+.address_size 64
+.extern .shared .align 16 .b8 dynamic[];
+.visible .entry k()
+{
+  .shared .align 4 .b8 static_words[1024];
+  ret;
+}
+""")
+    function = emulator.get_function(module, "k")
+    emulator.launch(function, (1, 1, 1), (32, 1, 1), [], 48 * 1024 - 1024)
+    with pytest.raises(ptx_emulator.EmulationError, match="allows 48128"):
+        emulator.launch(function, (1, 1, 1), (32, 1, 1), [], 48 * 1024)
+    emulator.set_max_dynamic_shared(function, 100 * 1024)
+    emulator.launch(function, (1, 1, 1), (32, 1, 1), [], 100 * 1024)
+    with pytest.raises(ptx_emulator.EmulationError, match="exceed the 232448"):
+        emulator.set_max_dynamic_shared(function, 227 * 1024)
+
+
 def test_match_any_and_shared_atomics_count_a_histogram():
     # Each lane's bin is value % 4; match.any gives the lanes of the same bin,
     # whose lowest lane adds popc of them to the bin; every lane also adds 1
