@@ -69,6 +69,12 @@ ALTERNATES = {
     # flight per SM (48 KiB) as three stages do at three blocks.
     "paper_c10_w32_r01_f16_bhsd_d128_rowtiles2_min3_long": ("paper_c10_w32_r01_f16_bhsd_d128", "mma-row-tiles=2 min-blocks-per-sm=3 shared-memory-per-block=76800"),
     "paper_c10_w32_r01_f16_bhsd_d128_rowtiles2_long": ("paper_c10_w32_r01_f16_bhsd_d128", "mma-row-tiles=2 shared-memory-per-block=115712 key-stages=4"),
+    # Eight warps of one row tile: 128 window queries per block, so that a
+    # kv head group of 128 loads each key from global memory once instead
+    # of twice, at the one-tile form's registers (two blocks per SM, 16
+    # warps) and spans of 512 keys.
+    "paper_c10_w32_r01_f16_bhsd_d128_warps8_long": ("paper_c10_w32_r01_f16_bhsd_d128", "mma-warps=8 shared-memory-per-block=115712"),
+    "paper_c3_w16_b60_p3_bf16_bshd_d64_warps8": ("paper_c3_w16_b60_p3_bf16_bshd_d64", "mma-warps=8"),
     # Pooled, with slots beyond 48 KiB: the emulated tests' case of the
     # dynamic shared memory on another shape.
     "paper_c3_w16_b60_p3_bf16_bshd_d64_rowtiles2_long": ("paper_c3_w16_b60_p3_bf16_bshd_d64", "mma-row-tiles=2 shared-memory-per-block=115712"),

@@ -48,6 +48,11 @@ struct GPUScoreOptions {
   /// which a GPU gives a block only up to its own limit (227 KiB on sm_90,
   /// 163 KiB on sm_80, 99 KiB on sm_86 and sm_89).
   int64_t sharedMemoryPerBlock = 48 * 1024;
+  /// Warps of a tensor-core score block, 4 or 8 (the pass rejects others):
+  /// 8 with one row tile take 128 window queries per block, so that a kv
+  /// head group of up to 128 queries loads each key from global memory
+  /// once. Head dimensions that are not a multiple of 64 keep 4.
+  int64_t mmaWarps = 4;
 };
 
 /// Why `options` cannot build the GPU score kernels, or an empty string
@@ -131,6 +136,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
                      "statistics kernel may take (49152 to 232448); its "
                      "spans of keys grow to fill it"),
       llvm::cl::init(48 * 1024)};
+  PassOptions::Option<int64_t> mmaWarps{
+      *this, "mma-warps",
+      llvm::cl::desc("warps of a tensor-core score block (4 or 8; head "
+                     "dimensions not a multiple of 64 keep 4)"),
+      llvm::cl::init(4)};
 };
 
 /// chunkkv ops in memref form on device buffers, and the host code around

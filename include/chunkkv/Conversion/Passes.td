@@ -150,7 +150,11 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
            "bytes of shared memory a block of the single-pass statistics "
            "kernel may take (49152 to 232448): its spans of keys are the "
            "longest whose chunk slots fit, the slots in dynamic shared "
-           "memory">
+           "memory">,
+    Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"4",
+           "warps of a block of the tensor-core score kernels (4 or 8): "
+           "each takes mma-row-tiles 16-row tiles of the window queries; "
+           "head dimensions that are not a multiple of 64 keep 4">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -67,11 +67,12 @@ constexpr int64_t kTopkTilesPerLoad = 3;
 /// vectors a thread loads at once per iteration.
 constexpr int64_t kGatherBlocks = 512;
 constexpr int64_t kGatherUnroll = 4;
-/// Window queries of one block of the tensor-core score kernels: four
-/// warps of `mma-row-tiles` 16-row mma tiles (GPUScoreOptions::mmaRowTiles);
-/// a lane holds rows `group + 8 * i` for i < 2 * mma-row-tiles.
-constexpr int64_t kMmaWarps = 4;
+/// Window queries of one block of the tensor-core score kernels: `mma-warps`
+/// warps (GPUScoreOptions::mmaWarps) of `mma-row-tiles` 16-row mma tiles
+/// (GPUScoreOptions::mmaRowTiles); a lane holds rows `group + 8 * i` for
+/// i < 2 * mma-row-tiles.
 constexpr int64_t kMmaRows = 16;
+constexpr int64_t kDefaultMmaWarps = 4;
 /// Keys per step of a warp: four 8-key mma tiles, independent accumulators.
 constexpr int64_t kMmaTiles = 4;
 constexpr int64_t kMmaKeysPerStep = 8 * kMmaTiles;
@@ -329,8 +330,7 @@ public:
       : b(b), op(op), policy(op.getPolicy()), layout(op.getLayout()),
         formulas(b, policy), tokensPerBlock(options.tokensPerBlock),
         allowSinglePass(options.singlePass), rowTiles(options.mmaRowTiles),
-        laneRows(2 * rowTiles),
-        rowsPerMmaBlock(kMmaWarps * rowTiles * kMmaRows),
+        laneRows(2 * rowTiles), requestedMmaWarps(options.mmaWarps),
         keyStages(options.keyStages), minBlocksPerSM(options.minBlocksPerSM),
         sharedMemoryPerBlock(options.sharedMemoryPerBlock), queue(b) {}
 
@@ -493,6 +493,9 @@ private:
   /// 16-row mma tiles per warp; each staged key fragment feeds that many
   /// mma. Each lane holds laneRows rows, a block rowsPerMmaBlock.
   int64_t rowTiles, laneRows, rowsPerMmaBlock;
+  /// Warps of a tensor-core score block: mma-warps, or 4 where a step's key
+  /// vectors do not split evenly over mma-warps warps (see emit()).
+  int64_t requestedMmaWarps, mmaWarps;
   /// Steps of keys in the tensor-core kernels' shared memory: one in use,
   /// keyStages - 1 being copied (cp.async).
   int64_t keyStages;
@@ -535,6 +538,14 @@ void ChunkScoreGPULowering::emit() {
   Type element = getElementTypeOrSelf(k.getType());
   useTensorCores =
       (element.isF16() || element.isBF16()) && headDim % kMmaFeatureStride == 0;
+  // Every thread of a block copies the same number of a step's 16-byte key
+  // vectors (4 * D of them): eight warps need a head dimension that is a
+  // multiple of 64, others keep four.
+  int64_t stepVectors = kMmaKeysPerStep * headDim / 8;
+  mmaWarps = stepVectors % (requestedMmaWarps * kWarpSize) == 0
+                 ? requestedMmaWarps
+                 : kDefaultMmaWarps;
+  rowsPerMmaBlock = mmaWarps * rowTiles * kMmaRows;
   spanLength = tokensPerBlock;
   if (useTensorCores && formulas.isPaper() && allowSinglePass) {
     int64_t keys = singlePassSpanLength();
@@ -892,7 +903,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   auto rowType = VectorType::get({8}, element);
   Value scale = log2Scale();
   Value negInf = b.f32(negInfinity());
-  Value block = b.index(kMmaWarps * kWarpSize);
+  Value block = b.index(mmaWarps * kWarpSize);
 
   // Keys are staged once per block in shared memory, keyStages steps
   // deep, their columns placed by stagedKeyColumn.
@@ -902,16 +913,16 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   int64_t warpRows = kMmaRows * rowTiles;
   bool chunkSlots = singlePass && !tokenPass;
   if (tokenPass)
-    shared.push_back(workgroupBuffer(ctx, {kMmaWarps, spanLength}, f32));
+    shared.push_back(workgroupBuffer(ctx, {mmaWarps, spanLength}, f32));
   // The chunk slots, the part of the block's shared memory that grows with
   // the span, are dynamic shared memory: a block may take more than the 48
   // KiB of static shared memory PTX allows (sharedMemoryPerBlock).
   MemRefType slotsType;
   Value slotBytes;
   if (chunkSlots) {
-    shared.push_back(workgroupBuffer(ctx, {kMmaWarps, warpRows}, f32));
+    shared.push_back(workgroupBuffer(ctx, {mmaWarps, warpRows}, f32));
     slotsType = workgroupBuffer(
-        ctx, {kMmaWarps, warpRows, chunkSlotStride(slotsPerSpan)},
+        ctx, {mmaWarps, warpRows, chunkSlotStride(slotsPerSpan)},
         VectorType::get({2}, f32));
     slotBytes = b.i32(slotsType.getNumElements() * 2 * 4);
   }
@@ -1004,14 +1015,14 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           // last key; the steps that start past it (the ring's last
           // refills) read nothing and stage zeros.
           int64_t loadsPerThread =
-              kMmaKeysPerStep * rowVectors / (kMmaWarps * kWarpSize);
+              kMmaKeysPerStep * rowVectors / (mmaWarps * kWarpSize);
           auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
           auto copyStep = [&](Value key0, Value buffer) -> Value {
             SmallVector<Value> copies;
             Value elements = b.select(b.cmp(Pred::slt, key0, spanEnd),
                                       b.index(8), b.index(0));
             for (int64_t i = 0; i < loadsPerThread; ++i) {
-              Value e = b.add(thread, b.index(i * kMmaWarps * kWarpSize));
+              Value e = b.add(thread, b.index(i * mmaWarps * kWarpSize));
               Value row = b.div(e, b.index(rowVectors));
               Value column = b.rem(e, b.index(rowVectors));
               Value key = b.add(key0, b.toI32(row));
@@ -1229,7 +1240,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             gpu::BarrierOp::create(b);
             b.forLoop(thread, b.sub(span.end, span.start), block, [&](Value e) {
               Value total = b.f32(0.0);
-              for (int64_t w = 0; w < kMmaWarps; ++w)
+              for (int64_t w = 0; w < mmaWarps; ++w)
                 total = b.addf(total, b.load(warpSums, {b.index(w), e}));
               b.store(total, tokenSums,
                       {batch, kvHead, rowGroup, b.add(span.start, e)});
@@ -2479,9 +2490,9 @@ struct ChunkKVToGPUPass
   using Base::Base;
 
   void runOnOperation() override {
-    GPUScoreOptions options{tokensPerBlock, singlePass,
-                            mmaRowTiles,    keyStages,
-                            minBlocksPerSM, sharedMemoryPerBlock};
+    GPUScoreOptions options{
+        tokensPerBlock, singlePass,           mmaRowTiles, keyStages,
+        minBlocksPerSM, sharedMemoryPerBlock, mmaWarps};
     std::string invalid = checkGPUScoreOptions(options);
     if (!invalid.empty()) {
       getOperation()->emitError() << "chunkkv-lower-to-gpu: " << invalid;
@@ -2528,6 +2539,8 @@ mlir::chunkkv::checkGPUScoreOptions(const GPUScoreOptions &options) {
   if (options.keyStages < 2 || options.keyStages > 4)
     return "key-stages must be 2, 3 or 4, got " +
            std::to_string(options.keyStages);
+  if (options.mmaWarps != 4 && options.mmaWarps != 8)
+    return "mma-warps must be 4 or 8, got " + std::to_string(options.mmaWarps);
   if (options.minBlocksPerSM < 0 || options.minBlocksPerSM > 4)
     return "min-blocks-per-sm must be 0 (no bound) to 4, got " +
            std::to_string(options.minBlocksPerSM);

@@ -40,7 +40,8 @@ chunkkv::GPUScoreOptions
 scoreOptions(const chunkkv::GPUPipelineOptions &options) {
   return {options.tokensPerBlock, options.singlePass,
           options.mmaRowTiles,    options.keyStages,
-          options.minBlocksPerSM, options.sharedMemoryPerBlock};
+          options.minBlocksPerSM, options.sharedMemoryPerBlock,
+          options.mmaWarps};
 }
 } // namespace
 
@@ -63,7 +64,8 @@ void chunkkv::buildGPUPipeline(OpPassManager &pm,
   GPUScoreOptions score = scoreOptions(options);
   pm.addPass(createChunkKVToGPUPass(ChunkKVToGPUPassOptions{
       score.tokensPerBlock, score.singlePass, score.mmaRowTiles,
-      score.keyStages, score.minBlocksPerSM, score.sharedMemoryPerBlock}));
+      score.keyStages, score.minBlocksPerSM, score.sharedMemoryPerBlock,
+      score.mmaWarps}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());

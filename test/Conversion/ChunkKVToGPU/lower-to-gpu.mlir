@@ -6,6 +6,7 @@
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="min-blocks-per-sm=2" | FileCheck %s --check-prefix=MINBLOCKS
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu | FileCheck %s --check-prefix=NOBOUND
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-row-tiles=2 shared-memory-per-block=76800" | FileCheck %s --check-prefix=LONG
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-warps=8" | FileCheck %s --check-prefix=WARPS8
 
 #p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
 
@@ -157,6 +158,17 @@
 // LONG: gpu.alloc async {{.*}} : memref<?x?x?x?x43xbf16>
 // LONG: dynamic_shared_memory_size %c44032_i32 function(@chunkkv_score_stats)
 // LONG: memref.view {{.*}} to memref<4x32x43xvector<2xf32>, #gpu.address_space<workgroup>>
+// Eight warps of one row tile: blocks of 256 threads take 128 window
+// queries each, every thread copies two of a step's 512 key vectors, and
+// the slots of 128 rows leave spans of 192 keys in 48 KiB.
+// WARPS8-LABEL: func.func @chunk_score_f16
+// WARPS8: arith.ceildivsi %{{.*}}, %c192
+// WARPS8: %[[GROUPS:.*]] = arith.ceildivsi %{{.*}}, %c128
+// WARPS8: gpu.launch async {{.*}} in (%{{.*}} = %[[GROUPS]], {{.*}} threads({{.*}}) in (%{{.*}} = %c256, {{.*}} dynamic_shared_memory_size %c21504_i32 function(@chunkkv_score_stats)
+// WARPS8-SAME: memref<8x16xf32, #gpu.address_space<workgroup>>) {
+// WARPS8: memref.view {{.*}} to memref<8x16x21xvector<2xf32>, #gpu.address_space<workgroup>>
+// WARPS8-COUNT-2: nvgpu.device_async_copy
+// WARPS8-NEXT: nvgpu.device_async_create_group
 // MINBLOCKS-LABEL: func.func @chunk_score_f16
 // MINBLOCKS: function(@chunkkv_score_stats)
 // MINBLOCKS: } {nvvm.minctasm = 2 : i32}
@@ -278,6 +290,23 @@ func.func @chunk_score_f32_bshd(%q: memref<1x4x64x16xf32>, %k: memref<1x333x2x16
   chunkkv.chunk_score #p layout(bshd)
       ins(%q, %k, %len : memref<1x4x64x16xf32>, memref<1x333x2x16xf32>, memref<1xi64>)
       outs(%s : memref<1x17xf32>)
+  return
+}
+
+// -----
+
+// A head dimension of 32: a step's 128 key vectors do not split over eight
+// warps, so the blocks keep four (128 threads, 64 window queries).
+#p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.2, pool = 5, aggregate = mean>
+// WARPS8-LABEL: func.func @chunk_score_f16_d32
+// WARPS8: arith.ceildivsi %{{.*}}, %c64
+// WARPS8: threads({{.*}}) in (%{{.*}} = %c128, {{.*}} function(@chunkkv_score_stats)
+// WARPS8-SAME: memref<4x16xf32, #gpu.address_space<workgroup>>) {
+func.func @chunk_score_f16_d32(%q: memref<?x?x32x32xf16>, %k: memref<?x?x?x32xf16>,
+                               %len: memref<?xi64>, %s: memref<?x?xf32>) {
+  chunkkv.chunk_score #p layout(bhsd)
+      ins(%q, %k, %len : memref<?x?x32x32xf16>, memref<?x?x?x32xf16>, memref<?xi64>)
+      outs(%s : memref<?x?xf32>)
   return
 }
 

@@ -13,6 +13,8 @@
 // RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="min-blocks-per-sm=-1" 2>&1 | FileCheck %s --check-prefix=BLOCKS
 // BLOCKS: chunkkv-gpu-pipeline: min-blocks-per-sm must be 0 (no bound) to 4, got -1
 // RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="shared-memory-per-block=1000" 2>&1 | FileCheck %s --check-prefix=SHARED
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="mma-warps=2" 2>&1 | FileCheck %s --check-prefix=WARPS
+// WARPS: chunkkv-gpu-pipeline: mma-warps must be 4 or 8, got 2
 // SHARED: chunkkv-gpu-pipeline: shared-memory-per-block must be 49152 to 232448 bytes, got 1000
 // PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 func.func @f() {
