@@ -22,6 +22,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace {
 
@@ -72,6 +73,12 @@ struct Driver {
   /// Why a kernel module failed to load (modules load when the library that
   /// embeds them is loaded, so the error is reported again at launch).
   std::string moduleLoadError;
+  /// The dynamic shared memory each kernel has been allowed
+  /// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), so that repeated
+  /// launches do not set it again; cleared when a module is unloaded, whose
+  /// function handles may be reused.
+  std::mutex allowedDynamicSharedMutex;
+  std::unordered_map<CUfunction, int32_t> allowedDynamicShared;
 };
 
 /// Never destroyed: the host code unloads its kernel modules from global
@@ -83,6 +90,7 @@ Driver &instance() {
 
 thread_local std::string lastError;
 thread_local CUstream boundStream = nullptr;
+
 int defaultDevice = 0;
 
 void recordError(const char *format, ...) {
@@ -242,8 +250,11 @@ void mgpuModuleUnload(void *module) {
     return;
   // Modules are unloaded from global destructors, when the driver may
   // already be shutting down: failures there are of no use to report.
-  if (Driver *d = driver(/*report=*/false))
+  if (Driver *d = driver(/*report=*/false)) {
     d->cuModuleUnload(static_cast<CUmodule>(module));
+    std::lock_guard<std::mutex> lock(d->allowedDynamicSharedMutex);
+    d->allowedDynamicShared.clear();
+  }
 }
 
 void *mgpuModuleGetFunction(void *module, const char *name) {
@@ -275,12 +286,18 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   auto kernel = static_cast<CUfunction>(function);
   // A block's static and dynamic shared memory together beyond 48 KiB must
   // be allowed per function: the default allows 48 KiB less the static.
-  if (smem > 0 &&
-      !CHUNKKV_CALL(d, cuFuncSetAttribute(
-                           kernel,
-                           CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                           smem)))
-    return;
+  if (smem > 0) {
+    std::lock_guard<std::mutex> lock(d->allowedDynamicSharedMutex);
+    int32_t &allowed = d->allowedDynamicShared[kernel];
+    if (allowed < smem) {
+      if (!CHUNKKV_CALL(d, cuFuncSetAttribute(
+                               kernel,
+                               CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                               smem)))
+        return;
+      allowed = smem;
+    }
+  }
   if (gridX == 0 || gridY == 0 || gridZ == 0)
     return;
   CHUNKKV_CALL(d, cuLaunchKernel(kernel, gridX, gridY, gridZ, blockX, blockY,

@@ -103,8 +103,8 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
 
     `min-blocks-per-sm` puts `nvvm.minctasm` on the `gpu.launch` of the
     tensor-core score kernels: ptxas then keeps their registers within
-    `65536 / (128 * min-blocks-per-sm)`, so that many blocks of 128
-    threads fit on an SM. Upstream `gpu-kernel-outlining` drops a launch's
+    `65536 / (threads per block * min-blocks-per-sm)`, so that many blocks
+    (of 128 threads, 256 with `mma-warps=8`) fit on an SM. Upstream `gpu-kernel-outlining` drops a launch's
     attributes; `chunkkv-gpu-kernel-outlining` keeps them.
     `shared-memory-per-block` is what one block of the single-pass
     statistics kernel may take: its chunk slots are

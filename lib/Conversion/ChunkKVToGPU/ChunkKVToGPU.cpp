@@ -72,6 +72,7 @@ constexpr int64_t kGatherUnroll = 4;
 /// (GPUScoreOptions::mmaRowTiles); a lane holds rows `group + 8 * i` for
 /// i < 2 * mma-row-tiles.
 constexpr int64_t kMmaRows = 16;
+/// Warps of a tensor-core score block where `mma-warps` does not apply.
 constexpr int64_t kDefaultMmaWarps = 4;
 /// Keys per step of a warp: four 8-key mma tiles, independent accumulators.
 constexpr int64_t kMmaTiles = 4;
@@ -390,6 +391,11 @@ private:
   /// tokens-per-block, whose chunk slots fit in sharedMemoryPerBlock next
   /// to the staged keys; 0 when not even one step's do.
   int64_t singlePassSpanLength() const;
+  /// Bytes of a block's chunk slots for spans of `slots` slots: per row of
+  /// the block, rows of chunkSlotStride(slots) vector<2xf32> entries.
+  int64_t chunkSlotBytes(int64_t slots) const {
+    return rowsPerMmaBlock * chunkSlotStride(slots) * 2 * 4;
+  }
   /// Shared buffers of the single-pass score kernel, per warp: the rows'
   /// final maxima `[rows]`, and per chunk slot of the span a partial sum
   /// and the maximum it is relative to, as one vector<2xf32>
@@ -641,9 +647,8 @@ int64_t ChunkScoreGPULowering::singlePassSpanLength() const {
   int64_t maximaBytes = rowsPerMmaBlock * 4;
   for (int64_t keys = tokensPerBlock; keys >= kMmaKeysPerStep;
        keys -= kMmaKeysPerStep) {
-    int64_t slotBytes =
-        2 * rowsPerMmaBlock * chunkSlotStride(chunksTouched(keys)) * 4;
-    if (keyBytes + maximaBytes + slotBytes <= sharedMemoryPerBlock)
+    if (keyBytes + maximaBytes + chunkSlotBytes(chunksTouched(keys)) <=
+        sharedMemoryPerBlock)
       return keys;
   }
   return 0;
@@ -924,7 +929,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
     slotsType = workgroupBuffer(
         ctx, {mmaWarps, warpRows, chunkSlotStride(slotsPerSpan)},
         VectorType::get({2}, f32));
-    slotBytes = b.i32(slotsType.getNumElements() * 2 * 4);
+    slotBytes = b.i32(chunkSlotBytes(slotsPerSpan));
   }
   queue.launch(
       tokenPass ? "chunkkv_score_tokens" : "chunkkv_score_stats",
