@@ -23,7 +23,12 @@ policy with C=10, w=32, keep 10 %), times in the same run:
 Medians over --reps runs after warm-up. Prints a table, with the fastest of
 the default and its alternates per configuration, and writes JSON.
 
-  python3 bench/gpu/bench_gpu.py [--json FILE] [--reps 10]
+  python3 bench/gpu/bench_gpu.py [--json FILE] [--reps 10] [--tests FILE]
+
+--tests takes the JSON of bench/gpu/test_gpu.py: forms with a failed case
+there are not timed (a kernel that faults would end the run's CUDA context
+and every measurement after it). A form whose call fails here is reported
+and the others go on.
 """
 
 import argparse
@@ -38,9 +43,11 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "python"))
+sys.path.insert(0, HERE)
 
 from chunkkv import reference  # noqa: E402
 from chunkkv import torch as chunkkv_torch  # noqa: E402
+from test_gpu import failed_variants  # noqa: E402
 
 HQ, HKV, D, CHUNK, WINDOW, KEEP = 32, 8, 128, 10, 32, 0.1
 VARIANT = "paper_c10_w32_r01_f16_bhsd_d128"
@@ -139,13 +146,25 @@ def main():
     parser.add_argument("--lengths", default="32768,131072")
     parser.add_argument("--profile", action="store_true",
                         help="also print per-kernel times at B=1, T=131072")
+    parser.add_argument("--tests", help="test_gpu.py's JSON: skip the forms that failed there")
     args = parser.parse_args()
 
     device_name = torch.cuda.get_device_name()
+    failed = set()
+    if args.tests and not os.path.exists(args.tests):
+        print(f"{args.tests} missing (the tests did not finish): timing every form")
+    elif args.tests:
+        failed = failed_variants(args.tests)
+    if VARIANT in failed:
+        sys.exit(f"{VARIANT} failed the GPU tests ({args.tests}): not timed")
     alternates = [line.split(":")[0] for line in chunkkv_torch.variants().splitlines()
                   if line.startswith(VARIANT + "_")]
+    for name in sorted(failed & set(alternates)):
+        print(f"{name}: failed the GPU tests, not timed")
+    alternates = [name for name in alternates if name not in failed]
     bandwidth = copy_bandwidth(args.reps)
     print(f"device: {device_name}; device-to-device copy: {bandwidth / 1e9:.0f} GB/s")
+    errors = {}
     rows = []
     torch.manual_seed(0)
     for batch in map(int, args.batches.split(",")):
@@ -154,8 +173,13 @@ def main():
             k = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
             v = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
             ours = median_seconds(kernels_only(q, k, v), args.reps)
-            others = {name: median_seconds(kernels_only(q, k, v, name), args.reps)
-                      for name in alternates}
+            others = {}
+            for name in alternates:
+                try:
+                    others[name] = median_seconds(kernels_only(q, k, v, name), args.reps)
+                except chunkkv_torch.ChunkKVError as e:
+                    errors.setdefault(name, str(e))
+                    print(f"{name}: {e}", flush=True)
             eager = median_seconds(lambda: eager_select(q, k, v), args.reps)
             result = chunkkv_torch.compress(q, k, v, policy=POLICY)
             kept = int(result.lengths[0])
@@ -192,12 +216,14 @@ def main():
         v = torch.randn_like(k)
         print(profile(q, k, v))
         for name in alternates:
-            print(f"{name}:")
-            print(profile(q, k, v, name))
+            if name not in errors:
+                print(f"{name}:")
+                print(profile(q, k, v, name))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(device=device_name, copy_bandwidth_gbs=bandwidth / 1e9,
-                           reps=args.reps, rows=rows), f, indent=1)
+                           reps=args.reps, rows=rows, not_timed=sorted(failed),
+                           errors=errors), f, indent=1)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ echo "memcheck exit status: $?" | tee -a "$OUT/memcheck.log"
 grep -E "ERROR SUMMARY|GPU cases passed" "$OUT/memcheck.log"
 
 echo "== benchmark"
-timeout 150 python3 bench/gpu/bench_gpu.py --profile --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" \
+timeout 150 python3 bench/gpu/bench_gpu.py --profile --tests "$OUT/tests.json" \
+  --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" \
   || status=1
 exit $status

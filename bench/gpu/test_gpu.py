@@ -68,6 +68,13 @@ class Device:
         self.rt.mgpuMemcpy(out.ctypes.data, pointer, out.nbytes, None)
         return out
 
+    def alive(self) -> bool:
+        """False once the CUDA context is lost (a kernel fault is sticky:
+        every later driver call fails)."""
+        pointer = self.rt.mgpuMemAlloc(16, None, False)
+        self.rt.mgpuMemFree(pointer, None)
+        return bool(pointer)
+
     def free_all(self):
         for pointer in self.live:
             self.rt.mgpuMemFree(pointer, None)
@@ -235,6 +242,9 @@ LONG_CASES = [
     ("paper_c10_w32_r01_f16_bhsd_d128", 2, 4, [50000]),
     ("paper_c10_w32_r01_f16_bhsd_d128_twopass", 2, 4, [50000]),
     ("paper_c10_w32_r01_f16_bhsd_d128_rowtiles2", 2, 4, [50000]),
+    ("paper_c10_w32_r01_f16_bhsd_d128_rowtiles2_min3_long", 2, 4, [50000]),
+    ("paper_c10_w32_r01_f16_bhsd_d128_rowtiles2_long", 2, 4, [50000]),
+    ("paper_c10_w32_r01_f16_bhsd_d128_warps8_long", 2, 4, [50000]),
     ("paper_c10_w32_r02_p5_mean_f16_bhsd_d32", 2, 4, [45000, 30011]),
     ("paper_c3_w16_b60_p3_bf16_bshd_d64", 1, 2, [40000, 20000]),
     # Top-k at its load boundaries: 12288 chunks (whole three-tile loads
@@ -242,6 +252,14 @@ LONG_CASES = [
     ("paper_c3_w16_b60_p3_bf16_bshd_d64_rowtiles2", 1, 2, [36880, 36883, 12304]),
     ("kvpress_c10_w64_cr05_f16_bshd_d32", 2, 2, [45000]),
 ]
+
+
+def failed_variants(tests_json):
+    """The variants with a failed case in this script's JSON results
+    (bench_gpu.py does not time them)."""
+    with open(tests_json) as f:
+        results = json.load(f)["results"]
+    return {r["variant"] for r in results if not r["ok"]}
 
 
 def use_emulator(build):
@@ -279,16 +297,28 @@ def main():
     results = []
 
     largest_error = {}
+    lost_at = []
 
     def check(label, name, *case, also=lambda: [], **options):
-        """Runs and records one case; `also` returns further failures."""
+        """Runs and records one case; `also` returns further failures.
+        Once the CUDA context is lost, no further case runs."""
+        if lost_at:
+            return
         measured = {}
         start = time.perf_counter()
-        failures = run_case(device, name, *case, measured=measured, **options) + also()
+        try:
+            failures = run_case(device, name, *case, measured=measured, **options) + also()
+        except cuda.ChunkKVError as e:
+            # A launch that fails (resources, a kernel fault) fails its case;
+            # the run goes on, so the results say which variants failed.
+            device.free_all()
+            failures = [f"error: {e}".strip()]
+            if not device.alive():
+                lost_at.append(label)
         error = measured.get("score_error")
         if error is not None:
             largest_error[name] = max(largest_error.get(name, 0.0), error)
-        results.append(dict(case=label, ok=not failures, failures=failures,
+        results.append(dict(case=label, variant=name, ok=not failures, failures=failures,
                             score_error=error,
                             seconds=round(time.perf_counter() - start, 4)))
         status = "PASS" if not failures else "FAIL " + "; ".join(failures[:3])
@@ -339,10 +369,14 @@ def main():
         print(f"  {name}: {error:.2g}")
     passed = sum(r["ok"] for r in results)
     print(f"{passed}/{len(results)} GPU cases passed")
+    if lost_at:
+        print(f"FAIL: the CUDA context was lost in {lost_at[0]}; the cases after it did "
+              "not run")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(passed=passed, total=len(results), results=results), f, indent=1)
-    return 0 if passed == len(results) else 1
+            json.dump(dict(passed=passed, total=len(results), results=results,
+                           context_lost_in=lost_at[0] if lost_at else None), f, indent=1)
+    return 0 if passed == len(results) and not lost_at else 1
 
 
 def _golden_positions_match(device, name, q, k, v, lengths, expected):

@@ -1470,12 +1470,17 @@ class Executor:
 class Emulator:
     """Modules, functions and device memory of the fake CUDA driver."""
 
-    def __init__(self, memory_bytes=1 << 30, lanes_per_batch=1 << 14):
+    def __init__(self, memory_bytes=1 << 30, lanes_per_batch=1 << 14, fault_kernel=None):
         self.memory = Memory(memory_bytes)
         self.modules = {}
         self.functions = {}
         self.lanes_per_batch = lanes_per_batch
         self.launches = 0
+        # A fault inside a kernel loses the context, as on a GPU: every
+        # later driver call fails (`lost` says why). `fault_kernel` names a
+        # kernel whose launches fault, to test what callers do then.
+        self.lost = None
+        self.fault_kernel = fault_kernel
         # Count memory round trips and shared-memory bank conflicts in the
         # kernels loaded from now on (slower).
         self.track_round_trips = False
@@ -1532,11 +1537,17 @@ class Emulator:
         executor.launches += 1
         executor.blocks += blocks
         round_trips = 0
-        for first in range(0, blocks, per_batch):
-            count = min(per_batch, blocks - first)
-            launch = Launch(executor.kernel, self.memory, params, grid, block, first, count)
-            executor.run(launch)
-            round_trips = max(round_trips, int(launch.clock.max(initial=0)))
+        try:
+            if executor.kernel.name == self.fault_kernel:
+                raise EmulationError(f"{executor.kernel.name}: injected fault")
+            for first in range(0, blocks, per_batch):
+                count = min(per_batch, blocks - first)
+                launch = Launch(executor.kernel, self.memory, params, grid, block, first, count)
+                executor.run(launch)
+                round_trips = max(round_trips, int(launch.clock.max(initial=0)))
+        except EmulationError as error:
+            self.lost = str(error)
+            raise
         executor.round_trips += round_trips
 
 
@@ -1628,10 +1639,13 @@ _installed = None
 
 def install(driver_path, **options):
     """Loads the fake libcuda.so.1 at `driver_path` and routes it to a new
-    Emulator; call before anything opens libcuda.so.1. Returns the Emulator."""
+    Emulator; call before anything opens libcuda.so.1. Returns the Emulator.
+    $PTX_EMULATOR_FAULT names a kernel whose launches fault (Emulator's
+    fault_kernel), unless `options` name one."""
     global _installed
     if _installed is not None:
         return _installed[0]
+    options.setdefault("fault_kernel", os.environ.get("PTX_EMULATOR_FAULT"))
     emulator = Emulator(**options)
     driver = ctypes.CDLL(os.path.abspath(driver_path), mode=ctypes.RTLD_GLOBAL)
     driver.chunkkvEmulatorSetError.argtypes = [ctypes.c_char_p]
@@ -1639,6 +1653,8 @@ def install(driver_path, **options):
     def guarded(function):
         def call(*args):
             try:
+                if emulator.lost:
+                    raise EmulationError(f"the context was lost: {emulator.lost}")
                 function(*args)
                 return 0
             except Exception as error:  # reported through cuGetErrorString

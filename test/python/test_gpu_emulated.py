@@ -49,6 +49,29 @@ def test_golden_and_random_cases_pass_on_every_variant(tmp_path):
     assert sum("golden" in label for label in labels) >= 2 * 13
 
 
+def test_a_kernel_fault_ends_the_run_and_names_its_variant(tmp_path):
+    # A fault inside a kernel loses the CUDA context (the emulator too):
+    # the case fails with the error, no later case runs, and the variant is
+    # the one bench_gpu.py then leaves out.
+    skip_unless_built()
+    report = tmp_path / "tests.json"
+    variants = "paper_c7_w16_b30_f32_bhsd_d8,paper_c10_w8_b40_f32_bhsd_d16"
+    done = subprocess.run([sys.executable, SCRIPT, "--emulate", "--build", BUILD_DIR,
+                           "--json", str(report), "--random", "4", "--variants", variants],
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PTX_EMULATOR_FAULT="chunkkv_compact_gather"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    results = json.loads(report.read_text())
+    [only] = results["results"]
+    assert not only["ok"] and "injected fault" in only["failures"][0], only
+    assert results["context_lost_in"] == only["case"]
+    assert "the CUDA context was lost in" in done.stdout
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    from test_gpu import failed_variants
+    assert failed_variants(str(report)) == {only["variant"]}
+    assert only["variant"] in variants.split(",")
+
+
 def test_long_sequence_with_several_topk_tiles(tmp_path):
     # 50000 tokens: 5000 chunks (two 4096-chunk top-k tiles) and 143 score
     # spans per sequence, through the single-pass score kernels.
