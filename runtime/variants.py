@@ -75,6 +75,14 @@ ALTERNATES = {
     # warps) and spans of 512 keys.
     "paper_c10_w32_r01_f16_bhsd_d128_warps8_long": ("paper_c10_w32_r01_f16_bhsd_d128", "mma-warps=8 shared-memory-per-block=115712"),
     "paper_c3_w16_b60_p3_bf16_bshd_d64_warps8": ("paper_c3_w16_b60_p3_bf16_bshd_d64", "mma-warps=8"),
+    # Logits by warpgroup mma (wgmma, sm_90a cubins: H100/H200): each
+    # warpgroup reads a step's staged keys from shared memory once, where
+    # each warp of the mma.sync forms loads them for its own 16 rows; the
+    # benchmark's form in blocks of eight warps, and the pooled bf16 bshd
+    # single pass and kvpress's two passes (token kernel too) for the tests.
+    "paper_c10_w32_r01_f16_bhsd_d128_wgmma_long": ("paper_c10_w32_r01_f16_bhsd_d128", "chip=sm_90a warpgroup-mma=true mma-warps=8 shared-memory-per-block=115712"),
+    "paper_c3_w16_b60_p3_bf16_bshd_d64_wgmma": ("paper_c3_w16_b60_p3_bf16_bshd_d64", "chip=sm_90a warpgroup-mma=true"),
+    "kvpress_c10_w64_cr05_f16_bshd_d32_wgmma": ("kvpress_c10_w64_cr05_f16_bshd_d32", "chip=sm_90a warpgroup-mma=true"),
     # Pooled, with slots beyond 48 KiB: the emulated tests' case of the
     # dynamic shared memory on another shape.
     "paper_c3_w16_b60_p3_bf16_bshd_d64_rowtiles2_long": ("paper_c3_w16_b60_p3_bf16_bshd_d64", "mma-row-tiles=2 shared-memory-per-block=115712"),

@@ -70,6 +70,9 @@ _OP_MODIFIERS = {
     "setp": {"eq", "ne", "lt", "le", "gt", "ge", "nan", "and", "or", "xor"},
     "cvt": {"rzi", "rmi", "rni", "rpi", "sat", "f16x2", "bf16x2"},
     "mma": {"m16n8k16", "m16n8k8", "row", "col"},
+    "fence": {"proxy", "async", "shared::cta"},
+    "wgmma": {"fence", "commit_group", "wait_group", "mma_async"} | {
+        f"m64n{n}k16" for n in range(8, 257, 8)},
     "cp": {"async", "ca", "cg", "commit_group", "wait_group", "wait_all"},
 }
 
@@ -434,6 +437,10 @@ class Launch:
         words = blocks * kernel.shared_bytes // 4
         self.last = {kind: (np.full(words, -1, np.int64), np.zeros(words, np.int64),
                             np.zeros(words, np.int64)) for kind in ("write", "read")}
+        # Words written through the generic proxy (stores, cp.async) since
+        # their writer's last fence.proxy.async: the async proxy (wgmma)
+        # may not see them yet.
+        self.unfenced = np.zeros(words, bool)
 
     def check_race(self, sel, offsets, width, writes, where):
         """Records the shared accesses of the lanes `sel` at byte `offsets`
@@ -475,6 +482,16 @@ class Launch:
         other[words] = thread
         epoch[words] = self.block_epoch[block]
         warp_epoch[words] = self.warp_epoch[warp]
+        if writes:
+            self.unfenced[words] = True
+
+    def fence_proxy_async(self, lanes):
+        """fence.proxy.async of `lanes`: their shared-memory writes so far
+        are visible to the async proxy."""
+        writer = self.last["write"][0]
+        fencing = np.zeros(int(self.thread.max()) + 1, bool)
+        fencing[self.thread[lanes]] = True
+        self.unfenced &= ~((writer >= 0) & fencing[np.maximum(writer, 0)])
 
     def complete_copies(self, lanes, newest, where):
         """cp.async.wait_group `newest` for `lanes`: writes their copies of
@@ -502,6 +519,23 @@ class Launch:
         if bits is None:
             bits = self.regs[name] = np.zeros(self.size, np.uint64)
         return bits
+
+
+def multiplicands(L, regs, lanes, in_type):
+    """The mma multiplicands of `regs` per warp and lane, as float32
+    [warps, 32, len(regs), values per register]: two f16 or bf16 per
+    register, or one tf32 (the upper 19 bits of an f32)."""
+    bits = np.stack([L.reg(r.value)[lanes] for r in regs], axis=-1)
+    if in_type == "tf32":
+        word = (bits & np.uint64(0xFFFFE000)).astype(np.uint32)
+        return word.view(np.float32).reshape(-1, 32, len(regs), 1)
+    pair = np.stack([bits & np.uint64(0xFFFF), (bits >> np.uint64(16)) & np.uint64(0xFFFF)],
+                    axis=-1).astype(np.uint16)
+    if in_type == "bf16":
+        half = bf16_bits_to_f32(pair)
+    else:
+        half = pair.view(np.float16).astype(np.float32)
+    return half.reshape(-1, 32, len(regs), 2)
 
 
 def lanes_of(sel, size):
@@ -1323,19 +1357,7 @@ class Executor:
         group, thread = np.arange(32) // 4, np.arange(32) % 4
 
         def values(L, regs, lanes):
-            """Per warp and lane: the multiplicands of each register, as
-            float32 [warps, 32, len(regs), values per register]."""
-            bits = np.stack([L.reg(r.value)[lanes] for r in regs], axis=-1)
-            if in_type == "tf32":
-                word = (bits & np.uint64(0xFFFFE000)).astype(np.uint32)
-                return word.view(np.float32).reshape(-1, 32, len(regs), 1)
-            pair = np.stack([bits & np.uint64(0xFFFF), (bits >> np.uint64(16)) & np.uint64(0xFFFF)],
-                            axis=-1).astype(np.uint16)
-            if in_type == "bf16":
-                half = bf16_bits_to_f32(pair)
-            else:
-                half = pair.view(np.float16).astype(np.float32)
-            return half.reshape(-1, 32, len(regs), 2)
+            return multiplicands(L, regs, lanes, in_type)
 
         def a_position(r, h):
             """(row, column) of value h of A register r of each lane."""
@@ -1374,6 +1396,110 @@ class Executor:
             for r, reg in enumerate(d.value):
                 self.write(L, reg, result[:, r], "f32", sel)
         return self.warp_collective(instr, body, Operand("imm", 0xFFFFFFFF))
+
+    def op_fence(self, instr, parts):
+        """fence.proxy.async[.shared::cta]: orders the thread's shared-memory
+        writes before later reads through the async proxy (wgmma)."""
+        if parts[1:3] != ["proxy", "async"]:
+            return self.unsupported(instr)
+
+        def run(L, sel):
+            L.fence_proxy_async(lanes_of(sel, L.size))
+        return run
+
+    def op_wgmma(self, instr, parts):
+        """Warpgroup mma (sm_90a), run warp by warp: a warp's rows of
+        wgmma.mma_async.m64nNk16 come from its own A registers and the
+        shared B operand alone. f16 or bf16 A in registers (the warp's 16
+        of the warpgroup's 64 rows, in mma.sync's m16n8k16 layout), B in
+        shared memory by descriptor (K-major core matrices, no swizzle),
+        f32 accumulators (mma.sync's m16n8 layout, one 8-column tile after
+        the other). Each mma_async completes here as it issues; on a GPU
+        as late as the wait_group that covers it, so code must read its
+        results after that wait (not checked). fence, commit_group and
+        wait_group order nothing here; all are collectives of the warp."""
+        full_mask = Operand("imm", 0xFFFFFFFF)
+        if parts[1] in ("fence", "commit_group", "wait_group"):
+            return self.warp_collective(instr, lambda L, sel, lanes: None, full_mask)
+        shape = next((p for p in parts if p.startswith("m64n")), None)
+        types = parts[-3:]
+        if (parts[1] != "mma_async" or shape is None or types[0] != "f32"
+                or types[1] != types[2] or types[1] not in ("f16", "bf16")
+                or len(instr.operands) != 7 or instr.operands[1].kind != "vec"):
+            return self.unsupported(instr)
+        d, a, descriptor, scale_d, scale_a, scale_b, transpose_b = instr.operands
+        if any(op.kind != "imm" for op in (scale_a, scale_b, transpose_b)) or \
+                (scale_a.value, scale_b.value, transpose_b.value) != (1, 1, 0):
+            return self.unsupported(instr)  # negated or N-major operands
+        columns = int(shape[4:].split("k")[0])
+        in_type = types[1]
+        group, thread = np.arange(32) // 4, np.arange(32) % 4
+        k = np.arange(16)[:, None]
+        n = np.arange(columns)[None, :]
+        # Byte of B element (k, n) past the start address, per leading and
+        # stride byte offset: core matrix (k / 8, n / 8), row n % 8.
+        core = (n % 8) * 16 + (k % 8) * 2
+
+        def body(L, sel, lanes):
+            if len(lanes) % 32:
+                raise EmulationError(f"{self.kernel.name}: wgmma on a partial warp")
+            first = lanes[::32]
+            bits = L.reg(descriptor.value)[lanes].reshape(-1, 32)
+            if (bits != bits[:, :1]).any():
+                raise EmulationError(f"{self.where(instr)}: descriptor differs "
+                                     "between the lanes of a warp")
+            desc = bits[:, 0].astype(np.int64)
+            if ((desc >> 49) & 0x7).any() or ((desc >> 62) & 0x3).any():
+                raise EmulationError(f"{self.where(instr)}: only descriptors without "
+                                     "swizzle or base offset are emulated")
+            start = (desc & 0x3FFF) << 4
+            leading = ((desc >> 16) & 0x3FFF) << 4
+            stride = ((desc >> 32) & 0x3FFF) << 4
+            address = (start[:, None, None] + (k // 8) * leading[:, None, None]
+                       + (n // 8) * stride[:, None, None] + core)
+            offsets = address - SHARED_BASE
+            ok = np.zeros(offsets.shape, bool)
+            for base, size in self.kernel.shared.values():
+                ok |= (offsets >= base) & (offsets + 2 <= base + size)
+            if not ok.all():
+                raise EmulationError(f"{self.where(instr)}: B operand outside every "
+                                     "shared variable")
+            offsets = offsets + (L.block_in_batch[first] * self.kernel.shared_bytes)[:, None, None]
+            if L.unfenced[offsets.ravel() // 4].any():
+                raise EmulationError(
+                    f"{self.where(instr)}: B operand written through the generic proxy "
+                    "with no fence.proxy.async between the write and this read")
+            # Each element of B counts as read by a lane of the warp.
+            readers = np.repeat(first, offsets[0].size) + np.tile(
+                np.arange(offsets[0].size) % 32, len(first))
+            L.check_race(readers, offsets.ravel(), 2, False, self.where(instr))
+            if self.count_bank_conflicts:
+                # A warpgroup reads B once: a quarter of it per warp.
+                taken = len(first) * 16 * columns * 2 // 128 // 4
+                self.wavefronts += taken
+                self.ideal_wavefronts += taken
+                self.wavefronts_by_line[instr.line] += taken
+            raw = L.shared.view(np.uint16)[offsets // 2]
+            B = (bf16_bits_to_f32(raw) if in_type == "bf16"
+                 else raw.view(np.float16).astype(np.float32)).astype(np.float64)
+            av = multiplicands(L, a.value, lanes, in_type)
+            A = np.zeros((len(first), 16, 16), np.float64)
+            for r in range(4):
+                for h in range(2):
+                    A[:, group + 8 * (r % 2), thread * 2 + 8 * (r // 2) + h] = av[:, :, r, h]
+            D = np.einsum("wmk,wkn->wmn", A, B)
+            out = np.zeros((len(first), 32, len(d.value)), np.float64)
+            for r in range(len(d.value)):
+                out[:, :, r] = D[:, group + 8 * (r % 4 // 2), 8 * (r // 4) + thread * 2 + r % 2]
+            accumulate = np.broadcast_to(self.read(L, scale_d, "pred", sel),
+                                         (len(lanes),)).reshape(-1, 32, 1)
+            previous = np.stack([self.read(L, r, "f32", sel) for r in d.value], axis=-1) \
+                .reshape(-1, 32, len(d.value))
+            result = np.where(accumulate, out + previous, out).astype(np.float32) \
+                .reshape(-1, len(d.value))
+            for r, reg in enumerate(d.value):
+                self.write(L, reg, result[:, r], "f32", sel)
+        return self.warp_collective(instr, body, full_mask)
 
     # -- running ------------------------------------------------------------
 

@@ -341,6 +341,125 @@ def test_mma_sync_m16n8k8_tf32_reads_the_upper_19_bits():
     assert np.abs(full - expected).max() > 1e-4
 
 
+def wgmma_body(element, accumulate, descriptor, fence="fence.proxy.async.shared::cta;"):
+    """Threads copy B's image (param 2) to shared memory, fence it for the
+    async proxy (`fence`), and run one wgmma.m64n32k16 of A (param 0) and
+    C (param 1), written back over C."""
+    d = ", ".join(f"%f{i}" for i in range(1, 17))
+    return f"""
+  ld.param.u64 %rd1, [k_param_0];
+  ld.param.u64 %rd2, [k_param_1];
+  ld.param.u64 %rd3, [k_param_2];
+  mov.u32 %r1, %tid.x;
+  mul.wide.u32 %rd4, %r1, 8;
+  add.s64 %rd5, %rd3, %rd4;
+  ld.global.u64 %rd6, [%rd5];
+  mov.u64 %rd7, b_tile;
+  add.s64 %rd8, %rd7, %rd4;
+  st.shared.u64 [%rd8], %rd6;
+  {fence}
+  bar.sync 0;
+  mul.wide.u32 %rd9, %r1, 16;
+  add.s64 %rd10, %rd1, %rd9;
+  ld.global.v4.b32 {{%r2, %r3, %r4, %r5}}, [%rd10];
+  mul.wide.u32 %rd11, %r1, 64;
+  add.s64 %rd12, %rd2, %rd11;
+  ld.global.v4.f32 {{%f1, %f2, %f3, %f4}}, [%rd12];
+  ld.global.v4.f32 {{%f5, %f6, %f7, %f8}}, [%rd12+16];
+  ld.global.v4.f32 {{%f9, %f10, %f11, %f12}}, [%rd12+32];
+  ld.global.v4.f32 {{%f13, %f14, %f15, %f16}}, [%rd12+48];
+  and.b64 %rd13, %rd7, 262143;
+  shr.u64 %rd14, %rd13, 4;
+  or.b64 %rd15, %rd14, {descriptor};
+  wgmma.fence.sync.aligned;
+  wgmma.mma_async.sync.aligned.m64n32k16.f32.{element}.{element} {{{d}}}, {{%r2, %r3, %r4, %r5}}, %rd15, {accumulate}, 1, 1, 0;
+  wgmma.commit_group.sync.aligned;
+  wgmma.wait_group.sync.aligned 0;
+  st.global.v4.f32 [%rd12], {{%f1, %f2, %f3, %f4}};
+  st.global.v4.f32 [%rd12+16], {{%f5, %f6, %f7, %f8}};
+  st.global.v4.f32 [%rd12+32], {{%f9, %f10, %f11, %f12}};
+  st.global.v4.f32 [%rd12+48], {{%f13, %f14, %f15, %f16}};
+  ret;
+"""
+
+
+WGMMA_SHARED = ".shared .align 16 .b8 b_tile[1024];"
+
+
+@pytest.mark.parametrize("element,accumulate", [("f16", 1), ("bf16", 1), ("f16", 0)])
+def test_wgmma_m64n32k16_reads_b_by_its_descriptor(element, accumulate):
+    # PTX ISA, "Asynchronous Warpgroup Level Matrix Multiply-Accumulate":
+    # warp w of the warpgroup holds rows 16w to 16w + 15 of A (64x16) in
+    # mma.m16n8k16's A layout and of D (64x32) as four m16n8 C fragments;
+    # B (16x32, K-major, no swizzle) is core matrices of 8 rows (n) of 16
+    # bytes (8 k), the next 8 k a leading byte offset away, the next 8 n a
+    # stride byte offset away. Here 128 and 256 bytes, as no kernel of
+    # chunkkv lays them out, so the test is the descriptor's definition.
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((64, 16)).astype(np.float32)
+    b = rng.standard_normal((16, 32)).astype(np.float32)
+    c = rng.standard_normal((64, 32)).astype(np.float32)
+    if element == "f16":
+        a_bits, b_bits = a.astype(np.float16).view(np.uint16), b.astype(np.float16).view(np.uint16)
+        a_used = a.astype(np.float16).astype(np.float64)
+        b_used = b.astype(np.float16).astype(np.float64)
+    else:
+        a_bits, b_bits = ptx_emulator.f32_to_bf16_bits(a), ptx_emulator.f32_to_bf16_bits(b)
+        a_used = ptx_emulator.bf16_bits_to_f32(a_bits).astype(np.float64)
+        b_used = ptx_emulator.bf16_bits_to_f32(b_bits).astype(np.float64)
+    leading, stride = 128, 256
+    image = np.zeros(1024 // 2, np.uint16)
+    k, n = np.meshgrid(np.arange(16), np.arange(32), indexing="ij")
+    image[((k // 8) * leading + (n // 8) * stride + (n % 8) * 16 + (k % 8) * 2) // 2] = b_bits
+    a_regs = np.zeros((128, 4), np.uint32)
+    c_regs = np.zeros((128, 16), np.float32)
+    for warp in range(4):
+        rows = slice(16 * warp, 16 * warp + 16)
+        fragments, _, _ = mma_fragments(a_bits[rows], np.zeros((16, 8), np.uint16), c[rows, :8])
+        a_regs[32 * warp:32 * warp + 32] = fragments
+        for tile in range(4):
+            _, _, tile_c = mma_fragments(a_bits[rows], np.zeros((16, 8), np.uint16),
+                                         c[rows, 8 * tile:8 * tile + 8])
+            c_regs[32 * warp:32 * warp + 32, 4 * tile:4 * tile + 4] = tile_c
+    descriptor = (leading >> 4) << 16 | (stride >> 4) << 32
+    body = wgmma_body(element, accumulate, descriptor)
+    d_regs = run_kernel(body, [a_regs, c_regs, image.view(np.uint64)], block=(128, 1, 1),
+                        shared=WGMMA_SHARED)[1]
+    expected = a_used @ b_used + (c if accumulate else 0)
+    for warp in range(4):
+        rows = slice(16 * warp, 16 * warp + 16)
+        for tile in range(4):
+            _, _, want = mma_fragments(np.zeros((16, 16), np.uint16), np.zeros((16, 8), np.uint16),
+                                       expected[rows, 8 * tile:8 * tile + 8].astype(np.float32))
+            np.testing.assert_allclose(d_regs[32 * warp:32 * warp + 32, 4 * tile:4 * tile + 4],
+                                       want, rtol=1e-5, atol=1e-5)
+
+
+def test_wgmma_reading_unfenced_generic_writes_is_reported():
+    # PTX ISA, wgmma.fence: "An async proxy fence must be used to establish
+    # an ordering between prior writes to shared memory matrices and
+    # subsequent reads of the same matrices in a wgmma.mma_async".
+    body = wgmma_body("f16", 0, (128 >> 4) << 16 | (256 >> 4) << 32, fence="")
+    arrays = [np.zeros((128, 4), np.uint32), np.zeros((128, 16), np.float32),
+              np.zeros(128, np.uint64)]
+    with pytest.raises(ptx_emulator.EmulationError, match="fence.proxy.async"):
+        run_kernel(body, arrays, block=(128, 1, 1), shared=WGMMA_SHARED)
+
+
+def test_wgmma_with_a_swizzled_descriptor_is_not_emulated():
+    body = """
+  mov.u64 %rd1, b_tile;
+  shr.u64 %rd2, %rd1, 4;
+  or.b64 %rd3, %rd2, 4611686018427387904;
+  mov.b32 %r2, 0;
+  wgmma.mma_async.sync.aligned.m64n8k16.f32.f16.f16 {%f1, %f2, %f3, %f4}, {%r2, %r2, %r2, %r2}, %rd3, 0, 1, 1, 0;
+  ret;
+"""
+    with pytest.raises(ptx_emulator.EmulationError, match="swizzle"):
+        run_kernel(body, [np.zeros(4, np.uint32)], block=(128, 1, 1),
+                   shared=".shared .align 16 .b8 b_tile[256];")
+
+
 def round_trips(body, arrays, **launch):
     """The memory round trips the emulator counts for one launch of `body`."""
     emulator = ptx_emulator.Emulator(memory_bytes=1 << 20)

@@ -53,6 +53,11 @@ struct GPUScoreOptions {
   /// head group of up to 128 queries loads each key from global memory
   /// once. Head dimensions that are not a multiple of 64 keep 4.
   int64_t mmaWarps = 4;
+  /// The tensor-core score kernels' logits by warpgroup mma (wgmma, sm_90a
+  /// only; one row tile): each warpgroup of four warps reads a step's staged
+  /// keys from shared memory once, where every warp loads them for its own
+  /// mma.sync.
+  bool warpgroupMma = false;
 };
 
 /// Why `options` cannot build the GPU score kernels, or an empty string
@@ -141,6 +146,11 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("warps of a tensor-core score block (4 or 8; head "
                      "dimensions not a multiple of 64 keep 4)"),
       llvm::cl::init(4)};
+  PassOptions::Option<bool> warpgroupMma{
+      *this, "warpgroup-mma",
+      llvm::cl::desc("logits of the tensor-core score kernels by warpgroup "
+                     "mma (wgmma; needs chip=sm_90a and mma-row-tiles=1)"),
+      llvm::cl::init(false)};
 };
 
 /// chunkkv ops in memref form on device buffers, and the host code around

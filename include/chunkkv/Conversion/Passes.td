@@ -154,7 +154,13 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"4",
            "warps of a block of the tensor-core score kernels (4 or 8): "
            "each takes mma-row-tiles 16-row tiles of the window queries; "
-           "head dimensions that are not a multiple of 64 keep 4">
+           "head dimensions that are not a multiple of 64 keep 4">,
+    Option<"warpgroupMma", "warpgroup-mma", "bool", /*default=*/"false",
+           "logits of the tensor-core score kernels by warpgroup mma "
+           "(`wgmma.mma_async`, sm_90a; with mma-row-tiles=1): each "
+           "warpgroup reads a step's staged keys from shared memory once, "
+           "in the layout wgmma takes, instead of each warp loading them "
+           "for its mma.sync">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -25,6 +25,8 @@
 #include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 #include <cmath>
 #include <limits>
 
@@ -304,6 +306,116 @@ void alignedStore(KernelBuilder &b, Value value, Value memref,
                           llvm::MaybeAlign(alignment));
 }
 
+/// Bytes of a core matrix of the warpgroup mma's shared-memory operand:
+/// eight keys of one 16-byte column, one key every 16 bytes.
+constexpr int64_t kCoreMatrixBytes = 128;
+/// Features of one k-step of the warpgroup mma (m64nNk16).
+constexpr int64_t kWarpgroupMmaDepth = 16;
+
+/// Where column `column` (16 bytes) of staged key `row` goes in a step's
+/// [kMmaKeysPerStep, headDim] buffer for the warpgroup mma, as (row,
+/// feature) indices of that buffer: wgmma reads its B operand without a
+/// swizzle as K-major core matrices, so the step is laid out column by
+/// column, each column's kMmaTiles core matrices (keys 8i to 8i + 7) one
+/// after the other. A descriptor's leading byte offset (the next 8
+/// features) is then kMmaTiles core matrices, its stride byte offset (the
+/// next 8 keys) one.
+std::array<Value, 2> warpgroupStagedKey(KernelBuilder &b, int64_t headDim,
+                                        Value row, Value column) {
+  Value eight = b.index(8);
+  Value matrix = b.add(b.mul(column, b.index(kMmaTiles)), b.div(row, eight));
+  Value element = b.mul(b.add(b.mul(matrix, eight), b.rem(row, eight)), eight);
+  return {b.div(element, b.index(headDim)), b.rem(element, b.index(headDim))};
+}
+
+/// The wgmma shared-memory descriptor of a B operand at the shared-window
+/// byte `address` (index) in warpgroupStagedKey's layout, as an index:
+/// bits 0-13 the address / 16, 16-29 the leading byte offset / 16, 32-45
+/// the stride byte offset / 16, no swizzle. Later k-steps and stages add
+/// their byte offset / 16 (the address field does not overflow: shared
+/// memory is below 256 KiB).
+Value warpgroupDescriptor(KernelBuilder &b, Value address) {
+  int64_t leading = kMmaTiles * kCoreMatrixBytes, stride = kCoreMatrixBytes;
+  Value start = b.div(b.rem(address, b.index(1 << 18)), b.index(16));
+  return b.add(start, b.index((leading / 16) << 16 | (stride / 16) << 32));
+}
+
+/// The kMmaTiles * 4 f32 accumulators of one warp's 16 rows of a warpgroup
+/// mma, as the inline PTX returns them.
+Type warpgroupAccumulatorType(KernelBuilder &b) {
+  return LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(4 * kMmaTiles, b.getF32Type()));
+}
+
+/// Constraints "=f" for the accumulators, then `inputs`, then (where `tied`)
+/// each accumulator again as an input tied to its output.
+std::string warpgroupConstraints(ArrayRef<StringRef> inputs, bool tied) {
+  SmallVector<std::string> all(4 * kMmaTiles, "=f");
+  for (StringRef input : inputs)
+    all.push_back(input.str());
+  for (int64_t i = 0; tied && i < 4 * kMmaTiles; ++i)
+    all.push_back(std::to_string(i));
+  return llvm::join(all, ",");
+}
+
+SmallVector<Value> accumulatorFields(KernelBuilder &b, Value accumulators) {
+  SmallVector<Value> fields;
+  for (int64_t i = 0; i < 4 * kMmaTiles; ++i)
+    fields.push_back(LLVM::ExtractValueOp::create(b, accumulators, i));
+  return fields;
+}
+
+/// One k-step of a warpgroup's wgmma.mma_async over kMmaKeysPerStep keys:
+/// `a`, this warp's four A registers (mma.sync's m16n8k16 layout, the
+/// warp's 16 of the warpgroup's 64 rows), times the keys' 16 features at
+/// `descriptor` (i64), plus `accumulators` (none: D = A * B). Inline PTX,
+/// as the NVVM op takes A from shared memory only; the result must not be
+/// read before warpgroupMmaWait.
+Value warpgroupMmaStep(KernelBuilder &b, ArrayRef<Value> a, Value descriptor,
+                       Value accumulators, Type element) {
+  int64_t outputs = 4 * kMmaTiles;
+  std::string text = "wgmma.mma_async.sync.aligned.m64n" +
+                     std::to_string(kMmaKeysPerStep) + "k16.f32";
+  std::string type = element.isBF16() ? ".bf16" : ".f16";
+  text += type + type + " {";
+  for (int64_t i = 0; i < outputs; ++i)
+    text += (i ? ", $" : "$") + std::to_string(i);
+  text += "}, {";
+  for (int64_t i = 0; i < 4; ++i)
+    text += (i ? ", $" : "$") + std::to_string(outputs + i);
+  // scale-d 0 (D = A * B) or 1; A and B not negated; B K-major.
+  text += "}, $" + std::to_string(outputs + 4) + ", " +
+          (accumulators ? "1" : "0") + ", 1, 1, 0;";
+  SmallVector<Value> operands;
+  for (Value reg : a)
+    operands.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), reg));
+  operands.push_back(descriptor);
+  if (accumulators)
+    llvm::append_range(operands, accumulatorFields(b, accumulators));
+  return LLVM::InlineAsmOp::create(
+             b, warpgroupAccumulatorType(b), operands, text,
+             warpgroupConstraints({"r", "r", "r", "r", "l"},
+                                  /*tied=*/bool(accumulators)),
+             /*has_side_effects=*/true, /*is_align_stack=*/false,
+             LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+             ArrayAttr())
+      .getResult(0);
+}
+
+/// Commits the warpgroup mma of a step and waits for it: the accumulators
+/// pass through the wait, so that nothing reads them before it.
+Value warpgroupMmaWait(KernelBuilder &b, Value accumulators) {
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  return LLVM::InlineAsmOp::create(
+             b, warpgroupAccumulatorType(b), accumulatorFields(b, accumulators),
+             "wgmma.wait_group.sync.aligned 0;",
+             warpgroupConstraints({}, /*tied=*/true),
+             /*has_side_effects=*/true, /*is_align_stack=*/false,
+             LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+             ArrayAttr())
+      .getResult(0);
+}
+
 //===----------------------------------------------------------------------===//
 // chunk_score
 //===----------------------------------------------------------------------===//
@@ -333,7 +445,8 @@ public:
         allowSinglePass(options.singlePass), rowTiles(options.mmaRowTiles),
         laneRows(2 * rowTiles), requestedMmaWarps(options.mmaWarps),
         keyStages(options.keyStages), minBlocksPerSM(options.minBlocksPerSM),
-        sharedMemoryPerBlock(options.sharedMemoryPerBlock), queue(b) {}
+        sharedMemoryPerBlock(options.sharedMemoryPerBlock),
+        warpgroupMma(options.warpgroupMma), queue(b) {}
 
   void emit();
 
@@ -510,6 +623,8 @@ private:
   /// Bytes of shared memory a block of the single-pass statistics kernel
   /// may take, its chunk slots (dynamic shared memory) included.
   int64_t sharedMemoryPerBlock;
+  /// Logits by warpgroup mma (wgmma) instead of mma.sync.
+  bool warpgroupMma;
   DeviceQueue queue;
   int64_t headDim = 0;
   bool useTensorCores = false;
@@ -902,7 +1017,8 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   // [32j + 8t, 32j + 8t + 8) of a row as four pairs. mma.sync k-step s takes
   // pairs 2s and 2s + 1 as the lane's two k-pairs: a fixed permutation of
   // the features, the same for queries and keys, so the dot products are
-  // unchanged and every key row is read with 16-byte loads.
+  // unchanged and every key row is read with 16-byte loads. The warpgroup
+  // mma reads the keys' features in order, and takes the queries' so.
   int64_t loads = headDim / kMmaFeatureStride;
   int64_t pairs = 4 * loads, kSteps = pairs / 2;
   auto rowType = VectorType::get({8}, element);
@@ -968,6 +1084,21 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
             rows.push_back(safe);
             real.push_back(isReal);
             lastVisible.push_back(b.add(prefix, b.toI32(query)));
+            if (warpgroupMma) {
+              // wgmma reads each key's features in order: k-step s takes
+              // pairs 2s and 2s + 1, features 16s + 2 * quad and 8 more.
+              auto pairType = VectorType::get({2}, element);
+              Value zeros = vector::BroadcastOp::create(
+                  b, pairType,
+                  arith::ConstantOp::create(b, b.getFloatAttr(element, 0.0)));
+              for (int64_t p = 0; p < pairs; ++p) {
+                Value feature = b.add(b.index(8 * p), b.mul(quad, b.index(2)));
+                Value data = alignedLoad(b, pairType, q,
+                                         {batch, head, query, feature}, 4);
+                pairsOf[half].push_back(b.select(isReal, data, zeros));
+              }
+              continue;
+            }
             Value zeros = vector::BroadcastOp::create(
                 b, rowType, arith::ConstantOp::create(
                                 b, b.getFloatAttr(element, 0.0)));
@@ -1028,14 +1159,28 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                                       b.index(8), b.index(0));
             for (int64_t i = 0; i < loadsPerThread; ++i) {
               Value e = b.add(thread, b.index(i * mmaWarps * kWarpSize));
-              Value row = b.div(e, b.index(rowVectors));
-              Value column = b.rem(e, b.index(rowVectors));
+              Value row, column;
+              std::array<Value, 2> target;
+              if (warpgroupMma) {
+                // Eight lanes copy one column of eight keys: 128 contiguous
+                // bytes of shared memory, one core matrix.
+                Value eight = b.index(8);
+                row = b.add(b.rem(e, eight),
+                            b.mul(b.div(e, b.index(8 * rowVectors)), eight));
+                column = b.rem(b.div(e, eight), b.index(rowVectors));
+                target = warpgroupStagedKey(b, headDim, row, column);
+              } else {
+                row = b.div(e, b.index(rowVectors));
+                column = b.rem(e, b.index(rowVectors));
+                target = {row,
+                          b.mul(stagedKeyColumn(b, rowVectors, row, column),
+                                b.index(8))};
+              }
               Value key = b.add(key0, b.toI32(row));
               Value safe = b.toIndex(b.min(key, b.sub(spanEnd, one32)));
-              Value target = b.mul(stagedKeyColumn(b, rowVectors, row, column),
-                                   b.index(8));
               copies.push_back(nvgpu::DeviceAsyncCopyOp::create(
-                  b, tokenType, keyTiles, ValueRange{buffer, row, target}, k,
+                  b, tokenType, keyTiles,
+                  ValueRange{buffer, target[0], target[1]}, k,
                   cacheIndex(layout, batch, kvHead, safe,
                              b.mul(column, b.index(8))),
                   b.getIndexAttr(8), elements,
@@ -1049,7 +1194,24 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           auto waitForNextStep = [&](Value group) {
             nvgpu::DeviceAsyncWaitOp::create(
                 b, group, b.getI32IntegerAttr(keyStages - 2));
+            // wgmma reads shared memory through the async proxy: the
+            // copies' writes (generic proxy) need a proxy fence before the
+            // barrier that precedes the reads.
+            if (warpgroupMma)
+              NVVM::FenceProxyOp::create(
+                  b,
+                  NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+                  NVVM::SharedSpaceAttr::get(ctx,
+                                             NVVM::SharedSpace::shared_cta));
           };
+          // The warpgroup mma's descriptor of stage 0's keys; a stage is
+          // stageBytes further.
+          int64_t stageBytes =
+              kMmaKeysPerStep * headDim * element.getIntOrFloatBitWidth() / 8;
+          Value keyDescriptor;
+          if (warpgroupMma)
+            keyDescriptor = warpgroupDescriptor(
+                b, memref::ExtractAlignedPointerAsIndexOp::create(b, keyTiles));
           Value step = b.i32(kMmaKeysPerStep);
           Value lastStage = b.i32(keyStages - 1);
           Value prologue;
@@ -1088,38 +1250,66 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                 Value copies = copyStep(
                     b.add(key0, b.i32((keyStages - 1) * kMmaKeysPerStep)),
                     b.toIndex(refill));
-                SmallVector<SmallVector<Value>> keyPairs(kMmaTiles);
-                for (int64_t tile = 0; tile < kMmaTiles; ++tile)
-                  for (int64_t j = 0; j < loads; ++j) {
-                    Value row = b.add(b.index(8 * tile), group);
-                    Value column = stagedKeyColumn(
-                        b, rowVectors, row,
-                        b.add(b.index(kMmaFeatureStride / 8 * j), quad));
-                    Value data = alignedLoad(
-                        b, rowType, keyTiles,
-                        {stage, row, b.mul(column, b.index(8))}, kVectorBytes);
-                    for (int64_t p = 0; p < 4; ++p)
-                      keyPairs[tile].push_back(vector::ShuffleOp::create(
-                          b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
-                  }
-                // acc[m][tile]: row tile m of the warp, 8-key tile `tile`;
-                // every staged key fragment feeds rowTiles mma.
+                // acc[m][tile]: row tile m of the warp, 8-key tile `tile`.
                 SmallVector<SmallVector<SmallVector<Value>>> acc(
                     rowTiles,
                     SmallVector<SmallVector<Value>>(
                         kMmaTiles, SmallVector<Value>(4, b.f32(0.0))));
-                for (int64_t step = 0; step < kSteps; ++step)
+                if (warpgroupMma) {
+                  NVVM::WgmmaFenceAlignedOp::create(b);
+                  Value stageDescriptor = b.add(
+                      keyDescriptor, b.mul(stage, b.index(stageBytes / 16)));
+                  Value result;
+                  ArrayRef<Value> low = pairsOf[0], high = pairsOf[1];
+                  for (int64_t s = 0; s < kSteps; ++s) {
+                    // Columns 2s and 2s + 1 of the step's keys.
+                    int64_t offset = 2 * s * kMmaTiles * kCoreMatrixBytes;
+                    Value descriptor = b.fromIndex(
+                        b.add(stageDescriptor, b.index(offset / 16)),
+                        b.getI64Type());
+                    result = warpgroupMmaStep(b,
+                                              {low[2 * s], high[2 * s],
+                                               low[2 * s + 1], high[2 * s + 1]},
+                                              descriptor, result, element);
+                  }
+                  SmallVector<Value> fields =
+                      accumulatorFields(b, warpgroupMmaWait(b, result));
+                  // The accumulators of a 16-row tile of 8-key tiles, as
+                  // mma.sync's.
                   for (int64_t tile = 0; tile < kMmaTiles; ++tile)
-                    for (int64_t m = 0; m < rowTiles; ++m) {
-                      ArrayRef<Value> low = pairsOf[2 * m],
-                                      high = pairsOf[2 * m + 1];
-                      acc[m][tile] = mma(
-                          {low[2 * step], high[2 * step], low[2 * step + 1],
-                           high[2 * step + 1]},
-                          {keyPairs[tile][2 * step],
-                           keyPairs[tile][2 * step + 1]},
-                          acc[m][tile], element);
+                    for (int64_t i = 0; i < 4; ++i)
+                      acc[0][tile][i] = fields[4 * tile + i];
+                } else {
+                  SmallVector<SmallVector<Value>> keyPairs(kMmaTiles);
+                  for (int64_t tile = 0; tile < kMmaTiles; ++tile)
+                    for (int64_t j = 0; j < loads; ++j) {
+                      Value row = b.add(b.index(8 * tile), group);
+                      Value column = stagedKeyColumn(
+                          b, rowVectors, row,
+                          b.add(b.index(kMmaFeatureStride / 8 * j), quad));
+                      Value data =
+                          alignedLoad(b, rowType, keyTiles,
+                                      {stage, row, b.mul(column, b.index(8))},
+                                      kVectorBytes);
+                      for (int64_t p = 0; p < 4; ++p)
+                        keyPairs[tile].push_back(vector::ShuffleOp::create(
+                            b, data, data,
+                            ArrayRef<int64_t>{2 * p, 2 * p + 1}));
                     }
+                  // Every staged key fragment feeds rowTiles mma.sync.
+                  for (int64_t step = 0; step < kSteps; ++step)
+                    for (int64_t tile = 0; tile < kMmaTiles; ++tile)
+                      for (int64_t m = 0; m < rowTiles; ++m) {
+                        ArrayRef<Value> low = pairsOf[2 * m],
+                                        high = pairsOf[2 * m + 1];
+                        acc[m][tile] =
+                            mma({low[2 * step], high[2 * step],
+                                 low[2 * step + 1], high[2 * step + 1]},
+                                {keyPairs[tile][2 * step],
+                                 keyPairs[tile][2 * step + 1]},
+                                acc[m][tile], element);
+                      }
+                }
 
                 // Steps wholly inside the span and below the window need no
                 // masks: rows past G*w have zero queries and zero weights.
@@ -2497,7 +2687,7 @@ struct ChunkKVToGPUPass
   void runOnOperation() override {
     GPUScoreOptions options{
         tokensPerBlock, singlePass,           mmaRowTiles, keyStages,
-        minBlocksPerSM, sharedMemoryPerBlock, mmaWarps};
+        minBlocksPerSM, sharedMemoryPerBlock, mmaWarps,    warpgroupMma};
     std::string invalid = checkGPUScoreOptions(options);
     if (!invalid.empty()) {
       getOperation()->emitError() << "chunkkv-lower-to-gpu: " << invalid;
@@ -2546,6 +2736,10 @@ mlir::chunkkv::checkGPUScoreOptions(const GPUScoreOptions &options) {
            std::to_string(options.keyStages);
   if (options.mmaWarps != 4 && options.mmaWarps != 8)
     return "mma-warps must be 4 or 8, got " + std::to_string(options.mmaWarps);
+  if (options.warpgroupMma && options.mmaRowTiles != 1)
+    return "warpgroup-mma takes mma-row-tiles=1 (a warpgroup's 64 rows are "
+           "one 16-row tile per warp), got " +
+           std::to_string(options.mmaRowTiles);
   if (options.minBlocksPerSM < 0 || options.minBlocksPerSM > 4)
     return "min-blocks-per-sm must be 0 (no bound) to 4, got " +
            std::to_string(options.minBlocksPerSM);

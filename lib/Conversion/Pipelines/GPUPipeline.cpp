@@ -41,7 +41,7 @@ scoreOptions(const chunkkv::GPUPipelineOptions &options) {
   return {options.tokensPerBlock, options.singlePass,
           options.mmaRowTiles,    options.keyStages,
           options.minBlocksPerSM, options.sharedMemoryPerBlock,
-          options.mmaWarps};
+          options.mmaWarps,       options.warpgroupMma};
 }
 } // namespace
 
@@ -56,6 +56,10 @@ std::string chunkkv::checkGPUPipelineOptions(const GPUPipelineOptions &options) 
       version < 70)
     return "chip must be sm_70 or newer (sm_80, sm_90, sm_90a, ...), got '" +
            chip.str() + "'";
+  if (options.warpgroupMma && chip != "sm_90a")
+    return "warpgroup-mma needs chip=sm_90a (wgmma exists on sm_90a only), "
+           "got '" +
+           chip.str() + "'";
   return checkGPUScoreOptions(scoreOptions(options));
 }
 
@@ -65,7 +69,7 @@ void chunkkv::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createChunkKVToGPUPass(ChunkKVToGPUPassOptions{
       score.tokensPerBlock, score.singlePass, score.mmaRowTiles,
       score.keyStages, score.minBlocksPerSM, score.sharedMemoryPerBlock,
-      score.mmaWarps}));
+      score.mmaWarps, score.warpgroupMma}));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());

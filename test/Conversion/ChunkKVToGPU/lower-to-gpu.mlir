@@ -7,6 +7,7 @@
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu | FileCheck %s --check-prefix=NOBOUND
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-row-tiles=2 shared-memory-per-block=76800" | FileCheck %s --check-prefix=LONG
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-warps=8" | FileCheck %s --check-prefix=WARPS8
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="warpgroup-mma=true" | FileCheck %s --check-prefix=WGMMA
 
 #p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
 
@@ -169,6 +170,27 @@
 // WARPS8: memref.view {{.*}} to memref<8x16x21xvector<2xf32>, #gpu.address_space<workgroup>>
 // WARPS8-COUNT-2: nvgpu.device_async_copy
 // WARPS8-NEXT: nvgpu.device_async_create_group
+// warpgroup-mma: the copies lay a step's keys out as wgmma's core
+// matrices, each wait for them is followed by a proxy fence (wgmma reads
+// through the async proxy), and a step's logits are eight k-steps of
+// wgmma.mma_async (A from registers: inline PTX), the first without
+// accumulators, then one wait that the accumulators pass through.
+// WGMMA-LABEL: func.func @chunk_score_f16
+// WGMMA: function(@chunkkv_score_stats)
+// WGMMA: memref.extract_aligned_pointer_as_index %{{.*}} : memref<3x32x128xf16, #gpu.address_space<workgroup>>
+// WGMMA: nvgpu.device_async_wait
+// WGMMA-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// WGMMA: scf.for
+// WGMMA: gpu.barrier
+// WGMMA: nvvm.wgmma.fence.aligned
+// WGMMA: llvm.inline_asm has_side_effects "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 {{.*}}, $20, 0, 1, 1, 0;", "=f,{{.*}},=f,r,r,r,r,l" {{.*}} : (i32, i32, i32, i32, i64) -> !llvm.struct<(f32, {{.*}})>
+// WGMMA-COUNT-7: llvm.inline_asm has_side_effects "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 {{.*}}, $20, 1, 1, 1, 0;", "=f,{{.*}},r,r,r,r,l,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15"
+// WGMMA: nvvm.wgmma.commit.group.sync.aligned
+// WGMMA: llvm.inline_asm has_side_effects "wgmma.wait_group.sync.aligned 0;"
+// WGMMA-NOT: nvvm.mma.sync {{.*}}f16
+// WGMMA: nvgpu.device_async_wait
+// WGMMA-NEXT: nvvm.fence.proxy
+// WGMMA: function(@chunkkv_score_combine)
 // MINBLOCKS-LABEL: func.func @chunk_score_f16
 // MINBLOCKS: function(@chunkkv_score_stats)
 // MINBLOCKS: } {nvvm.minctasm = 2 : i32}

@@ -15,6 +15,8 @@
 // RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="shared-memory-per-block=1000" 2>&1 | FileCheck %s --check-prefix=SHARED
 // RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="mma-warps=2" 2>&1 | FileCheck %s --check-prefix=WARPS
 // WARPS: chunkkv-gpu-pipeline: mma-warps must be 4 or 8, got 2
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 warpgroup-mma=true" 2>&1 | FileCheck %s --check-prefix=WGMMA
+// WGMMA: chunkkv-gpu-pipeline: warpgroup-mma needs chip=sm_90a (wgmma exists on sm_90a only), got 'sm_90'
 // SHARED: chunkkv-gpu-pipeline: shared-memory-per-block must be 49152 to 232448 bytes, got 1000
 // PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 func.func @f() {

@@ -25,6 +25,11 @@
 // RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=isa mma-row-tiles=2 min-blocks-per-sm=3" > %t.bounded
 // RUN: FileCheck %s --check-prefix=MINBLOCKS < %t.bounded
 // RUN: %if ptxas %{ %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_90 %t.bounded | FileCheck %s --check-prefix=BOUNDED %}
+// warpgroup-mma on sm_90a: the statistics kernel's logits by wgmma, the
+// keys fenced for the async proxy; ptxas takes every kernel without spills.
+// RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90a format=isa warpgroup-mma=true mma-warps=8 shared-memory-per-block=115712" > %t.wgmma
+// RUN: FileCheck %s --check-prefix=WGMMA < %t.wgmma
+// RUN: %if ptxas %{ %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_90a %t.wgmma | FileCheck %s --check-prefix=WGMMA-PTXAS %}
 // A cubin straight from the pipeline (format=bin runs ptxas itself).
 // RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=bin" | FileCheck %s --check-prefix=CUBIN %}
 
@@ -63,6 +68,16 @@
 // MINBLOCKS: gpu.binary @chunkkv_compact_gather
 // BOUNDED: | chunkkv_score_stats | {{(1[0-5][0-9]|16[0-8])}} | 25088 | 0/0 | 0 |
 // BOUNDED-NOT: rejected
+
+// WGMMA: #nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80"
+// WGMMA: fence.proxy.async.shared::cta;
+// WGMMA: wgmma.fence.sync.aligned;
+// WGMMA: wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16
+// WGMMA: wgmma.commit_group.sync.aligned;
+// WGMMA: wgmma.wait_group.sync.aligned 0;
+// WGMMA-PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 25088 | 0/0 | 0 |
+// WGMMA-PTXAS: | chunkkv_compact_gather | {{[0-9]+}} | 0 | 0/0 | 0 |
+// WGMMA-PTXAS-NOT: rejected
 
 // TWOPASS: gpu.binary @chunkkv_score_stats
 // TWOPASS: gpu.binary @chunkkv_score_tokens
