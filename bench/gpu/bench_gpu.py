@@ -12,8 +12,9 @@ policy with C=10, w=32, keep 10 %), times in the same run:
              copied ahead instead of two; `_rowtiles2_min3_long` and
              `_rowtiles2_long`, two tiles with spans of 416 and 512 keys in
              more shared memory; `_warps8_long`, one tile in blocks of
-             eight warps, K read once per kv head group), so that one run
-             compares the kernel forms;
+             eight warps, K read once per kv head group; `_wgmma_long`,
+             the same with the logits by warpgroup mma on sm_90a), so
+             that one run compares the kernel forms;
   - eager:   the same policy as PyTorch eager ops, written like kvpress's
              SnapKV/ChunkKV presses (repeat_kv, matmul, softmax, reductions,
              topk, gather);

@@ -3,7 +3,8 @@ emulator (no GPU needed).
 
 Runs one selection (checked against the NumPy reference) through the PTX
 build of a library variant on the emulator and prints, per kernel, what it
-executed: warp instructions, mma.sync, MUFU operations, global bytes, shared
+executed: warp instructions, mma.sync (a warp's part of a warpgroup mma
+counted in m16n8k16 units), MUFU operations, global bytes, shared
 accesses, their wavefronts and bank conflicts (wavefronts beyond the fewest
 the accesses could take), and barriers, each also per token of the
 sequence. The counts are

@@ -1694,7 +1694,8 @@ class Emulator:
 
     def profile(self):
         """Dynamic counts per kernel name, summed over every launch so far:
-        launches, blocks, warp instructions, mma.sync, MUFU thread
+        launches, blocks, warp instructions, mma.sync (and each warp's part
+        of a wgmma.mma_async, in m16n8k16 units), MUFU thread
         instructions (ex2, lg2, rcp, sqrt), global bytes read and written,
         shared-memory warp accesses, bar.sync per warp, atomics, and (where
         counted, see Executor) memory round trips: per launch the most of any
@@ -1719,6 +1720,10 @@ class Emulator:
                 head, parts = instr.parts[0], instr.parts
                 if head == "mma":
                     row["mma"] += int(issued)
+                elif head == "wgmma" and parts[1] == "mma_async":
+                    # A warp's share, 16 rows of m64nNk16: N / 8 m16n8k16.
+                    shape = next(p for p in parts if p.startswith("m64n"))
+                    row["mma"] += int(issued) * int(shape[4:].split("k")[0]) // 8
                 elif head in ("ex2", "lg2", "rcp", "sqrt"):
                     row["mufu"] += int(executed)
                 elif head == "bar" and parts[1] != "warp":

@@ -423,8 +423,11 @@ def test_wgmma_m64n32k16_reads_b_by_its_descriptor(element, accumulate):
             c_regs[32 * warp:32 * warp + 32, 4 * tile:4 * tile + 4] = tile_c
     descriptor = (leading >> 4) << 16 | (stride >> 4) << 32
     body = wgmma_body(element, accumulate, descriptor)
+    emulator = ptx_emulator.Emulator(memory_bytes=1 << 20)
     d_regs = run_kernel(body, [a_regs, c_regs, image.view(np.uint64)], block=(128, 1, 1),
-                        shared=WGMMA_SHARED)[1]
+                        shared=WGMMA_SHARED, emulator=emulator)[1]
+    # Each warp's 16 rows of 32 columns count as four m16n8k16.
+    assert emulator.profile()["k"]["mma"] == 4 * 4
     expected = a_used @ b_used + (c if accumulate else 0)
     for warp in range(4):
         rows = slice(16 * warp, 16 * warp + 16)
