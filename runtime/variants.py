@@ -81,6 +81,10 @@ ALTERNATES = {
     # benchmark's form in blocks of eight warps, and the pooled bf16 bshd
     # single pass and kvpress's two passes (token kernel too) for the tests.
     "paper_c10_w32_r01_f16_bhsd_d128_wgmma_long": ("paper_c10_w32_r01_f16_bhsd_d128", "chip=sm_90a warpgroup-mma=true mma-warps=8 shared-memory-per-block=115712"),
+    # Two row tiles per warp (two m64 wgmma on each step's keys): 167
+    # registers and 76800 bytes of shared memory, three blocks per SM,
+    # spans of 416 keys.
+    "paper_c10_w32_r01_f16_bhsd_d128_wgmma_rowtiles2_long": ("paper_c10_w32_r01_f16_bhsd_d128", "chip=sm_90a warpgroup-mma=true mma-row-tiles=2 shared-memory-per-block=76800"),
     "paper_c3_w16_b60_p3_bf16_bshd_d64_wgmma": ("paper_c3_w16_b60_p3_bf16_bshd_d64", "chip=sm_90a warpgroup-mma=true"),
     "kvpress_c10_w64_cr05_f16_bshd_d32_wgmma": ("kvpress_c10_w64_cr05_f16_bshd_d32", "chip=sm_90a warpgroup-mma=true"),
     # Pooled, with slots beyond 48 KiB: the emulated tests' case of the

@@ -13,7 +13,8 @@ policy with C=10, w=32, keep 10 %), times in the same run:
              `_rowtiles2_long`, two tiles with spans of 416 and 512 keys in
              more shared memory; `_warps8_long`, one tile in blocks of
              eight warps, K read once per kv head group; `_wgmma_long`,
-             the same with the logits by warpgroup mma on sm_90a), so
+             the same with the logits by warpgroup mma on sm_90a;
+             `_wgmma_rowtiles2_long`, warpgroup mma of two row tiles), so
              that one run compares the kernel forms;
   - eager:   the same policy as PyTorch eager ops, written like kvpress's
              SnapKV/ChunkKV presses (repeat_kv, matmul, softmax, reductions,

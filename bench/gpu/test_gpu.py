@@ -246,6 +246,7 @@ LONG_CASES = [
     ("paper_c10_w32_r01_f16_bhsd_d128_rowtiles2_long", 2, 4, [50000]),
     ("paper_c10_w32_r01_f16_bhsd_d128_warps8_long", 2, 4, [50000]),
     ("paper_c10_w32_r01_f16_bhsd_d128_wgmma_long", 2, 4, [50000]),
+    ("paper_c10_w32_r01_f16_bhsd_d128_wgmma_rowtiles2_long", 2, 4, [50000]),
     ("paper_c10_w32_r02_p5_mean_f16_bhsd_d32", 2, 4, [45000, 30011]),
     ("paper_c3_w16_b60_p3_bf16_bshd_d64", 1, 2, [40000, 20000]),
     # Top-k at its load boundaries: 12288 chunks (whole three-tile loads

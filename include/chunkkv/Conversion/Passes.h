@@ -54,9 +54,8 @@ struct GPUScoreOptions {
   /// once. Head dimensions that are not a multiple of 64 keep 4.
   int64_t mmaWarps = 4;
   /// The tensor-core score kernels' logits by warpgroup mma (wgmma, sm_90a
-  /// only; one row tile): each warpgroup of four warps reads a step's staged
-  /// keys from shared memory once, where every warp loads them for its own
-  /// mma.sync.
+  /// only): each warpgroup of four warps reads a step's staged keys from
+  /// shared memory once, where every warp loads them for its own mma.sync.
   bool warpgroupMma = false;
 };
 
@@ -149,7 +148,7 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
   PassOptions::Option<bool> warpgroupMma{
       *this, "warpgroup-mma",
       llvm::cl::desc("logits of the tensor-core score kernels by warpgroup "
-                     "mma (wgmma; needs chip=sm_90a and mma-row-tiles=1)"),
+                     "mma (wgmma; needs chip=sm_90a)"),
       llvm::cl::init(false)};
 };
 

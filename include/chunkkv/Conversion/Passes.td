@@ -157,7 +157,7 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
            "head dimensions that are not a multiple of 64 keep 4">,
     Option<"warpgroupMma", "warpgroup-mma", "bool", /*default=*/"false",
            "logits of the tensor-core score kernels by warpgroup mma "
-           "(`wgmma.mma_async`, sm_90a; with mma-row-tiles=1): each "
+           "(`wgmma.mma_async`, sm_90a): each "
            "warpgroup reads a step's staged keys from shared memory once, "
            "in the layout wgmma takes, instead of each warp loading them "
            "for its mma.sync">

@@ -340,29 +340,42 @@ Value warpgroupDescriptor(KernelBuilder &b, Value address) {
   return b.add(start, b.index((leading / 16) << 16 | (stride / 16) << 32));
 }
 
-/// The kMmaTiles * 4 f32 accumulators of one warp's 16 rows of a warpgroup
-/// mma, as the inline PTX returns them.
-Type warpgroupAccumulatorType(KernelBuilder &b) {
+/// f32 accumulators of one warp's 16 rows of a warpgroup mma step.
+constexpr int64_t kWarpgroupAccumulators = 4 * kMmaTiles;
+
+/// The struct of `count` f32 that inline PTX with as many "=f" returns.
+Type floatStruct(KernelBuilder &b, int64_t count) {
   return LLVM::LLVMStructType::getLiteral(
-      b.getContext(), SmallVector<Type>(4 * kMmaTiles, b.getF32Type()));
+      b.getContext(), SmallVector<Type>(count, b.getF32Type()));
 }
 
-/// Constraints "=f" for the accumulators, then `inputs`, then (where `tied`)
-/// each accumulator again as an input tied to its output.
-std::string warpgroupConstraints(ArrayRef<StringRef> inputs, bool tied) {
-  SmallVector<std::string> all(4 * kMmaTiles, "=f");
+/// Constraints "=f" for `outputs` f32, then `inputs`, then (where `tied`)
+/// each output again as an input tied to it.
+std::string floatOutputConstraints(int64_t outputs, ArrayRef<StringRef> inputs,
+                                   bool tied) {
+  SmallVector<std::string> all(outputs, "=f");
   for (StringRef input : inputs)
     all.push_back(input.str());
-  for (int64_t i = 0; tied && i < 4 * kMmaTiles; ++i)
+  for (int64_t i = 0; tied && i < outputs; ++i)
     all.push_back(std::to_string(i));
   return llvm::join(all, ",");
 }
 
-SmallVector<Value> accumulatorFields(KernelBuilder &b, Value accumulators) {
+SmallVector<Value> structFields(KernelBuilder &b, Value value, int64_t count) {
   SmallVector<Value> fields;
-  for (int64_t i = 0; i < 4 * kMmaTiles; ++i)
-    fields.push_back(LLVM::ExtractValueOp::create(b, accumulators, i));
+  for (int64_t i = 0; i < count; ++i)
+    fields.push_back(LLVM::ExtractValueOp::create(b, value, i));
   return fields;
+}
+
+Value inlinePtx(KernelBuilder &b, Type result, ValueRange operands,
+                StringRef text, StringRef constraints) {
+  return LLVM::InlineAsmOp::create(b, result, operands, text, constraints,
+                                   /*has_side_effects=*/true,
+                                   /*is_align_stack=*/false,
+                                   LLVM::tailcallkind::TailCallKind::None,
+                                   LLVM::AsmDialectAttr(), ArrayAttr())
+      .getResult(0);
 }
 
 /// One k-step of a warpgroup's wgmma.mma_async over kMmaKeysPerStep keys:
@@ -373,7 +386,7 @@ SmallVector<Value> accumulatorFields(KernelBuilder &b, Value accumulators) {
 /// read before warpgroupMmaWait.
 Value warpgroupMmaStep(KernelBuilder &b, ArrayRef<Value> a, Value descriptor,
                        Value accumulators, Type element) {
-  int64_t outputs = 4 * kMmaTiles;
+  int64_t outputs = kWarpgroupAccumulators;
   std::string text = "wgmma.mma_async.sync.aligned.m64n" +
                      std::to_string(kMmaKeysPerStep) + "k16.f32";
   std::string type = element.isBF16() ? ".bf16" : ".f16";
@@ -391,29 +404,27 @@ Value warpgroupMmaStep(KernelBuilder &b, ArrayRef<Value> a, Value descriptor,
     operands.push_back(LLVM::BitcastOp::create(b, b.getI32Type(), reg));
   operands.push_back(descriptor);
   if (accumulators)
-    llvm::append_range(operands, accumulatorFields(b, accumulators));
-  return LLVM::InlineAsmOp::create(
-             b, warpgroupAccumulatorType(b), operands, text,
-             warpgroupConstraints({"r", "r", "r", "r", "l"},
-                                  /*tied=*/bool(accumulators)),
-             /*has_side_effects=*/true, /*is_align_stack=*/false,
-             LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
-             ArrayAttr())
-      .getResult(0);
+    llvm::append_range(operands, structFields(b, accumulators, outputs));
+  return inlinePtx(b, floatStruct(b, outputs), operands, text,
+                   floatOutputConstraints(outputs, {"r", "r", "r", "r", "l"},
+                                          /*tied=*/bool(accumulators)));
 }
 
-/// Commits the warpgroup mma of a step and waits for it: the accumulators
-/// pass through the wait, so that nothing reads them before it.
-Value warpgroupMmaWait(KernelBuilder &b, Value accumulators) {
+/// Commits the warpgroup mma of a step and waits for it; returns the fields
+/// of the accumulator structs `accumulators` one after the other, passed
+/// through the wait so that nothing reads them before it.
+SmallVector<Value> warpgroupMmaWait(KernelBuilder &b,
+                                    ArrayRef<Value> accumulators) {
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
-  return LLVM::InlineAsmOp::create(
-             b, warpgroupAccumulatorType(b), accumulatorFields(b, accumulators),
-             "wgmma.wait_group.sync.aligned 0;",
-             warpgroupConstraints({}, /*tied=*/true),
-             /*has_side_effects=*/true, /*is_align_stack=*/false,
-             LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
-             ArrayAttr())
-      .getResult(0);
+  SmallVector<Value> fields;
+  for (Value accumulator : accumulators)
+    llvm::append_range(fields,
+                       structFields(b, accumulator, kWarpgroupAccumulators));
+  int64_t count = fields.size();
+  Value waited = inlinePtx(b, floatStruct(b, count), fields,
+                           "wgmma.wait_group.sync.aligned 0;",
+                           floatOutputConstraints(count, {}, /*tied=*/true));
+  return structFields(b, waited, count);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1069,14 +1080,31 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           // instructions.
           Value prefix = b.toI32(span.prefix), spanStart = b.toI32(span.start),
                 spanEnd = b.toI32(span.end), one32 = b.i32(1);
+          // The window query of row `rowInWarp` of the warp's 16-row tiles:
+          // the warp's rows are consecutive, except with the warpgroup mma
+          // of two row tiles, whose row tile m of warp w of a warpgroup is
+          // rows 64m + 16w to 64m + 16w + 15 of the warpgroup's.
+          Value blockRow = b.mul(rowGroup, b.index(rowsPerMmaBlock));
+          auto queryRowOf = [&](Value rowInWarp) -> Value {
+            if (!warpgroupMma || rowTiles == 1)
+              return b.add(
+                  b.add(blockRow, b.mul(warp, b.index(kMmaRows * rowTiles))),
+                  rowInWarp);
+            Value sixteen = b.index(kMmaRows);
+            Value warpgroupRow = b.mul(b.div(warp, b.index(4)),
+                                       b.index(4 * kMmaRows * rowTiles));
+            Value tileRow =
+                b.add(b.mul(b.div(rowInWarp, sixteen), b.index(4 * kMmaRows)),
+                      b.mul(b.rem(warp, b.index(4)), sixteen));
+            return b.add(b.add(blockRow, warpgroupRow),
+                         b.add(tileRow, b.rem(rowInWarp, sixteen)));
+          };
           // This lane's rows: `group` and `group + 8` of each of the warp's
           // 16-row tiles.
-          Value warpRow = b.add(b.mul(rowGroup, b.index(rowsPerMmaBlock)),
-                                b.mul(warp, b.index(kMmaRows * rowTiles)));
           SmallVector<Value> rows, real, lastVisible;
           SmallVector<SmallVector<Value>> pairsOf(laneRows);
           for (int64_t half = 0; half < laneRows; ++half) {
-            Value row = b.add(warpRow, b.add(group, b.index(8 * half)));
+            Value row = queryRowOf(b.add(group, b.index(8 * half)));
             Value isReal = b.cmp(Pred::slt, row, numQueries);
             Value safe = b.min(row, b.sub(numQueries, one));
             Value head = b.add(b.mul(kvHead, groupSize), b.div(safe, window));
@@ -1259,26 +1287,32 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                   NVVM::WgmmaFenceAlignedOp::create(b);
                   Value stageDescriptor = b.add(
                       keyDescriptor, b.mul(stage, b.index(stageBytes / 16)));
-                  Value result;
-                  ArrayRef<Value> low = pairsOf[0], high = pairsOf[1];
+                  // One chain of k-steps per row tile, on the same keys.
+                  SmallVector<Value> results(rowTiles);
                   for (int64_t s = 0; s < kSteps; ++s) {
                     // Columns 2s and 2s + 1 of the step's keys.
                     int64_t offset = 2 * s * kMmaTiles * kCoreMatrixBytes;
                     Value descriptor = b.fromIndex(
                         b.add(stageDescriptor, b.index(offset / 16)),
                         b.getI64Type());
-                    result = warpgroupMmaStep(b,
-                                              {low[2 * s], high[2 * s],
-                                               low[2 * s + 1], high[2 * s + 1]},
-                                              descriptor, result, element);
+                    for (int64_t m = 0; m < rowTiles; ++m) {
+                      ArrayRef<Value> low = pairsOf[2 * m],
+                                      high = pairsOf[2 * m + 1];
+                      results[m] =
+                          warpgroupMmaStep(b,
+                                           {low[2 * s], high[2 * s],
+                                            low[2 * s + 1], high[2 * s + 1]},
+                                           descriptor, results[m], element);
+                    }
                   }
-                  SmallVector<Value> fields =
-                      accumulatorFields(b, warpgroupMmaWait(b, result));
-                  // The accumulators of a 16-row tile of 8-key tiles, as
+                  // The accumulators of each 16-row tile of 8-key tiles, as
                   // mma.sync's.
-                  for (int64_t tile = 0; tile < kMmaTiles; ++tile)
-                    for (int64_t i = 0; i < 4; ++i)
-                      acc[0][tile][i] = fields[4 * tile + i];
+                  SmallVector<Value> fields = warpgroupMmaWait(b, results);
+                  for (int64_t m = 0; m < rowTiles; ++m)
+                    for (int64_t tile = 0; tile < kMmaTiles; ++tile)
+                      for (int64_t i = 0; i < 4; ++i)
+                        acc[m][tile][i] =
+                            fields[(m * kMmaTiles + tile) * 4 + i];
                 } else {
                   SmallVector<SmallVector<Value>> keyPairs(kMmaTiles);
                   for (int64_t tile = 0; tile < kMmaTiles; ++tile)
@@ -1469,7 +1503,7 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
           // shares take avg_pool1d's 1/p and the keys' weight.
           NVVM::SyncWarpOp::create(b, b.i32(-1));
           b.forLoop(zero, b.index(warpRows), one, [&](Value row) {
-            Value queryRow = b.add(warpRow, row);
+            Value queryRow = queryRowOf(row);
             b.ifThen(b.cmp(Pred::slt, queryRow, numQueries), [&]() {
               Value max = b.load(partials.rowMaxima, {warp, row});
               b.forLoop(
@@ -2736,10 +2770,6 @@ mlir::chunkkv::checkGPUScoreOptions(const GPUScoreOptions &options) {
            std::to_string(options.keyStages);
   if (options.mmaWarps != 4 && options.mmaWarps != 8)
     return "mma-warps must be 4 or 8, got " + std::to_string(options.mmaWarps);
-  if (options.warpgroupMma && options.mmaRowTiles != 1)
-    return "warpgroup-mma takes mma-row-tiles=1 (a warpgroup's 64 rows are "
-           "one 16-row tile per warp), got " +
-           std::to_string(options.mmaRowTiles);
   if (options.minBlocksPerSM < 0 || options.minBlocksPerSM > 4)
     return "min-blocks-per-sm must be 0 (no bound) to 4, got " +
            std::to_string(options.minBlocksPerSM);

@@ -13,8 +13,6 @@
 // RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="shared-memory-per-block=262144" 2>&1 | FileCheck %s --check-prefix=LARGE
 // RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="mma-warps=6" 2>&1 | FileCheck %s --check-prefix=WARPS
 // WARPS: error: chunkkv-lower-to-gpu: mma-warps must be 4 or 8, got 6
-// RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="warpgroup-mma=true mma-row-tiles=2" 2>&1 | FileCheck %s --check-prefix=WGMMA
-// WGMMA: error: chunkkv-lower-to-gpu: warpgroup-mma takes mma-row-tiles=1 (a warpgroup's 64 rows are one 16-row tile per warp), got 2
 // SMALL: error: chunkkv-lower-to-gpu: shared-memory-per-block must be 49152 to 232448 bytes, got 32768
 // LARGE: error: chunkkv-lower-to-gpu: shared-memory-per-block must be 49152 to 232448 bytes, got 262144
 func.func @f() {

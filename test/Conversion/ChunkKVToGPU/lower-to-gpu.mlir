@@ -8,6 +8,7 @@
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-row-tiles=2 shared-memory-per-block=76800" | FileCheck %s --check-prefix=LONG
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="mma-warps=8" | FileCheck %s --check-prefix=WARPS8
 // RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="warpgroup-mma=true" | FileCheck %s --check-prefix=WGMMA
+// RUN: chunkkv-opt %s -split-input-file -chunkkv-lower-to-gpu="warpgroup-mma=true mma-row-tiles=2" | FileCheck %s --check-prefix=WGMMA2
 
 #p = #chunkkv.policy<paper, chunk = 10, window = 32, keep_ratio = 0.1>
 
@@ -191,6 +192,14 @@
 // WGMMA: nvgpu.device_async_wait
 // WGMMA-NEXT: nvvm.fence.proxy
 // WGMMA: function(@chunkkv_score_combine)
+// Two row tiles: two chains of wgmma on each step's keys, one wait for
+// both tiles' 32 accumulators.
+// WGMMA2-LABEL: func.func @chunk_score_f16
+// WGMMA2: nvvm.wgmma.fence.aligned
+// WGMMA2-COUNT-2: "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 {{.*}}, $20, 0, 1, 1, 0;"
+// WGMMA2-COUNT-14: "wgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 {{.*}}, $20, 1, 1, 1, 0;"
+// WGMMA2: nvvm.wgmma.commit.group.sync.aligned
+// WGMMA2: "wgmma.wait_group.sync.aligned 0;", "{{.*}},29,30,31" {{.*}} : (f32, {{.*}}) -> !llvm.struct<(f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)>
 // MINBLOCKS-LABEL: func.func @chunk_score_f16
 // MINBLOCKS: function(@chunkkv_score_stats)
 // MINBLOCKS: } {nvvm.minctasm = 2 : i32}

@@ -30,6 +30,9 @@
 // RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90a format=isa warpgroup-mma=true mma-warps=8 shared-memory-per-block=115712" > %t.wgmma
 // RUN: FileCheck %s --check-prefix=WGMMA < %t.wgmma
 // RUN: %if ptxas %{ %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_90a %t.wgmma | FileCheck %s --check-prefix=WGMMA-PTXAS %}
+// Two row tiles: at most 168 registers (three blocks of 128 threads per
+// SM), no spills.
+// RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90a format=isa warpgroup-mma=true mma-row-tiles=2 shared-memory-per-block=76800" | %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_90a | FileCheck %s --check-prefix=WGMMA2-PTXAS %}
 // A cubin straight from the pipeline (format=bin runs ptxas itself).
 // RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=bin" | FileCheck %s --check-prefix=CUBIN %}
 
@@ -78,6 +81,8 @@
 // WGMMA-PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 25088 | 0/0 | 0 |
 // WGMMA-PTXAS: | chunkkv_compact_gather | {{[0-9]+}} | 0 | 0/0 | 0 |
 // WGMMA-PTXAS-NOT: rejected
+// WGMMA2-PTXAS: | chunkkv_score_stats | {{(1[0-5][0-9]|16[0-8])}} | 25088 | 0/0 | 0 |
+// WGMMA2-PTXAS-NOT: rejected
 
 // TWOPASS: gpu.binary @chunkkv_score_stats
 // TWOPASS: gpu.binary @chunkkv_score_tokens
