@@ -388,7 +388,8 @@ Value warpgroupMmaStep(KernelBuilder &b, ArrayRef<Value> a, Value descriptor,
                        Value accumulators, Type element) {
   int64_t outputs = kWarpgroupAccumulators;
   std::string text = "wgmma.mma_async.sync.aligned.m64n" +
-                     std::to_string(kMmaKeysPerStep) + "k16.f32";
+                     std::to_string(kMmaKeysPerStep) + "k" +
+                     std::to_string(kWarpgroupMmaDepth) + ".f32";
   std::string type = element.isBF16() ? ".bf16" : ".f16";
   text += type + type + " {";
   for (int64_t i = 0; i < outputs; ++i)
@@ -1290,8 +1291,9 @@ void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
                   // One chain of k-steps per row tile, on the same keys.
                   SmallVector<Value> results(rowTiles);
                   for (int64_t s = 0; s < kSteps; ++s) {
-                    // Columns 2s and 2s + 1 of the step's keys.
-                    int64_t offset = 2 * s * kMmaTiles * kCoreMatrixBytes;
+                    // The step's 16-byte columns 2s and 2s + 1.
+                    int64_t columns = kWarpgroupMmaDepth / 8;
+                    int64_t offset = columns * s * kMmaTiles * kCoreMatrixBytes;
                     Value descriptor = b.fromIndex(
                         b.add(stageDescriptor, b.index(offset / 16)),
                         b.getI64Type());

@@ -13,6 +13,8 @@
 // RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="shared-memory-per-block=262144" 2>&1 | FileCheck %s --check-prefix=LARGE
 // RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="mma-warps=6" 2>&1 | FileCheck %s --check-prefix=WARPS
 // WARPS: error: chunkkv-lower-to-gpu: mma-warps must be 4 or 8, got 6
+// RUN: not chunkkv-opt %s -chunkkv-lower-to-gpu="warpgroup-mma=sometimes" 2>&1 | FileCheck %s --check-prefix=WGMMA
+// WGMMA: for the --warpgroup-mma option: 'sometimes' is invalid value for boolean argument
 // SMALL: error: chunkkv-lower-to-gpu: shared-memory-per-block must be 49152 to 232448 bytes, got 32768
 // LARGE: error: chunkkv-lower-to-gpu: shared-memory-per-block must be 49152 to 232448 bytes, got 262144
 func.func @f() {
