@@ -466,7 +466,9 @@ private:
   /// Statistics (pass 1) or token sums (pass 2) with FMA loops: f32
   /// caches and head dimensions that the tensor-core kernels do not take.
   void emitScoreKernel(bool tokenPass);
-  /// The same with mma.sync (f16/bf16, head dimension a multiple of 32).
+  /// The same on tensor cores, mma.sync or (warpgroup-mma) wgmma: f16/bf16,
+  /// head dimension a multiple of 32. Each block takes a span of keys and
+  /// rowsPerMmaBlock window queries of one kv head (ScoreBlock).
   void emitTensorCoreScoreKernel(bool tokenPass);
   /// `acc + a * b` on one 16x8x16 tile (`a` four and `b` two registers of
   /// two f16/bf16 each) or, for `element` tf32, one 16x8x8 tile (registers
@@ -551,6 +553,83 @@ private:
   SmallVector<Value> poolCounts(Value pairOffset, ArrayRef<int64_t> keyOffsets,
                                 Value chunkStart, Value chunkEnd, Value limit,
                                 Value everyKey);
+
+  /// One block of a tensor-core score kernel: its place in the grid, its
+  /// span of keys, this lane's window queries and the block's buffers.
+  struct ScoreBlock {
+    bool tokenPass = false;
+    /// Single pass: the statistics kernel also sums into chunk slots.
+    bool chunkSlots = false;
+    /// The logits' base-2 scale and -inf (created before the launch).
+    Value scale, negInf;
+    Value rowGroup, spanIndex, kvHead, batch, thread, lane, warp, group, quad;
+    SpanBounds span;
+    /// The span's positions as i32 (the capacity is below kMaxCapacity):
+    /// the loop's masks, clamps and chunk numbers are single 32-bit
+    /// instructions.
+    Value prefix, spanStart, spanEnd;
+    /// The block's first window query row.
+    Value firstRow;
+    /// Per row of the lane (`group + 8h` of each of the warp's 16-row
+    /// tiles): its window query row, clamped to the last; whether it is
+    /// one; the last key it sees (i32); its features as the mma's A pairs
+    /// (two f16/bf16 each).
+    SmallVector<Value> rows, real, lastVisible;
+    SmallVector<SmallVector<Value>> queryPairs;
+    /// Token pass: each row's final maximum and probability scale.
+    SmallVector<Value> statMax, statScale;
+    /// Staged keys [keyStages, kMmaKeysPerStep, D]; token pass: per warp,
+    /// each key's sum over the warp's rows [warps, span].
+    Value keyTiles, warpSums;
+    /// The warpgroup mma's descriptor of stage 0's keys.
+    Value keyDescriptor;
+    ChunkPartialBuffers partials;
+    /// With rowSumsBySlotMma(), what the slot mma's row sums weigh in this
+    /// lane's running sums (1/slotCountUnit() in the lanes with quad 3, 0
+    /// in the others); else null, and the lanes add up their terms.
+    Value sumWeight;
+  };
+  /// A step's logits, [row tile][8-key tile]: four f32 accumulators each,
+  /// in mma.sync's m16n8 layout.
+  using StepLogits = SmallVector<SmallVector<SmallVector<Value>>>;
+  /// The body of a score block whose span holds keys: loads its queries,
+  /// runs the steps of its span and writes what the pass computes.
+  void emitScoreSpan(ScoreBlock &block, gpu::LaunchOp launch);
+  /// The window query row of row `rowInWarp` of the warp's 16-row tiles.
+  Value queryRowOf(const ScoreBlock &block, Value rowInWarp);
+  /// Fills ScoreBlock's per-row values and query pairs.
+  void loadQueryRows(ScoreBlock &block);
+  /// The four A registers of row tile `rowTile` for k-step `kStep`.
+  SmallVector<Value> queryFragment(const ScoreBlock &block, int64_t rowTile,
+                                   int64_t kStep);
+  /// Starts copying the keys of the step at `key0` (i32) into stage
+  /// `stage`; returns this thread's group of copies.
+  Value copyKeyStep(const ScoreBlock &block, Value key0, Value stage);
+  /// Waits for the copies the next step reads (`copies`: the latest group).
+  void waitForKeyStep(Value copies);
+  /// The logits of the keys staged in `stage`, by wgmma or by mma.sync.
+  StepLogits warpgroupMmaLogits(const ScoreBlock &block, Value stage);
+  StepLogits mmaSyncLogits(const ScoreBlock &block, Value stage);
+  /// One step of keys `[key0, key0 + kMmaKeysPerStep)`: `iters` are the
+  /// rows' running (maximum, sum) pairs and the stage, as is the result.
+  SmallVector<Value> scoreStep(const ScoreBlock &block, Value key0,
+                               ValueRange iters);
+  /// The step's statistics from its logits, with masks where `masked`:
+  /// the new (maximum, sum) pairs, then (chunk slots) each row's terms; in
+  /// the token pass, stores the keys' sums to warpSums.
+  SmallVector<Value> stepStatistics(const ScoreBlock &block,
+                                    const StepLogits &acc, Value key0,
+                                    ValueRange iters, bool masked);
+  void writeTokenSums(const ScoreBlock &block);
+  /// Stores the span's statistics of each row (and, for the chunk slots,
+  /// its final maximum).
+  void writeSpanStatistics(const ScoreBlock &block, ValueRange stats);
+  void writeChunkPartials(const ScoreBlock &block);
+  Type keyElementType() { return getElementTypeOrSelf(op.getKeys().getType()); }
+  /// 16-row tiles' rows per warp.
+  int64_t warpRows() const { return kMmaRows * rowTiles; }
+  /// k-steps of one mma over the head dimension (16 features each).
+  int64_t mmaKSteps() const { return 2 * headDim / kMmaFeatureStride; }
 
   /// The logits' scale (the op's, or 1/sqrt(D)) times log2(e): the score
   /// kernels keep logits in base-2 units, so that every exponential is one
@@ -1023,505 +1102,523 @@ SmallVector<Value> ChunkScoreGPULowering::mma(ArrayRef<Value> a,
 void ChunkScoreGPULowering::emitTensorCoreScoreKernel(bool tokenPass) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
-  Value q = op.getQueries(), k = op.getKeys();
-  Type element = getElementTypeOrSelf(k.getType());
-  // Lane (g, t) of a warp holds, for each 16-byte load j, features
-  // [32j + 8t, 32j + 8t + 8) of a row as four pairs. mma.sync k-step s takes
-  // pairs 2s and 2s + 1 as the lane's two k-pairs: a fixed permutation of
-  // the features, the same for queries and keys, so the dot products are
-  // unchanged and every key row is read with 16-byte loads. The warpgroup
-  // mma reads the keys' features in order, and takes the queries' so.
-  int64_t loads = headDim / kMmaFeatureStride;
-  int64_t pairs = 4 * loads, kSteps = pairs / 2;
-  auto rowType = VectorType::get({8}, element);
-  Value scale = log2Scale();
-  Value negInf = b.f32(negInfinity());
-  Value block = b.index(mmaWarps * kWarpSize);
+  Type element = keyElementType();
+  ScoreBlock block;
+  block.tokenPass = tokenPass;
+  block.chunkSlots = singlePass && !tokenPass;
+  block.scale = log2Scale();
+  block.negInf = b.f32(negInfinity());
+  Value blockThreads = b.index(mmaWarps * kWarpSize);
 
   // Keys are staged once per block in shared memory, keyStages steps
   // deep, their columns placed by stagedKeyColumn.
-  int64_t rowVectors = headDim / 8;
   SmallVector<Type> shared = {
       workgroupBuffer(ctx, {keyStages, kMmaKeysPerStep, headDim}, element)};
-  int64_t warpRows = kMmaRows * rowTiles;
-  bool chunkSlots = singlePass && !tokenPass;
   if (tokenPass)
     shared.push_back(workgroupBuffer(ctx, {mmaWarps, spanLength}, f32));
   // The chunk slots, the part of the block's shared memory that grows with
   // the span, are dynamic shared memory: a block may take more than the 48
   // KiB of static shared memory PTX allows (sharedMemoryPerBlock).
-  MemRefType slotsType;
   Value slotBytes;
-  if (chunkSlots) {
-    shared.push_back(workgroupBuffer(ctx, {mmaWarps, warpRows}, f32));
-    slotsType = workgroupBuffer(
-        ctx, {mmaWarps, warpRows, chunkSlotStride(slotsPerSpan)},
-        VectorType::get({2}, f32));
+  if (block.chunkSlots) {
+    shared.push_back(workgroupBuffer(ctx, {mmaWarps, warpRows()}, f32));
     slotBytes = b.i32(chunkSlotBytes(slotsPerSpan));
   }
   queue.launch(
       tokenPass ? "chunkkv_score_tokens" : "chunkkv_score_stats",
-      {rowGroups, numSpans, b.mul(kvHeads, batchSize)}, block, shared,
+      {rowGroups, numSpans, b.mul(kvHeads, batchSize)}, blockThreads, shared,
       [&](gpu::LaunchOp launchOp) {
         if (minBlocksPerSM > 0)
           boundRegisters(launchOp, minBlocksPerSM);
-        Value rowGroup = launchOp.getBlockIds().x;
-        Value spanIndex = launchOp.getBlockIds().y;
-        Value kvHead = b.rem(launchOp.getBlockIds().z, kvHeads);
-        Value batch = b.div(launchOp.getBlockIds().z, kvHeads);
-        Value thread = launchOp.getThreadIds().x;
-        Value lane = b.rem(thread, b.index(kWarpSize));
-        Value warp = b.div(thread, b.index(kWarpSize));
-        Value group = b.div(lane, b.index(4)), quad = b.rem(lane, b.index(4));
-
-        SpanBounds span = spanBounds(batch, spanIndex, tokenPass);
-        b.ifThen(span.active, [&]() {
-          // Key positions in i32 (the capacity is below kMaxCapacity): the
-          // loop's masks, clamps and chunk numbers are single 32-bit
-          // instructions.
-          Value prefix = b.toI32(span.prefix), spanStart = b.toI32(span.start),
-                spanEnd = b.toI32(span.end), one32 = b.i32(1);
-          // The window query of row `rowInWarp` of the warp's 16-row tiles:
-          // the warp's rows are consecutive, except with the warpgroup mma
-          // of two row tiles, whose row tile m of warp w of a warpgroup is
-          // rows 64m + 16w to 64m + 16w + 15 of the warpgroup's.
-          Value blockRow = b.mul(rowGroup, b.index(rowsPerMmaBlock));
-          auto queryRowOf = [&](Value rowInWarp) -> Value {
-            if (!warpgroupMma || rowTiles == 1)
-              return b.add(
-                  b.add(blockRow, b.mul(warp, b.index(kMmaRows * rowTiles))),
-                  rowInWarp);
-            Value sixteen = b.index(kMmaRows);
-            Value warpgroupRow = b.mul(b.div(warp, b.index(4)),
-                                       b.index(4 * kMmaRows * rowTiles));
-            Value tileRow =
-                b.add(b.mul(b.div(rowInWarp, sixteen), b.index(4 * kMmaRows)),
-                      b.mul(b.rem(warp, b.index(4)), sixteen));
-            return b.add(b.add(blockRow, warpgroupRow),
-                         b.add(tileRow, b.rem(rowInWarp, sixteen)));
-          };
-          // This lane's rows: `group` and `group + 8` of each of the warp's
-          // 16-row tiles.
-          SmallVector<Value> rows, real, lastVisible;
-          SmallVector<SmallVector<Value>> pairsOf(laneRows);
-          for (int64_t half = 0; half < laneRows; ++half) {
-            Value row = queryRowOf(b.add(group, b.index(8 * half)));
-            Value isReal = b.cmp(Pred::slt, row, numQueries);
-            Value safe = b.min(row, b.sub(numQueries, one));
-            Value head = b.add(b.mul(kvHead, groupSize), b.div(safe, window));
-            Value query = b.rem(safe, window);
-            rows.push_back(safe);
-            real.push_back(isReal);
-            lastVisible.push_back(b.add(prefix, b.toI32(query)));
-            if (warpgroupMma) {
-              // wgmma reads each key's features in order: k-step s takes
-              // pairs 2s and 2s + 1, features 16s + 2 * quad and 8 more.
-              auto pairType = VectorType::get({2}, element);
-              Value zeros = vector::BroadcastOp::create(
-                  b, pairType,
-                  arith::ConstantOp::create(b, b.getFloatAttr(element, 0.0)));
-              for (int64_t p = 0; p < pairs; ++p) {
-                Value feature = b.add(b.index(8 * p), b.mul(quad, b.index(2)));
-                Value data = alignedLoad(b, pairType, q,
-                                         {batch, head, query, feature}, 4);
-                pairsOf[half].push_back(b.select(isReal, data, zeros));
-              }
-              continue;
-            }
-            Value zeros = vector::BroadcastOp::create(
-                b, rowType, arith::ConstantOp::create(
-                                b, b.getFloatAttr(element, 0.0)));
-            for (int64_t j = 0; j < loads; ++j) {
-              Value feature = b.add(b.index(kMmaFeatureStride * j),
-                                    b.mul(quad, b.index(8)));
-              Value data = alignedLoad(
-                  b, rowType, q, {batch, head, query, feature}, kVectorBytes);
-              data = b.select(isReal, data, zeros);
-              for (int64_t p = 0; p < 4; ++p)
-                pairsOf[half].push_back(vector::ShuffleOp::create(
-                    b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
-            }
-          }
-          SmallVector<Value> statMax(laneRows), statScale(laneRows);
-          if (tokenPass)
-            for (int64_t half = 0; half < laneRows; ++half) {
-              statMax[half] = b.load(rowMax, {batch, kvHead, rows[half]});
-              statScale[half] = b.select(
-                  real[half], b.load(rowScale, {batch, kvHead, rows[half]}),
-                  b.f32(0.0));
-            }
-          Value keyTiles = launchOp.getWorkgroupAttributions()[0];
-          Value warpSums = tokenPass
-                               ? Value(launchOp.getWorkgroupAttributions()[1])
-                               : Value();
-          ChunkPartialBuffers partials;
-          if (chunkSlots) {
-            auto dynamicShared = gpu::DynamicSharedMemoryOp::create(
-                b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                                   MemRefLayoutAttrInterface(),
-                                   slotsType.getMemorySpace()));
-            Value slots = memref::ViewOp::create(b, slotsType, dynamicShared,
-                                                 b.index(0), ValueRange{});
-            partials = {launchOp.getWorkgroupAttributions()[1], slots};
-            // Empty slots; the first step's barrier orders this before
-            // other lanes add to them.
-            Value empty = slotValue(b.f32(0.0), b.f32(kNoMaximum));
-            b.forLoop(lane, b.index(warpRows * slotsPerSpan),
-                      b.index(kWarpSize), [&](Value e) {
-                        Value row = b.div(e, b.index(slotsPerSpan));
-                        Value slot = b.rem(e, b.index(slotsPerSpan));
-                        b.store(empty, partials.slots, {warp, row, slot});
-                      });
-          }
-
-          // One step's key rows, copied by the whole block with coalesced
-          // 16-byte cp.async (global to shared, no registers): this
-          // thread's share, as one group. Rows past the span reread its
-          // last key; the steps that start past it (the ring's last
-          // refills) read nothing and stage zeros.
-          int64_t loadsPerThread =
-              kMmaKeysPerStep * rowVectors / (mmaWarps * kWarpSize);
-          auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
-          auto copyStep = [&](Value key0, Value buffer) -> Value {
-            SmallVector<Value> copies;
-            Value elements = b.select(b.cmp(Pred::slt, key0, spanEnd),
-                                      b.index(8), b.index(0));
-            for (int64_t i = 0; i < loadsPerThread; ++i) {
-              Value e = b.add(thread, b.index(i * mmaWarps * kWarpSize));
-              Value row, column;
-              std::array<Value, 2> target;
-              if (warpgroupMma) {
-                // Eight lanes copy one column of eight keys: 128 contiguous
-                // bytes of shared memory, one core matrix.
-                Value eight = b.index(8);
-                row = b.add(b.rem(e, eight),
-                            b.mul(b.div(e, b.index(8 * rowVectors)), eight));
-                column = b.rem(b.div(e, eight), b.index(rowVectors));
-                target = warpgroupStagedKey(b, headDim, row, column);
-              } else {
-                row = b.div(e, b.index(rowVectors));
-                column = b.rem(e, b.index(rowVectors));
-                target = {row,
-                          b.mul(stagedKeyColumn(b, rowVectors, row, column),
-                                b.index(8))};
-              }
-              Value key = b.add(key0, b.toI32(row));
-              Value safe = b.toIndex(b.min(key, b.sub(spanEnd, one32)));
-              copies.push_back(nvgpu::DeviceAsyncCopyOp::create(
-                  b, tokenType, keyTiles,
-                  ValueRange{buffer, target[0], target[1]}, k,
-                  cacheIndex(layout, batch, kvHead, safe,
-                             b.mul(column, b.index(8))),
-                  b.getIndexAttr(8), elements,
-                  /*bypassL1=*/b.getUnitAttr()));
-            }
-            return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType,
-                                                           copies);
-          };
-          // Waits until at most keyStages - 2 of this thread's copies after
-          // the one the next step uses are in flight.
-          auto waitForNextStep = [&](Value group) {
-            nvgpu::DeviceAsyncWaitOp::create(
-                b, group, b.getI32IntegerAttr(keyStages - 2));
-            // wgmma reads shared memory through the async proxy: the
-            // copies' writes (generic proxy) need a proxy fence before the
-            // barrier that precedes the reads.
-            if (warpgroupMma)
-              NVVM::FenceProxyOp::create(
-                  b,
-                  NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
-                  NVVM::SharedSpaceAttr::get(ctx,
-                                             NVVM::SharedSpace::shared_cta));
-          };
-          // The warpgroup mma's descriptor of stage 0's keys; a stage is
-          // stageBytes further.
-          int64_t stageBytes =
-              kMmaKeysPerStep * headDim * element.getIntOrFloatBitWidth() / 8;
-          Value keyDescriptor;
-          if (warpgroupMma)
-            keyDescriptor = warpgroupDescriptor(
-                b, memref::ExtractAlignedPointerAsIndexOp::create(b, keyTiles));
-          Value step = b.i32(kMmaKeysPerStep);
-          Value lastStage = b.i32(keyStages - 1);
-          Value prologue;
-          for (int64_t stage = 0; stage + 1 < keyStages; ++stage)
-            prologue =
-                copyStep(b.add(spanStart, b.i32(stage * kMmaKeysPerStep)),
-                         b.index(stage));
-          waitForNextStep(prologue);
-          // With the step's row sums from the slot mma, the lanes with quad
-          // 3 hold them (see addStepToChunkSlots) and keep the running sums,
-          // the others keep 0.
-          bool sumsBySlotMma = chunkSlots && rowSumsBySlotMma();
-          Value sumWeight;
-          if (sumsBySlotMma)
-            sumWeight = b.select(
-                b.cmp(Pred::eq, quad, b.index(3)),
-                b.f32(1.0 / static_cast<double>(slotCountUnit())), b.f32(0.0));
-          Value noMax = b.f32(kNoMaximum);
-          SmallVector<Value> inits;
-          for (int64_t half = 0; half < laneRows; ++half)
-            llvm::append_range(inits, ArrayRef<Value>{noMax, b.f32(0.0)});
-          inits.push_back(b.i32(0));
-          SmallVector<Value> stats = b.forLoop(
-              spanStart, spanEnd, step, inits,
-              [&](Value key0, ValueRange iters) -> SmallVector<Value> {
-                // The stages form a ring: this step's keys are in stage
-                // `stage`, and the copy of step + keyStages - 1 goes to the
-                // stage before it, which every warp finished reading (the
-                // previous step) before this barrier. The barrier also makes
-                // every thread's completed copies visible to the block.
-                Value stage32 = iters[2 * laneRows];
-                Value stage = b.toIndex(stage32);
-                gpu::BarrierOp::create(b);
-                Value refill = b.select(b.cmp(Pred::eq, stage32, b.i32(0)),
-                                        lastStage, b.sub(stage32, one32));
-                Value copies = copyStep(
-                    b.add(key0, b.i32((keyStages - 1) * kMmaKeysPerStep)),
-                    b.toIndex(refill));
-                // acc[m][tile]: row tile m of the warp, 8-key tile `tile`.
-                SmallVector<SmallVector<SmallVector<Value>>> acc(
-                    rowTiles,
-                    SmallVector<SmallVector<Value>>(
-                        kMmaTiles, SmallVector<Value>(4, b.f32(0.0))));
-                if (warpgroupMma) {
-                  NVVM::WgmmaFenceAlignedOp::create(b);
-                  Value stageDescriptor = b.add(
-                      keyDescriptor, b.mul(stage, b.index(stageBytes / 16)));
-                  // One chain of k-steps per row tile, on the same keys.
-                  SmallVector<Value> results(rowTiles);
-                  for (int64_t s = 0; s < kSteps; ++s) {
-                    // The step's 16-byte columns 2s and 2s + 1.
-                    int64_t columns = kWarpgroupMmaDepth / 8;
-                    int64_t offset = columns * s * kMmaTiles * kCoreMatrixBytes;
-                    Value descriptor = b.fromIndex(
-                        b.add(stageDescriptor, b.index(offset / 16)),
-                        b.getI64Type());
-                    for (int64_t m = 0; m < rowTiles; ++m) {
-                      ArrayRef<Value> low = pairsOf[2 * m],
-                                      high = pairsOf[2 * m + 1];
-                      results[m] =
-                          warpgroupMmaStep(b,
-                                           {low[2 * s], high[2 * s],
-                                            low[2 * s + 1], high[2 * s + 1]},
-                                           descriptor, results[m], element);
-                    }
-                  }
-                  // The accumulators of each 16-row tile of 8-key tiles, as
-                  // mma.sync's.
-                  SmallVector<Value> fields = warpgroupMmaWait(b, results);
-                  for (int64_t m = 0; m < rowTiles; ++m)
-                    for (int64_t tile = 0; tile < kMmaTiles; ++tile)
-                      for (int64_t i = 0; i < 4; ++i)
-                        acc[m][tile][i] =
-                            fields[(m * kMmaTiles + tile) * 4 + i];
-                } else {
-                  SmallVector<SmallVector<Value>> keyPairs(kMmaTiles);
-                  for (int64_t tile = 0; tile < kMmaTiles; ++tile)
-                    for (int64_t j = 0; j < loads; ++j) {
-                      Value row = b.add(b.index(8 * tile), group);
-                      Value column = stagedKeyColumn(
-                          b, rowVectors, row,
-                          b.add(b.index(kMmaFeatureStride / 8 * j), quad));
-                      Value data =
-                          alignedLoad(b, rowType, keyTiles,
-                                      {stage, row, b.mul(column, b.index(8))},
-                                      kVectorBytes);
-                      for (int64_t p = 0; p < 4; ++p)
-                        keyPairs[tile].push_back(vector::ShuffleOp::create(
-                            b, data, data,
-                            ArrayRef<int64_t>{2 * p, 2 * p + 1}));
-                    }
-                  // Every staged key fragment feeds rowTiles mma.sync.
-                  for (int64_t step = 0; step < kSteps; ++step)
-                    for (int64_t tile = 0; tile < kMmaTiles; ++tile)
-                      for (int64_t m = 0; m < rowTiles; ++m) {
-                        ArrayRef<Value> low = pairsOf[2 * m],
-                                        high = pairsOf[2 * m + 1];
-                        acc[m][tile] =
-                            mma({low[2 * step], high[2 * step],
-                                 low[2 * step + 1], high[2 * step + 1]},
-                                {keyPairs[tile][2 * step],
-                                 keyPairs[tile][2 * step + 1]},
-                                acc[m][tile], element);
-                      }
-                }
-
-                // Steps wholly inside the span and below the window need no
-                // masks: rows past G*w have zero queries and zero weights.
-                Value unmaskedEnd =
-                    tokenPass ? spanEnd : b.min(spanEnd, b.add(prefix, one32));
-                Value unmasked =
-                    b.cmp(Pred::sle, b.add(key0, step), unmaskedEnd);
-                auto finish = [&](bool masked) -> SmallVector<Value> {
-                  SmallVector<Value> next(iters.begin(),
-                                          iters.begin() + 2 * laneRows);
-                  // This step's logits per row (statistics pass).
-                  SmallVector<SmallVector<Value>> stepLogits(laneRows);
-                  for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
-                    // Accumulator i: row `group + 8 * (i / 2)`, key
-                    // `2 * quad + i % 2` of the tile.
-                    Value key =
-                        b.add(key0, b.toI32(b.add(b.index(8 * tile),
-                                                  b.mul(quad, b.index(2)))));
-                    Value keys[2] = {key, b.add(key, one32)};
-                    Value sums[2] = {b.f32(0.0), b.f32(0.0)};
-                    for (int64_t half = 0; half < laneRows; ++half) {
-                      for (int64_t c = 0; c < 2; ++c) {
-                        // The raw logit: the scale is positive, so the
-                        // maxima are taken before it is applied.
-                        Value x = acc[half / 2][tile][2 * (half % 2) + c];
-                        Value valid;
-                        if (masked)
-                          valid = b.andI(real[half],
-                                         b.cmp(Pred::slt, keys[c], spanEnd));
-                        if (tokenPass) {
-                          Value p =
-                              b.mulf(exp2ScaledDiff(x, scale, statMax[half]),
-                                     statScale[half]);
-                          if (masked)
-                            p = b.select(valid, p, b.f32(0.0));
-                          sums[c] = b.addf(sums[c], p);
-                          continue;
-                        }
-                        if (masked)
-                          x = b.select(
-                              b.andI(valid, b.cmp(Pred::sle, keys[c],
-                                                  lastVisible[half])),
-                              x, negInf);
-                        stepLogits[half].push_back(x);
-                      }
-                    }
-                    if (!tokenPass)
-                      continue;
-                    // Sum the 16 rows: lanes with the same quad hold the
-                    // same keys.
-                    for (int64_t c = 0; c < 2; ++c)
-                      for (int64_t offset : {4, 8, 16})
-                        sums[c] = b.addf(sums[c],
-                                         shuffle(b, sums[c], offset,
-                                                 gpu::ShuffleMode::XOR));
-                    b.ifThen(b.cmp(Pred::eq, group, zero), [&]() {
-                      for (int64_t c = 0; c < 2; ++c)
-                        b.store(sums[c], warpSums,
-                                {warp, b.toIndex(b.sub(keys[c], spanStart))});
-                    });
-                  }
-                  // One rescale per step: the running max moves once. The
-                  // four lanes of a row share it, so that it is also the
-                  // reference of the row's chunk partials.
-                  for (int64_t half = 0; half < laneRows && !tokenPass;
-                       ++half) {
-                    Value max = next[2 * half], sum = next[2 * half + 1];
-                    Value stepMax =
-                        treeReduce(stepLogits[half], /*maximum=*/true);
-                    for (int64_t offset : {1, 2})
-                      stepMax = b.maxf(stepMax, shuffle(b, stepMax, offset,
-                                                        gpu::ShuffleMode::XOR));
-                    Value newMax = b.maxf(max, b.mulf(stepMax, scale));
-                    SmallVector<Value> terms;
-                    for (Value x : stepLogits[half])
-                      terms.push_back(exp2ScaledDiff(x, scale, newMax));
-                    next[2 * half] = newMax;
-                    // Else the slot mma sums the terms (below).
-                    if (!sumsBySlotMma)
-                      next[2 * half + 1] =
-                          b.addf(b.mulf(sum, exp2Diff(max, newMax)),
-                                 treeReduce(terms, /*maximum=*/false));
-                    // The terms leave the branch for the chunk slots.
-                    if (chunkSlots)
-                      llvm::append_range(next, terms);
-                  }
-                  return next;
-                };
-                int64_t results =
-                    2 * laneRows + (chunkSlots ? laneRows * 2 * kMmaTiles : 0);
-                SmallVector<Type> statTypes(results, b.getF32Type());
-                SmallVector<Value> next = b.ifThenElse(
-                    statTypes, unmasked, [&]() { return finish(false); },
-                    [&]() { return finish(true); });
-                if (chunkSlots) {
-                  SmallVector<SmallVector<Value>> terms(laneRows);
-                  SmallVector<Value> maxima;
-                  for (int64_t half = 0; half < laneRows; ++half) {
-                    ArrayRef<Value> halfTerms = ArrayRef<Value>(next).slice(
-                        2 * laneRows + half * 2 * kMmaTiles, 2 * kMmaTiles);
-                    terms[half].assign(halfTerms.begin(), halfTerms.end());
-                    maxima.push_back(next[2 * half]);
-                  }
-                  SmallVector<Value> rowSums = addStepToChunkSlots(
-                      partials, warp, group, quad, key0, spanStart, spanEnd,
-                      prefix, terms, maxima);
-                  next.resize(2 * laneRows);
-                  for (auto [half, rowSum] : llvm::enumerate(rowSums)) {
-                    Value rescaled =
-                        b.mulf(next[2 * half + 1],
-                               exp2Diff(iters[2 * half], next[2 * half]));
-                    next[2 * half + 1] =
-                        b.addf(rescaled, b.mulf(rowSum, sumWeight));
-                  }
-                }
-                waitForNextStep(copies);
-                next.push_back(b.select(b.cmp(Pred::eq, stage32, lastStage),
-                                        b.i32(0), b.add(stage32, one32)));
-                return next;
-              });
-
-          if (tokenPass) {
-            gpu::BarrierOp::create(b);
-            b.forLoop(thread, b.sub(span.end, span.start), block, [&](Value e) {
-              Value total = b.f32(0.0);
-              for (int64_t w = 0; w < mmaWarps; ++w)
-                total = b.addf(total, b.load(warpSums, {b.index(w), e}));
-              b.store(total, tokenSums,
-                      {batch, kvHead, rowGroup, b.add(span.start, e)});
-            });
-            return;
-          }
-          // Combine the statistics of the four lanes that share a row.
-          for (int64_t half = 0; half < laneRows; ++half) {
-            Value max = stats[2 * half], sum = stats[2 * half + 1];
-            for (int64_t offset : {1, 2}) {
-              SmallVector<Value> both = combineStatistics(
-                  max, sum, shuffle(b, max, offset, gpu::ShuffleMode::XOR),
-                  shuffle(b, sum, offset, gpu::ShuffleMode::XOR));
-              max = both[0];
-              sum = both[1];
-            }
-            b.ifThen(b.andI(real[half], b.cmp(Pred::eq, quad, zero)), [&]() {
-              b.store(max, spanMax, {batch, kvHead, rows[half], spanIndex});
-              b.store(sum, spanSum, {batch, kvHead, rows[half], spanIndex});
-            });
-            if (chunkSlots)
-              b.ifThen(b.cmp(Pred::eq, quad, zero), [&]() {
-                b.store(max, partials.rowMaxima,
-                        {warp, b.add(group, b.index(8 * half))});
-              });
-          }
-          if (!chunkSlots)
-            return;
-          // The chunk slots, relative to the span's maximum (the rows'
-          // running maximum after the last step); the combine kernel's
-          // shares take avg_pool1d's 1/p and the keys' weight.
-          NVVM::SyncWarpOp::create(b, b.i32(-1));
-          b.forLoop(zero, b.index(warpRows), one, [&](Value row) {
-            Value queryRow = queryRowOf(row);
-            b.ifThen(b.cmp(Pred::slt, queryRow, numQueries), [&]() {
-              Value max = b.load(partials.rowMaxima, {warp, row});
-              b.forLoop(
-                  lane, b.index(slotsPerSpan), b.index(kWarpSize),
-                  [&](Value slot) {
-                    Value value = slotSumRelativeTo(
-                        b.load(partials.slots, {warp, row, slot}), max);
-                    b.store(arith::TruncFOp::create(b, b.getBF16Type(), value),
-                            chunkPartials,
-                            {batch, kvHead, spanIndex, queryRow, slot});
-                  });
-            });
-          });
-        });
+        block.rowGroup = launchOp.getBlockIds().x;
+        block.spanIndex = launchOp.getBlockIds().y;
+        block.kvHead = b.rem(launchOp.getBlockIds().z, kvHeads);
+        block.batch = b.div(launchOp.getBlockIds().z, kvHeads);
+        block.thread = launchOp.getThreadIds().x;
+        block.lane = b.rem(block.thread, b.index(kWarpSize));
+        block.warp = b.div(block.thread, b.index(kWarpSize));
+        block.group = b.div(block.lane, b.index(4));
+        block.quad = b.rem(block.lane, b.index(4));
+        block.span = spanBounds(block.batch, block.spanIndex, tokenPass);
+        b.ifThen(block.span.active, [&]() { emitScoreSpan(block, launchOp); });
       },
       slotBytes);
+}
+
+void ChunkScoreGPULowering::emitScoreSpan(ScoreBlock &block,
+                                          gpu::LaunchOp launchOp) {
+  MLIRContext *ctx = b.getContext();
+  block.prefix = b.toI32(block.span.prefix);
+  block.spanStart = b.toI32(block.span.start);
+  block.spanEnd = b.toI32(block.span.end);
+  block.firstRow = b.mul(block.rowGroup, b.index(rowsPerMmaBlock));
+  loadQueryRows(block);
+  if (block.tokenPass)
+    for (int64_t half = 0; half < laneRows; ++half) {
+      Value row = block.rows[half];
+      block.statMax.push_back(b.load(rowMax, {block.batch, block.kvHead, row}));
+      block.statScale.push_back(b.select(
+          block.real[half], b.load(rowScale, {block.batch, block.kvHead, row}),
+          b.f32(0.0)));
+    }
+  block.keyTiles = launchOp.getWorkgroupAttributions()[0];
+  if (block.tokenPass)
+    block.warpSums = launchOp.getWorkgroupAttributions()[1];
+  if (block.chunkSlots) {
+    auto slotsType = workgroupBuffer(
+        ctx, {mmaWarps, warpRows(), chunkSlotStride(slotsPerSpan)},
+        VectorType::get({2}, b.getF32Type()));
+    auto dynamicShared = gpu::DynamicSharedMemoryOp::create(
+        b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                           MemRefLayoutAttrInterface(),
+                           slotsType.getMemorySpace()));
+    Value slots = memref::ViewOp::create(b, slotsType, dynamicShared,
+                                         b.index(0), ValueRange{});
+    block.partials = {launchOp.getWorkgroupAttributions()[1], slots};
+    // Empty slots; the first step's barrier orders this before other lanes
+    // add to them.
+    Value empty = slotValue(b.f32(0.0), b.f32(kNoMaximum));
+    b.forLoop(block.lane, b.index(warpRows() * slotsPerSpan),
+              b.index(kWarpSize), [&](Value e) {
+                Value row = b.div(e, b.index(slotsPerSpan));
+                Value slot = b.rem(e, b.index(slotsPerSpan));
+                b.store(empty, block.partials.slots, {block.warp, row, slot});
+              });
+  }
+  if (warpgroupMma)
+    block.keyDescriptor = warpgroupDescriptor(
+        b, memref::ExtractAlignedPointerAsIndexOp::create(b, block.keyTiles));
+
+  Value prologue;
+  for (int64_t stage = 0; stage + 1 < keyStages; ++stage)
+    prologue = copyKeyStep(
+        block, b.add(block.spanStart, b.i32(stage * kMmaKeysPerStep)),
+        b.index(stage));
+  waitForKeyStep(prologue);
+  // With the step's row sums from the slot mma, the lanes with quad 3 hold
+  // them (see addStepToChunkSlots) and keep the running sums, the others
+  // keep 0.
+  if (block.chunkSlots && rowSumsBySlotMma())
+    block.sumWeight =
+        b.select(b.cmp(Pred::eq, block.quad, b.index(3)),
+                 b.f32(1.0 / static_cast<double>(slotCountUnit())), b.f32(0.0));
+  // Per lane row its running (maximum, sum), then the stage of the step.
+  Value noMax = b.f32(kNoMaximum);
+  SmallVector<Value> inits;
+  for (int64_t half = 0; half < laneRows; ++half)
+    llvm::append_range(inits, ArrayRef<Value>{noMax, b.f32(0.0)});
+  inits.push_back(b.i32(0));
+  SmallVector<Value> stats =
+      b.forLoop(block.spanStart, block.spanEnd, b.i32(kMmaKeysPerStep), inits,
+                [&](Value key0, ValueRange iters) {
+                  return scoreStep(block, key0, iters);
+                });
+
+  if (block.tokenPass) {
+    writeTokenSums(block);
+    return;
+  }
+  writeSpanStatistics(block, stats);
+  if (block.chunkSlots)
+    writeChunkPartials(block);
+}
+
+Value ChunkScoreGPULowering::queryRowOf(const ScoreBlock &block,
+                                        Value rowInWarp) {
+  // The warp's rows are consecutive, except with the warpgroup mma of two
+  // row tiles, whose row tile m of warp w of a warpgroup is rows 64m + 16w
+  // to 64m + 16w + 15 of the warpgroup's.
+  if (!warpgroupMma || rowTiles == 1)
+    return b.add(
+        b.add(block.firstRow, b.mul(block.warp, b.index(kMmaRows * rowTiles))),
+        rowInWarp);
+  Value sixteen = b.index(kMmaRows);
+  Value warpgroupRow =
+      b.mul(b.div(block.warp, b.index(4)), b.index(4 * kMmaRows * rowTiles));
+  Value tileRow = b.add(b.mul(b.div(rowInWarp, sixteen), b.index(4 * kMmaRows)),
+                        b.mul(b.rem(block.warp, b.index(4)), sixteen));
+  return b.add(b.add(block.firstRow, warpgroupRow),
+               b.add(tileRow, b.rem(rowInWarp, sixteen)));
+}
+
+void ChunkScoreGPULowering::loadQueryRows(ScoreBlock &block) {
+  Value q = op.getQueries();
+  Type element = keyElementType();
+  // Lane (g, t) of a warp holds, for each 16-byte load j, features
+  // [32j + 8t, 32j + 8t + 8) of a row as four pairs. mma.sync k-step s takes
+  // pairs 2s and 2s + 1 as the lane's two k-pairs: a fixed permutation of
+  // the features, the same for queries and keys, so the dot products are
+  // unchanged and every key row is read with 16-byte loads. The warpgroup
+  // mma reads the keys' features in order, and takes the queries' so: k-step
+  // s takes pairs 2s and 2s + 1, features 16s + 2 * quad and 8 more.
+  int64_t loads = headDim / kMmaFeatureStride;
+  auto pairType = VectorType::get({2}, element);
+  auto rowType = VectorType::get({8}, element);
+  block.queryPairs.resize(laneRows);
+  for (int64_t half = 0; half < laneRows; ++half) {
+    Value row = queryRowOf(block, b.add(block.group, b.index(8 * half)));
+    Value isReal = b.cmp(Pred::slt, row, numQueries);
+    Value safe = b.min(row, b.sub(numQueries, one));
+    Value head = b.add(b.mul(block.kvHead, groupSize), b.div(safe, window));
+    Value query = b.rem(safe, window);
+    block.rows.push_back(safe);
+    block.real.push_back(isReal);
+    block.lastVisible.push_back(b.add(block.prefix, b.toI32(query)));
+    SmallVector<Value> &pairs = block.queryPairs[half];
+    if (warpgroupMma) {
+      Value zeros = vector::BroadcastOp::create(
+          b, pairType,
+          arith::ConstantOp::create(b, b.getFloatAttr(element, 0.0)));
+      for (int64_t p = 0; p < 4 * loads; ++p) {
+        Value feature = b.add(b.index(8 * p), b.mul(block.quad, b.index(2)));
+        Value data =
+            alignedLoad(b, pairType, q, {block.batch, head, query, feature}, 4);
+        pairs.push_back(b.select(isReal, data, zeros));
+      }
+      continue;
+    }
+    Value zeros = vector::BroadcastOp::create(
+        b, rowType, arith::ConstantOp::create(b, b.getFloatAttr(element, 0.0)));
+    for (int64_t j = 0; j < loads; ++j) {
+      Value feature =
+          b.add(b.index(kMmaFeatureStride * j), b.mul(block.quad, b.index(8)));
+      Value data = alignedLoad(
+          b, rowType, q, {block.batch, head, query, feature}, kVectorBytes);
+      data = b.select(isReal, data, zeros);
+      for (int64_t p = 0; p < 4; ++p)
+        pairs.push_back(vector::ShuffleOp::create(
+            b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
+    }
+  }
+}
+
+Value ChunkScoreGPULowering::copyKeyStep(const ScoreBlock &block, Value key0,
+                                         Value stage) {
+  // One step's key rows, copied by the whole block with coalesced 16-byte
+  // cp.async (global to shared, no registers): this thread's share, as one
+  // group. Rows past the span reread its last key; the steps that start
+  // past it (the ring's last refills) read nothing and stage zeros.
+  MLIRContext *ctx = b.getContext();
+  int64_t rowVectors = headDim / 8;
+  int64_t loadsPerThread =
+      kMmaKeysPerStep * rowVectors / (mmaWarps * kWarpSize);
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(ctx);
+  SmallVector<Value> copies;
+  Value elements =
+      b.select(b.cmp(Pred::slt, key0, block.spanEnd), b.index(8), b.index(0));
+  for (int64_t i = 0; i < loadsPerThread; ++i) {
+    Value e = b.add(block.thread, b.index(i * mmaWarps * kWarpSize));
+    Value row, column;
+    std::array<Value, 2> target;
+    if (warpgroupMma) {
+      // Eight lanes copy one column of eight keys: 128 contiguous bytes of
+      // shared memory, one core matrix.
+      Value eight = b.index(8);
+      row = b.add(b.rem(e, eight),
+                  b.mul(b.div(e, b.index(8 * rowVectors)), eight));
+      column = b.rem(b.div(e, eight), b.index(rowVectors));
+      target = warpgroupStagedKey(b, headDim, row, column);
+    } else {
+      row = b.div(e, b.index(rowVectors));
+      column = b.rem(e, b.index(rowVectors));
+      target = {row,
+                b.mul(stagedKeyColumn(b, rowVectors, row, column), b.index(8))};
+    }
+    Value key = b.add(key0, b.toI32(row));
+    Value safe = b.toIndex(b.min(key, b.sub(block.spanEnd, b.i32(1))));
+    copies.push_back(nvgpu::DeviceAsyncCopyOp::create(
+        b, tokenType, block.keyTiles, ValueRange{stage, target[0], target[1]},
+        op.getKeys(),
+        cacheIndex(layout, block.batch, block.kvHead, safe,
+                   b.mul(column, b.index(8))),
+        b.getIndexAttr(8), elements,
+        /*bypassL1=*/b.getUnitAttr()));
+  }
+  return nvgpu::DeviceAsyncCreateGroupOp::create(b, tokenType, copies);
+}
+
+void ChunkScoreGPULowering::waitForKeyStep(Value copies) {
+  // Waits until at most keyStages - 2 of this thread's copies after the one
+  // the next step uses are in flight.
+  MLIRContext *ctx = b.getContext();
+  nvgpu::DeviceAsyncWaitOp::create(b, copies,
+                                   b.getI32IntegerAttr(keyStages - 2));
+  // wgmma reads shared memory through the async proxy: the copies' writes
+  // (generic proxy) need a proxy fence before the barrier that precedes the
+  // reads.
+  if (warpgroupMma)
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+}
+
+ChunkScoreGPULowering::StepLogits
+ChunkScoreGPULowering::warpgroupMmaLogits(const ScoreBlock &block,
+                                          Value stage) {
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  int64_t stageBytes =
+      kMmaKeysPerStep * headDim * keyElementType().getIntOrFloatBitWidth() / 8;
+  Value stageDescriptor =
+      b.add(block.keyDescriptor, b.mul(stage, b.index(stageBytes / 16)));
+  // One chain of k-steps per row tile, on the same keys.
+  SmallVector<Value> results(rowTiles);
+  for (int64_t s = 0; s < mmaKSteps(); ++s) {
+    // The step's 16-byte columns 2s and 2s + 1.
+    int64_t columns = kWarpgroupMmaDepth / 8;
+    int64_t offset = columns * s * kMmaTiles * kCoreMatrixBytes;
+    Value descriptor = b.fromIndex(b.add(stageDescriptor, b.index(offset / 16)),
+                                   b.getI64Type());
+    for (int64_t m = 0; m < rowTiles; ++m)
+      results[m] = warpgroupMmaStep(b, queryFragment(block, m, s), descriptor,
+                                    results[m], keyElementType());
+  }
+  // The accumulators of each 16-row tile of 8-key tiles, as mma.sync's.
+  SmallVector<Value> fields = warpgroupMmaWait(b, results);
+  StepLogits acc(rowTiles, SmallVector<SmallVector<Value>>(kMmaTiles));
+  for (int64_t m = 0; m < rowTiles; ++m)
+    for (int64_t tile = 0; tile < kMmaTiles; ++tile)
+      for (int64_t i = 0; i < 4; ++i)
+        acc[m][tile].push_back(fields[(m * kMmaTiles + tile) * 4 + i]);
+  return acc;
+}
+
+ChunkScoreGPULowering::StepLogits
+ChunkScoreGPULowering::mmaSyncLogits(const ScoreBlock &block, Value stage) {
+  int64_t rowVectors = headDim / 8;
+  auto rowType = VectorType::get({8}, keyElementType());
+  StepLogits acc(rowTiles, SmallVector<SmallVector<Value>>(
+                               kMmaTiles, SmallVector<Value>(4, b.f32(0.0))));
+  SmallVector<SmallVector<Value>> keyPairs(kMmaTiles);
+  for (int64_t tile = 0; tile < kMmaTiles; ++tile)
+    for (int64_t j = 0; j < headDim / kMmaFeatureStride; ++j) {
+      Value row = b.add(b.index(8 * tile), block.group);
+      Value column = stagedKeyColumn(
+          b, rowVectors, row,
+          b.add(b.index(kMmaFeatureStride / 8 * j), block.quad));
+      Value data =
+          alignedLoad(b, rowType, block.keyTiles,
+                      {stage, row, b.mul(column, b.index(8))}, kVectorBytes);
+      for (int64_t p = 0; p < 4; ++p)
+        keyPairs[tile].push_back(vector::ShuffleOp::create(
+            b, data, data, ArrayRef<int64_t>{2 * p, 2 * p + 1}));
+    }
+  // Every staged key fragment feeds rowTiles mma.sync.
+  for (int64_t s = 0; s < mmaKSteps(); ++s)
+    for (int64_t tile = 0; tile < kMmaTiles; ++tile)
+      for (int64_t m = 0; m < rowTiles; ++m)
+        acc[m][tile] = mma(queryFragment(block, m, s),
+                           {keyPairs[tile][2 * s], keyPairs[tile][2 * s + 1]},
+                           acc[m][tile], keyElementType());
+  return acc;
+}
+
+SmallVector<Value> ChunkScoreGPULowering::queryFragment(const ScoreBlock &block,
+                                                        int64_t rowTile,
+                                                        int64_t kStep) {
+  ArrayRef<Value> low = block.queryPairs[2 * rowTile],
+                  high = block.queryPairs[2 * rowTile + 1];
+  return {low[2 * kStep], high[2 * kStep], low[2 * kStep + 1],
+          high[2 * kStep + 1]};
+}
+
+SmallVector<Value> ChunkScoreGPULowering::scoreStep(const ScoreBlock &block,
+                                                    Value key0,
+                                                    ValueRange iters) {
+  // The stages form a ring: this step's keys are in stage `stage`, and the
+  // copy of step + keyStages - 1 goes to the stage before it, which every
+  // warp finished reading (the previous step) before this barrier. The
+  // barrier also makes every thread's completed copies visible to the
+  // block.
+  Value stage32 = iters[2 * laneRows];
+  Value stage = b.toIndex(stage32);
+  Value lastStage = b.i32(keyStages - 1);
+  gpu::BarrierOp::create(b);
+  Value refill = b.select(b.cmp(Pred::eq, stage32, b.i32(0)), lastStage,
+                          b.sub(stage32, b.i32(1)));
+  Value copies =
+      copyKeyStep(block, b.add(key0, b.i32((keyStages - 1) * kMmaKeysPerStep)),
+                  b.toIndex(refill));
+  StepLogits acc = warpgroupMma ? warpgroupMmaLogits(block, stage)
+                                : mmaSyncLogits(block, stage);
+
+  // Steps wholly inside the span and below the window need no masks: rows
+  // past G*w have zero queries and zero weights.
+  Value unmaskedEnd = block.tokenPass
+                          ? block.spanEnd
+                          : b.min(block.spanEnd, b.add(block.prefix, b.i32(1)));
+  Value unmasked =
+      b.cmp(Pred::sle, b.add(key0, b.i32(kMmaKeysPerStep)), unmaskedEnd);
+  int64_t results =
+      2 * laneRows + (block.chunkSlots ? laneRows * 2 * kMmaTiles : 0);
+  SmallVector<Type> statTypes(results, b.getF32Type());
+  SmallVector<Value> next = b.ifThenElse(
+      statTypes, unmasked,
+      [&]() { return stepStatistics(block, acc, key0, iters, false); },
+      [&]() { return stepStatistics(block, acc, key0, iters, true); });
+  if (block.chunkSlots) {
+    SmallVector<SmallVector<Value>> terms(laneRows);
+    SmallVector<Value> maxima;
+    for (int64_t half = 0; half < laneRows; ++half) {
+      ArrayRef<Value> halfTerms = ArrayRef<Value>(next).slice(
+          2 * laneRows + half * 2 * kMmaTiles, 2 * kMmaTiles);
+      terms[half].assign(halfTerms.begin(), halfTerms.end());
+      maxima.push_back(next[2 * half]);
+    }
+    SmallVector<Value> rowSums = addStepToChunkSlots(
+        block.partials, block.warp, block.group, block.quad, key0,
+        block.spanStart, block.spanEnd, block.prefix, terms, maxima);
+    next.resize(2 * laneRows);
+    for (auto [half, rowSum] : llvm::enumerate(rowSums)) {
+      Value rescaled =
+          b.mulf(next[2 * half + 1], exp2Diff(iters[2 * half], next[2 * half]));
+      next[2 * half + 1] = b.addf(rescaled, b.mulf(rowSum, block.sumWeight));
+    }
+  }
+  waitForKeyStep(copies);
+  next.push_back(b.select(b.cmp(Pred::eq, stage32, lastStage), b.i32(0),
+                          b.add(stage32, b.i32(1))));
+  return next;
+}
+
+SmallVector<Value>
+ChunkScoreGPULowering::stepStatistics(const ScoreBlock &block,
+                                      const StepLogits &acc, Value key0,
+                                      ValueRange iters, bool masked) {
+  SmallVector<Value> next(iters.begin(), iters.begin() + 2 * laneRows);
+  // This step's logits per row (statistics pass).
+  SmallVector<SmallVector<Value>> stepLogits(laneRows);
+  for (int64_t tile = 0; tile < kMmaTiles; ++tile) {
+    // Accumulator i: row `group + 8 * (i / 2)`, key `2 * quad + i % 2` of
+    // the tile.
+    Value key = b.add(
+        key0, b.toI32(b.add(b.index(8 * tile), b.mul(block.quad, b.index(2)))));
+    Value keys[2] = {key, b.add(key, b.i32(1))};
+    Value sums[2] = {b.f32(0.0), b.f32(0.0)};
+    for (int64_t half = 0; half < laneRows; ++half) {
+      for (int64_t c = 0; c < 2; ++c) {
+        // The raw logit: the scale is positive, so the maxima are taken
+        // before it is applied.
+        Value x = acc[half / 2][tile][2 * (half % 2) + c];
+        Value valid;
+        if (masked)
+          valid = b.andI(block.real[half],
+                         b.cmp(Pred::slt, keys[c], block.spanEnd));
+        if (block.tokenPass) {
+          Value p = b.mulf(exp2ScaledDiff(x, block.scale, block.statMax[half]),
+                           block.statScale[half]);
+          if (masked)
+            p = b.select(valid, p, b.f32(0.0));
+          sums[c] = b.addf(sums[c], p);
+          continue;
+        }
+        if (masked)
+          x = b.select(
+              b.andI(valid, b.cmp(Pred::sle, keys[c], block.lastVisible[half])),
+              x, block.negInf);
+        stepLogits[half].push_back(x);
+      }
+    }
+    if (!block.tokenPass)
+      continue;
+    // Sum the 16 rows: lanes with the same quad hold the same keys.
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t offset : {4, 8, 16})
+        sums[c] =
+            b.addf(sums[c], shuffle(b, sums[c], offset, gpu::ShuffleMode::XOR));
+    b.ifThen(b.cmp(Pred::eq, block.group, zero), [&]() {
+      for (int64_t c = 0; c < 2; ++c)
+        b.store(sums[c], block.warpSums,
+                {block.warp, b.toIndex(b.sub(keys[c], block.spanStart))});
+    });
+  }
+  // One rescale per step: the running max moves once. The four lanes of a
+  // row share it, so that it is also the reference of the row's chunk
+  // partials.
+  for (int64_t half = 0; half < laneRows && !block.tokenPass; ++half) {
+    Value max = next[2 * half], sum = next[2 * half + 1];
+    Value stepMax = treeReduce(stepLogits[half], /*maximum=*/true);
+    for (int64_t offset : {1, 2})
+      stepMax =
+          b.maxf(stepMax, shuffle(b, stepMax, offset, gpu::ShuffleMode::XOR));
+    Value newMax = b.maxf(max, b.mulf(stepMax, block.scale));
+    SmallVector<Value> terms;
+    for (Value x : stepLogits[half])
+      terms.push_back(exp2ScaledDiff(x, block.scale, newMax));
+    next[2 * half] = newMax;
+    // Else the slot mma sums the terms (scoreStep).
+    if (!block.sumWeight)
+      next[2 * half + 1] = b.addf(b.mulf(sum, exp2Diff(max, newMax)),
+                                  treeReduce(terms, /*maximum=*/false));
+    // The terms leave the branch for the chunk slots.
+    if (block.chunkSlots)
+      llvm::append_range(next, terms);
+  }
+  return next;
+}
+
+void ChunkScoreGPULowering::writeTokenSums(const ScoreBlock &block) {
+  gpu::BarrierOp::create(b);
+  Value blockThreads = b.index(mmaWarps * kWarpSize);
+  b.forLoop(block.thread, b.sub(block.span.end, block.span.start), blockThreads,
+            [&](Value e) {
+              Value total = b.f32(0.0);
+              for (int64_t w = 0; w < mmaWarps; ++w)
+                total = b.addf(total, b.load(block.warpSums, {b.index(w), e}));
+              b.store(total, tokenSums,
+                      {block.batch, block.kvHead, block.rowGroup,
+                       b.add(block.span.start, e)});
+            });
+}
+
+void ChunkScoreGPULowering::writeSpanStatistics(const ScoreBlock &block,
+                                                ValueRange stats) {
+  // Combine the statistics of the four lanes that share a row.
+  for (int64_t half = 0; half < laneRows; ++half) {
+    Value max = stats[2 * half], sum = stats[2 * half + 1];
+    for (int64_t offset : {1, 2}) {
+      SmallVector<Value> both = combineStatistics(
+          max, sum, shuffle(b, max, offset, gpu::ShuffleMode::XOR),
+          shuffle(b, sum, offset, gpu::ShuffleMode::XOR));
+      max = both[0];
+      sum = both[1];
+    }
+    Value row = block.rows[half];
+    b.ifThen(b.andI(block.real[half], b.cmp(Pred::eq, block.quad, zero)),
+             [&]() {
+               b.store(max, spanMax,
+                       {block.batch, block.kvHead, row, block.spanIndex});
+               b.store(sum, spanSum,
+                       {block.batch, block.kvHead, row, block.spanIndex});
+             });
+    if (block.chunkSlots)
+      b.ifThen(b.cmp(Pred::eq, block.quad, zero), [&]() {
+        b.store(max, block.partials.rowMaxima,
+                {block.warp, b.add(block.group, b.index(8 * half))});
+      });
+  }
+}
+
+void ChunkScoreGPULowering::writeChunkPartials(const ScoreBlock &block) {
+  // The chunk slots, relative to the span's maximum (the rows' running
+  // maximum after the last step); the combine kernel's shares take
+  // avg_pool1d's 1/p and the keys' weight.
+  NVVM::SyncWarpOp::create(b, b.i32(-1));
+  b.forLoop(zero, b.index(warpRows()), one, [&](Value row) {
+    Value queryRow = queryRowOf(block, row);
+    b.ifThen(b.cmp(Pred::slt, queryRow, numQueries), [&]() {
+      Value max = b.load(block.partials.rowMaxima, {block.warp, row});
+      b.forLoop(block.lane, b.index(slotsPerSpan), b.index(kWarpSize),
+                [&](Value slot) {
+                  Value value = slotSumRelativeTo(
+                      b.load(block.partials.slots, {block.warp, row, slot}),
+                      max);
+                  b.store(arith::TruncFOp::create(b, b.getBF16Type(), value),
+                          chunkPartials,
+                          {block.batch, block.kvHead, block.spanIndex, queryRow,
+                           slot});
+                });
+    });
+  });
 }
 
 SmallVector<Value> ChunkScoreGPULowering::addStepToChunkSlots(
@@ -1541,7 +1638,7 @@ SmallVector<Value> ChunkScoreGPULowering::addStepToChunkSlots(
   int64_t chunk = policy.getChunkSize();
   int64_t reach = poolReach();
   int64_t slotTiles = llvm::divideCeil(stepSlots(), kSlotsPerMmaTile);
-  // Positions are i32 (see emitTensorCoreScoreKernel): the chunk numbers
+  // Positions are i32 (see ScoreBlock): the chunk numbers
   // below are a few 32-bit instructions per step, where index (64-bit)
   // divisions by the chunk size take a dozen.
   Value zero32 = b.i32(0), one32 = b.i32(1);
