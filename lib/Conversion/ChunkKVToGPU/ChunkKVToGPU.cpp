@@ -2119,6 +2119,37 @@ private:
   /// Issues the loads of `tiles` tiles; `keys` stays empty.
   TileKeys loadScores(Value batch, Value tile0, Value thread, Value numChunks,
                       int64_t tiles);
+  /// The block of one sequence: its shared buffers (a 256-bin histogram,
+  /// the block scans' warp sums, values broadcast to the block), its place,
+  /// and (chooseChunks) what it chooses from.
+  struct SequenceBlock {
+    Value histogram, warpSums, common;
+    Value batch, thread, isFirst;
+    /// The thread's lane (i32).
+    Value lane;
+    /// Chunks to choose from; the sequence's last chunk and how many tokens
+    /// it lacks of a whole chunk.
+    Value numChunks, lastChunk, lastShortfall;
+    /// The ordered key of the last chunk chosen and how many keys equal to
+    /// it are taken (i32).
+    Value threshold, numEqual;
+  };
+  /// Chooses the chunks of a sequence that keeps part of its tokens: ids
+  /// ascending, and the kept length.
+  void chooseChunks(SequenceBlock &seq, Value length);
+  /// Radix pass `pass` over the keys: `state` is (prefix, mask, remaining)
+  /// after the previous passes, as is the result for the next.
+  SmallVector<Value> radixPass(const SequenceBlock &seq, Value pass,
+                               ValueRange state);
+  /// Adds the digit at `shift` of each key of tile `j` of `tile` that has
+  /// `prefix` under `mask` to the histogram.
+  void countDigits(const SequenceBlock &seq, const TileKeys &tile, int64_t j,
+                   Value prefix, Value mask, Value shift);
+  /// Takes the chosen chunks of the tile at `tile0` in index order; `iters`
+  /// are (ids written, equal keys taken, the tile's scores), the result the
+  /// same for the next tile.
+  SmallVector<Value> takeTile(const SequenceBlock &seq, Value tile0,
+                              ValueRange iters);
 
   KernelBuilder &b;
   TopkChunksOp op;
@@ -2157,212 +2188,230 @@ void TopkGPULowering::emit() {
   Type i32 = b.getI32Type();
   Value zero = b.index(0), one = b.index(1);
   Value block = b.index(kScanBlockSize);
-  Value tileSize = b.index(kScanBlockSize * kTopkChunksPerThread);
   Value scores = op.getScores(), ids = op.getChunkIdsInit();
   Value kept = op.getKeptLengthsInit();
   Type idType = getElementTypeOrSelf(ids.getType());
   Type lengthType = getElementTypeOrSelf(kept.getType());
-  Value maxChunks = b.dim(scores, 1), maxChosen = b.dim(ids, 1);
+  Value maxChosen = b.dim(ids, 1);
   SmallVector<Type> shared = {
-      workgroupBuffer(ctx, {256}, i32),                       // histogram
+      workgroupBuffer(ctx, {256}, i32),                        // histogram
       workgroupBuffer(ctx, {kScanBlockSize / kWarpSize}, i32), // scan sums
-      workgroupBuffer(ctx, {4}, i32)};                        // broadcast
+      workgroupBuffer(ctx, {4}, i32)};                         // broadcast
   queue.launch("chunkkv_topk", {b.dim(scores, 0), one, one}, block, shared,
-         [&](gpu::LaunchOp launchOp) {
-    Value histogram = launchOp.getWorkgroupAttributions()[0];
-    Value warpSums = launchOp.getWorkgroupAttributions()[1];
-    Value common = launchOp.getWorkgroupAttributions()[2];
-    Value batch = launchOp.getBlockIds().x;
-    Value thread = launchOp.getThreadIds().x;
-    Value isFirst = b.cmp(Pred::eq, thread, zero);
-    Value lane = b.fromIndex(b.rem(thread, b.index(kWarpSize)), i32);
-    Value length = b.max(b.toIndex(b.load(op.getLengths(), batch)), zero);
-    Value noChunk = b.fromIndex(b.index(-1), idType);
-    b.forLoop(thread, maxChosen, block,
-              [&](Value i) { b.store(noChunk, ids, {batch, i}); });
-    gpu::BarrierOp::create(b);
-    Value keepsWhole = formulas.keepsWhole(length);
-    b.ifThen(b.andI(keepsWhole, isFirst), [&]() {
-      b.store(b.fromIndex(length, lengthType), kept, batch);
-    });
-    b.ifThen(arith::XOrIOp::create(b, keepsWhole, b.boolean(true)), [&]() {
-      Value numChunks = b.min(formulas.numChunks(length), maxChunks);
-      Value count = b.min(formulas.numSelected(length),
-                          b.min(maxChosen, numChunks));
-      Value scored = formulas.scoredLength(length);
-      Value chunk = b.index(formulas.chunkSize());
-      Value lastChunk = b.sub(formulas.numChunks(length), one);
-      Value lastShortfall =
-          b.sub(chunk, b.sub(scored, b.mul(lastChunk, chunk)));
-      // Radix select: after pass p, `prefix` holds the top 8(p+1) bits of
-      // the k-th largest key and `remaining` how many keys with that prefix
-      // are still to take.
-      auto radixSelect = [&]() -> SmallVector<Value> {
-        return b.forLoop(
-          zero, b.index(4), one,
-          {b.i32(0), b.i32(0), b.fromIndex(count, i32)},
-          [&](Value pass, ValueRange iters) -> SmallVector<Value> {
-            Value prefix = iters[0], mask = iters[1], remaining = iters[2];
-            Value shift = b.fromIndex(
-                b.sub(b.index(24), b.mul(pass, b.index(8))), i32);
-            b.ifThen(b.cmp(Pred::slt, thread, b.index(256)),
-                     [&]() { b.store(b.i32(0), histogram, thread); });
-            gpu::BarrierOp::create(b);
-            // Counts the keys of tile j of `tile` that have the prefix.
-            auto countTile = [&](const TileKeys &tile, int64_t j) {
-              for (int64_t u = j * kTopkChunksPerThread;
-                   u < (j + 1) * kTopkChunksPerThread; ++u) {
-                Value key = orderedScoreKey(b, tile.scores[u]);
-                Value counted = b.andI(
-                    tile.valid[u], b.cmp(Pred::eq, b.andI(key, mask), prefix));
-                Value digit = b.andI(arith::ShRUIOp::create(b, key, shift),
-                                     b.i32(255));
-                // Scores share their leading bits, so most lanes of a warp
-                // count the same few digits: one atomic per distinct digit,
-                // from its lowest lane, adding how many lanes have it (256
-                // marks a lane that counts nothing).
-                Value peers = NVVM::MatchSyncOp::create(
-                    b, i32, b.i32(-1), b.select(counted, digit, b.i32(256)),
-                    NVVM::MatchSyncKind::any);
-                Value lowerLanes = b.sub(
-                    arith::ShLIOp::create(b, b.i32(1), lane), b.i32(1));
-                Value leads =
-                    b.andI(counted, b.cmp(Pred::eq, b.andI(peers, lowerLanes),
-                                          b.i32(0)));
-                b.ifThen(leads, [&]() {
-                  memref::AtomicRMWOp::create(
-                      b, arith::AtomicRMWKind::addi,
-                      LLVM::CtPopOp::create(b, peers), histogram,
-                      ValueRange{b.toIndex(digit)});
-                });
-              }
-            };
-            // kTopkTilesPerLoad tiles per wait for memory while they are
-            // all below numChunks, then the rest a tile at a time: a last
-            // load of whole tiles past numChunks would cost as much as a
-            // full one.
-            Value loadSize = b.mul(tileSize, b.index(kTopkTilesPerLoad));
-            Value wholeLoads = b.mul(b.div(numChunks, loadSize), loadSize);
-            b.forLoop(zero, wholeLoads, loadSize, [&](Value tile0) {
-              TileKeys tile = loadScores(batch, tile0, thread, numChunks,
-                                         kTopkTilesPerLoad);
-              for (int64_t j = 0; j < kTopkTilesPerLoad; ++j)
-                countTile(tile, j);
-            });
-            b.forLoop(wholeLoads, numChunks, tileSize, [&](Value tile0) {
-              countTile(loadScores(batch, tile0, thread, numChunks, 1), 0);
-            });
-            gpu::BarrierOp::create(b);
-            // Bins from the top: the digit is where the running count
-            // of keys reaches `remaining`.
-            Value isBin = b.cmp(Pred::slt, thread, b.index(256));
-            Value bin = b.sub(b.index(255), b.min(thread, b.index(255)));
-            Value binCount =
-                b.select(isBin, b.load(histogram, bin), b.i32(0));
-            Value through = blockScan(b, binCount, thread, warpSums).first;
-            Value above = b.sub(through, binCount);
-            b.ifThen(b.andI(isBin,
-                            b.andI(b.cmp(Pred::sge, through, remaining),
-                                   b.cmp(Pred::slt, above, remaining))),
-                     [&]() {
-                       b.store(b.fromIndex(bin, i32), common, zero);
-                       b.store(b.sub(remaining, above), common, one);
+               [&](gpu::LaunchOp launchOp) {
+                 SequenceBlock seq;
+                 seq.histogram = launchOp.getWorkgroupAttributions()[0];
+                 seq.warpSums = launchOp.getWorkgroupAttributions()[1];
+                 seq.common = launchOp.getWorkgroupAttributions()[2];
+                 seq.batch = launchOp.getBlockIds().x;
+                 seq.thread = launchOp.getThreadIds().x;
+                 seq.isFirst = b.cmp(Pred::eq, seq.thread, zero);
+                 seq.lane =
+                     b.fromIndex(b.rem(seq.thread, b.index(kWarpSize)), i32);
+                 Value length =
+                     b.max(b.toIndex(b.load(op.getLengths(), seq.batch)), zero);
+                 Value noChunk = b.fromIndex(b.index(-1), idType);
+                 b.forLoop(seq.thread, maxChosen, block, [&](Value i) {
+                   b.store(noChunk, ids, {seq.batch, i});
+                 });
+                 gpu::BarrierOp::create(b);
+                 Value keepsWhole = formulas.keepsWhole(length);
+                 b.ifThen(b.andI(keepsWhole, seq.isFirst), [&]() {
+                   b.store(b.fromIndex(length, lengthType), kept, seq.batch);
+                 });
+                 b.ifThen(arith::XOrIOp::create(b, keepsWhole, b.boolean(true)),
+                          [&]() { chooseChunks(seq, length); });
+               });
+  queue.finish();
+}
+
+void TopkGPULowering::chooseChunks(SequenceBlock &seq, Value length) {
+  Type i32 = b.getI32Type();
+  Value zero = b.index(0), one = b.index(1);
+  Value tileSize = b.index(kScanBlockSize * kTopkChunksPerThread);
+  Value ids = op.getChunkIdsInit(), kept = op.getKeptLengthsInit();
+  Type lengthType = getElementTypeOrSelf(kept.getType());
+  Value maxChunks = b.dim(op.getScores(), 1), maxChosen = b.dim(ids, 1);
+  seq.numChunks = b.min(formulas.numChunks(length), maxChunks);
+  Value count =
+      b.min(formulas.numSelected(length), b.min(maxChosen, seq.numChunks));
+  Value scored = formulas.scoredLength(length);
+  Value chunk = b.index(formulas.chunkSize());
+  seq.lastChunk = b.sub(formulas.numChunks(length), one);
+  seq.lastShortfall = b.sub(chunk, b.sub(scored, b.mul(seq.lastChunk, chunk)));
+  // Radix select: after pass p, `prefix` holds the top 8(p+1) bits of the
+  // k-th largest key and `remaining` how many keys with that prefix are
+  // still to take.
+  auto radixSelect = [&]() -> SmallVector<Value> {
+    return b.forLoop(zero, b.index(4), one,
+                     {b.i32(0), b.i32(0), b.fromIndex(count, i32)},
+                     [&](Value pass, ValueRange iters) {
+                       return radixPass(seq, pass, iters);
                      });
-            gpu::BarrierOp::create(b);
-            Value digit = b.load(common, zero);
-            Value left = b.load(common, one);
-            gpu::BarrierOp::create(b);
-            return {b.orI(prefix, arith::ShLIOp::create(b, digit, shift)),
-                    b.orI(mask, arith::ShLIOp::create(b, b.i32(255), shift)),
-                    left};
-          });
-      };
-      // Without chunks to choose, a threshold no key reaches takes none.
-      SmallVector<Type> selectTypes(3, i32);
-      SmallVector<Value> found = b.ifThenElse(
-          selectTypes, b.cmp(Pred::sgt, count, zero), radixSelect,
-          [&]() -> SmallVector<Value> {
-            return {b.i32(-1), b.i32(-1), b.i32(0)};
-          });
-      Value threshold = found[0], numEqual = found[2];
-      b.ifThen(isFirst, [&]() { b.store(b.i32(0), common, b.index(2)); });
-      gpu::BarrierOp::create(b);
-      // Take chunks in index order, a tile at a time: keys above the
-      // threshold, and the first `numEqual` keys equal to it. Each tile's
-      // scores were loaded during the previous one (the loop carries them).
-      SmallVector<Type> tileTypes(kTopkChunksPerThread, b.getF32Type());
-      SmallVector<Value> firstScores = b.ifThenElse(
-          tileTypes, b.cmp(Pred::sgt, numChunks, zero),
-          [&]() -> SmallVector<Value> {
-            return loadScores(batch, zero, thread, numChunks, 1).scores;
-          },
-          [&]() -> SmallVector<Value> {
-            return SmallVector<Value>(kTopkChunksPerThread, b.f32(0.0));
-          });
-      SmallVector<Value> inits = {b.i32(0), b.i32(0)};
-      llvm::append_range(inits, firstScores);
-      SmallVector<Value> taken = b.forLoop(
-          zero, numChunks, tileSize, inits,
-          [&](Value tile0, ValueRange iters) -> SmallVector<Value> {
-            Value position = iters[0], equalTaken = iters[1];
-            TileKeys next =
-                loadScores(batch, b.add(tile0, tileSize), thread, numChunks, 1);
-            TileKeys tile;
-            addTileChunks(tile, tile0, thread, numChunks);
-            for (Value score : iters.drop_front(2))
-              tile.keys.push_back(orderedScoreKey(b, score));
-            SmallVector<Value> equal, above;
-            Value equalCount = b.i32(0);
-            for (auto [valid, key] : llvm::zip(tile.valid, tile.keys)) {
-              equal.push_back(b.andI(valid, b.cmp(Pred::eq, key, threshold)));
-              above.push_back(b.andI(valid, b.cmp(Pred::ugt, key, threshold)));
-              equalCount = b.add(equalCount,
-                                 arith::ExtUIOp::create(b, i32, equal.back()));
-            }
-            auto [equalEnd, equalTotal] =
-                blockScan(b, equalCount, thread, warpSums);
-            // Equal keys before this thread's, counting earlier tiles.
-            Value equalSeen = b.add(equalTaken, b.sub(equalEnd, equalCount));
-            SmallVector<Value> take;
-            Value takeCount = b.i32(0);
-            for (auto [isEqual, isAbove] : llvm::zip(equal, above)) {
-              take.push_back(b.orI(
-                  isAbove,
-                  b.andI(isEqual, b.cmp(Pred::slt, equalSeen, numEqual))));
-              equalSeen =
-                  b.add(equalSeen, arith::ExtUIOp::create(b, i32, isEqual));
-              takeCount =
-                  b.add(takeCount, arith::ExtUIOp::create(b, i32, take.back()));
-            }
-            auto [takeEnd, takeTotal] =
-                blockScan(b, takeCount, thread, warpSums);
-            Value slot = b.add(position, b.sub(takeEnd, takeCount));
-            for (int64_t u = 0; u < kTopkChunksPerThread; ++u) {
-              Value c = tile.chunks[u], isTaken = take[u];
-              b.ifThen(isTaken, [&]() {
-                b.store(b.fromIndex(c, idType), ids, {batch, b.toIndex(slot)});
-                b.ifThen(b.cmp(Pred::eq, c, lastChunk), [&]() {
-                  b.store(b.fromIndex(lastShortfall, i32), common, b.index(2));
-                });
-              });
-              slot = b.add(slot, arith::ExtUIOp::create(b, i32, isTaken));
-            }
-            SmallVector<Value> results = {b.add(position, takeTotal),
-                                          b.add(equalTaken, equalTotal)};
-            llvm::append_range(results, next.scores);
-            return results;
-          });
-      gpu::BarrierOp::create(b);
-      b.ifThen(isFirst, [&]() {
-        Value tokens = b.sub(b.mul(b.toIndex(taken[0]), chunk),
-                             b.toIndex(b.load(common, b.index(2))));
-        if (formulas.isPaper())
-          tokens = b.add(tokens, b.index(formulas.window()));
-        b.store(b.fromIndex(tokens, lengthType), kept, batch);
+  };
+  // Without chunks to choose, a threshold no key reaches takes none.
+  SmallVector<Type> selectTypes(3, i32);
+  SmallVector<Value> found =
+      b.ifThenElse(selectTypes, b.cmp(Pred::sgt, count, zero), radixSelect,
+                   [&]() -> SmallVector<Value> {
+                     return {b.i32(-1), b.i32(-1), b.i32(0)};
+                   });
+  seq.threshold = found[0];
+  seq.numEqual = found[2];
+  b.ifThen(seq.isFirst, [&]() { b.store(b.i32(0), seq.common, b.index(2)); });
+  gpu::BarrierOp::create(b);
+  // Take chunks in index order, a tile at a time. Each tile's scores were
+  // loaded during the previous one (the loop carries them).
+  SmallVector<Type> tileTypes(kTopkChunksPerThread, b.getF32Type());
+  SmallVector<Value> firstScores = b.ifThenElse(
+      tileTypes, b.cmp(Pred::sgt, seq.numChunks, zero),
+      [&]() -> SmallVector<Value> {
+        return loadScores(seq.batch, zero, seq.thread, seq.numChunks, 1).scores;
+      },
+      [&]() -> SmallVector<Value> {
+        return SmallVector<Value>(kTopkChunksPerThread, b.f32(0.0));
+      });
+  SmallVector<Value> inits = {b.i32(0), b.i32(0)};
+  llvm::append_range(inits, firstScores);
+  SmallVector<Value> taken = b.forLoop(zero, seq.numChunks, tileSize, inits,
+                                       [&](Value tile0, ValueRange iters) {
+                                         return takeTile(seq, tile0, iters);
+                                       });
+  gpu::BarrierOp::create(b);
+  b.ifThen(seq.isFirst, [&]() {
+    Value tokens = b.sub(b.mul(b.toIndex(taken[0]), chunk),
+                         b.toIndex(b.load(seq.common, b.index(2))));
+    if (formulas.isPaper())
+      tokens = b.add(tokens, b.index(formulas.window()));
+    b.store(b.fromIndex(tokens, lengthType), kept, seq.batch);
+  });
+}
+
+SmallVector<Value> TopkGPULowering::radixPass(const SequenceBlock &seq,
+                                              Value pass, ValueRange state) {
+  Type i32 = b.getI32Type();
+  Value zero = b.index(0), one = b.index(1);
+  Value tileSize = b.index(kScanBlockSize * kTopkChunksPerThread);
+  Value prefix = state[0], mask = state[1], remaining = state[2];
+  Value shift = b.fromIndex(b.sub(b.index(24), b.mul(pass, b.index(8))), i32);
+  b.ifThen(b.cmp(Pred::slt, seq.thread, b.index(256)),
+           [&]() { b.store(b.i32(0), seq.histogram, seq.thread); });
+  gpu::BarrierOp::create(b);
+  // kTopkTilesPerLoad tiles per wait for memory while they are all below
+  // numChunks, then the rest a tile at a time: a last load of whole tiles
+  // past numChunks would cost as much as a full one.
+  Value loadSize = b.mul(tileSize, b.index(kTopkTilesPerLoad));
+  Value wholeLoads = b.mul(b.div(seq.numChunks, loadSize), loadSize);
+  b.forLoop(zero, wholeLoads, loadSize, [&](Value tile0) {
+    TileKeys tile = loadScores(seq.batch, tile0, seq.thread, seq.numChunks,
+                               kTopkTilesPerLoad);
+    for (int64_t j = 0; j < kTopkTilesPerLoad; ++j)
+      countDigits(seq, tile, j, prefix, mask, shift);
+  });
+  b.forLoop(wholeLoads, seq.numChunks, tileSize, [&](Value tile0) {
+    countDigits(seq, loadScores(seq.batch, tile0, seq.thread, seq.numChunks, 1),
+                0, prefix, mask, shift);
+  });
+  gpu::BarrierOp::create(b);
+  // Bins from the top: the digit is where the running count of keys
+  // reaches `remaining`.
+  Value isBin = b.cmp(Pred::slt, seq.thread, b.index(256));
+  Value bin = b.sub(b.index(255), b.min(seq.thread, b.index(255)));
+  Value binCount = b.select(isBin, b.load(seq.histogram, bin), b.i32(0));
+  Value through = blockScan(b, binCount, seq.thread, seq.warpSums).first;
+  Value above = b.sub(through, binCount);
+  b.ifThen(b.andI(isBin, b.andI(b.cmp(Pred::sge, through, remaining),
+                                b.cmp(Pred::slt, above, remaining))),
+           [&]() {
+             b.store(b.fromIndex(bin, i32), seq.common, zero);
+             b.store(b.sub(remaining, above), seq.common, one);
+           });
+  gpu::BarrierOp::create(b);
+  Value digit = b.load(seq.common, zero);
+  Value left = b.load(seq.common, one);
+  gpu::BarrierOp::create(b);
+  return {b.orI(prefix, arith::ShLIOp::create(b, digit, shift)),
+          b.orI(mask, arith::ShLIOp::create(b, b.i32(255), shift)), left};
+}
+
+void TopkGPULowering::countDigits(const SequenceBlock &seq,
+                                  const TileKeys &tile, int64_t j, Value prefix,
+                                  Value mask, Value shift) {
+  Type i32 = b.getI32Type();
+  for (int64_t u = j * kTopkChunksPerThread; u < (j + 1) * kTopkChunksPerThread;
+       ++u) {
+    Value key = orderedScoreKey(b, tile.scores[u]);
+    Value counted =
+        b.andI(tile.valid[u], b.cmp(Pred::eq, b.andI(key, mask), prefix));
+    Value digit = b.andI(arith::ShRUIOp::create(b, key, shift), b.i32(255));
+    // Scores share their leading bits, so most lanes of a warp count the
+    // same few digits: one atomic per distinct digit, from its lowest lane,
+    // adding how many lanes have it (256 marks a lane that counts nothing).
+    Value peers = NVVM::MatchSyncOp::create(
+        b, i32, b.i32(-1), b.select(counted, digit, b.i32(256)),
+        NVVM::MatchSyncKind::any);
+    Value lowerLanes =
+        b.sub(arith::ShLIOp::create(b, b.i32(1), seq.lane), b.i32(1));
+    Value leads =
+        b.andI(counted, b.cmp(Pred::eq, b.andI(peers, lowerLanes), b.i32(0)));
+    b.ifThen(leads, [&]() {
+      memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi,
+                                  LLVM::CtPopOp::create(b, peers),
+                                  seq.histogram, ValueRange{b.toIndex(digit)});
+    });
+  }
+}
+
+SmallVector<Value> TopkGPULowering::takeTile(const SequenceBlock &seq,
+                                             Value tile0, ValueRange iters) {
+  Type i32 = b.getI32Type();
+  Value tileSize = b.index(kScanBlockSize * kTopkChunksPerThread);
+  Value ids = op.getChunkIdsInit();
+  Type idType = getElementTypeOrSelf(ids.getType());
+  Value position = iters[0], equalTaken = iters[1];
+  TileKeys next = loadScores(seq.batch, b.add(tile0, tileSize), seq.thread,
+                             seq.numChunks, 1);
+  TileKeys tile;
+  addTileChunks(tile, tile0, seq.thread, seq.numChunks);
+  for (Value score : iters.drop_front(2))
+    tile.keys.push_back(orderedScoreKey(b, score));
+  // Keys above the threshold, and the first numEqual keys equal to it.
+  SmallVector<Value> equal, above;
+  Value equalCount = b.i32(0);
+  for (auto [valid, key] : llvm::zip(tile.valid, tile.keys)) {
+    equal.push_back(b.andI(valid, b.cmp(Pred::eq, key, seq.threshold)));
+    above.push_back(b.andI(valid, b.cmp(Pred::ugt, key, seq.threshold)));
+    equalCount =
+        b.add(equalCount, arith::ExtUIOp::create(b, i32, equal.back()));
+  }
+  auto [equalEnd, equalTotal] =
+      blockScan(b, equalCount, seq.thread, seq.warpSums);
+  // Equal keys before this thread's, counting earlier tiles.
+  Value equalSeen = b.add(equalTaken, b.sub(equalEnd, equalCount));
+  SmallVector<Value> take;
+  Value takeCount = b.i32(0);
+  for (auto [isEqual, isAbove] : llvm::zip(equal, above)) {
+    take.push_back(b.orI(
+        isAbove, b.andI(isEqual, b.cmp(Pred::slt, equalSeen, seq.numEqual))));
+    equalSeen = b.add(equalSeen, arith::ExtUIOp::create(b, i32, isEqual));
+    takeCount = b.add(takeCount, arith::ExtUIOp::create(b, i32, take.back()));
+  }
+  auto [takeEnd, takeTotal] = blockScan(b, takeCount, seq.thread, seq.warpSums);
+  Value slot = b.add(position, b.sub(takeEnd, takeCount));
+  for (int64_t u = 0; u < kTopkChunksPerThread; ++u) {
+    Value c = tile.chunks[u], isTaken = take[u];
+    b.ifThen(isTaken, [&]() {
+      b.store(b.fromIndex(c, idType), ids, {seq.batch, b.toIndex(slot)});
+      b.ifThen(b.cmp(Pred::eq, c, seq.lastChunk), [&]() {
+        b.store(b.fromIndex(seq.lastShortfall, i32), seq.common, b.index(2));
       });
     });
-  });
-  queue.finish();
+    slot = b.add(slot, arith::ExtUIOp::create(b, i32, isTaken));
+  }
+  SmallVector<Value> results = {b.add(position, takeTotal),
+                                b.add(equalTaken, equalTotal)};
+  llvm::append_range(results, next.scores);
+  return results;
 }
 
 //===----------------------------------------------------------------------===//
