@@ -1,11 +1,13 @@
 """GPU integration tests of libchunkkv_cuda.so against the NumPy reference.
 
 Runs the golden cases (and their f16/bf16/bshd/in-place variants),
-random cases and a few long sequences through chunkkv.torch.select_pointers
+random cases, cases with tied chunk scores (the lower index wins) and a
+few long sequences through chunkkv.torch.select_pointers
 on device buffers that the runtime library allocates (no PyTorch needed, so
 compute-sanitizer runs it quickly), and checks per docs/semantics.md's conformance rules: chunk scores
 within 1e-4 (f32) or 1e-2 (f16/bf16) of the reference, the chosen chunks a
-valid top-k of the reference scores, the kept lengths, and the compacted
+valid top-k of the reference scores and exactly the top-k of the kernels'
+own scores (ties to the lower index), the kept lengths, and the compacted
 rows bit-exact. Exit status 0 when every case passes.
 
   python3 bench/gpu/test_gpu.py [--random 200] [--quick] [--json FILE]
@@ -166,6 +168,9 @@ def run_case(device, name, q, k, v, lengths, inplace=False, measured=None):
         if worst > tol:
             failures.append(f"chunk scores: max relative error {worst:.3g}")
     ref_ids, ref_kept = reference.topk_chunks(ref, lens, policy)
+    # The chunks chosen from the kernels' own scores: exactly the
+    # reference's choice from those scores (ties to the lower index).
+    own_ids, _ = reference.topk_chunks(scores, np.clip(lens, 0, capacity), policy)
     positions = reference.kept_positions(ids, np.clip(lens, 0, capacity), policy)
     for b in range(batch):
         length = int(np.clip(lens[b], 0, capacity))
@@ -184,6 +189,11 @@ def run_case(device, name, q, k, v, lengths, inplace=False, measured=None):
                 high = ref[b, :n][~mask].max()
                 if low < high - tol * max(abs(high), 1e-30):
                     failures.append(f"seq {b}: not a top-{count} set ({low} < {high})")
+            expected_ids = own_ids[b][own_ids[b] >= 0]
+            if not np.array_equal(chosen, expected_ids):
+                failures.append(f"seq {b}: ids {chosen.tolist()}, but the top-{count} of the "
+                                f"kernels' scores (ties to the lower index) are "
+                                f"{expected_ids.tolist()}")
         expected_len = len(positions[b])
         if kept[b] != expected_len or k_len[b] != expected_len or v_len[b] != expected_len:
             failures.append(f"seq {b}: kept {kept[b]}/{k_len[b]}/{v_len[b]}, positions "
@@ -235,6 +245,24 @@ def random_case(rng, name):
     k = rng.standard_normal((batch, kv_heads, capacity, head_dim)) * 1.5
     v = rng.standard_normal((batch, kv_heads, capacity, head_dim))
     return q, k, v, lengths
+
+
+def tied_case(rng, name):
+    """Keys that repeat every few chunks, so that the chunk scores take a few
+    values, each many times over, and the top-k kernel chooses among ties
+    (the lower index wins). The f32 kernels add each key's terms in the same
+    order, so their scores tie exactly."""
+    policy, _, _, head_dim = variant_policy(name)
+    chunk = policy.chunk
+    batch, kv_heads, group = 2, 2, 2
+    capacity = int(rng.integers(policy.window + 20 * chunk, policy.window + 80 * chunk))
+    lengths = np.array([capacity, int(rng.integers(policy.window + 4 * chunk, capacity))])
+    period = int(rng.choice([1, 2, 3, 5])) * chunk
+    pattern = rng.standard_normal((batch, kv_heads, period, head_dim)) * 1.5
+    k = np.tile(pattern, (1, 1, capacity // period + 1, 1))[:, :, :capacity]
+    q = rng.standard_normal((batch, kv_heads * group, policy.window, head_dim)) * 1.5
+    v = rng.standard_normal((batch, kv_heads, capacity, head_dim))
+    return q, k, v, lengths, period // chunk
 
 
 # (variant, kv heads, group size, lengths) of the long cases.
@@ -350,6 +378,13 @@ def main():
         check(f"random {i} [{name} B={q.shape[0]} Hq={q.shape[1]} Hkv={k.shape[1]} "
               f"S={k.shape[2]} lengths={list(map(int, lengths))}]",
               name, q, k, v, lengths, inplace=bool(i % 3 == 0))
+
+    # Tied chunk scores, on the f32 variants, whose ties are exact.
+    for name in [n for n in selected if variant_policy(n)[1] == "f32"]:
+        q, k, v, lengths, period = tied_case(rng, name)
+        check(f"tied [{name} keys repeating every {period} chunks S={k.shape[2]} "
+              f"lengths={list(map(int, lengths))}]",
+              name, q, k, v, lengths)
 
     # Long sequences: several 4096-chunk tiles of the top-k kernel and
     # hundreds of score spans per sequence, in both score forms.

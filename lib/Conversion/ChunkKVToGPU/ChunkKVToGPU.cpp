@@ -2092,9 +2092,10 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
 // topk_chunks
 //===----------------------------------------------------------------------===//
 
-/// One block per sequence: a radix select (four 8-bit passes with a shared
-/// histogram) finds the k-th largest key and how many of the keys equal to
-/// it are taken; block-wide scans then take chunks in index order, so ties
+/// One block per sequence: a radix select (up to four 8-bit passes with a
+/// shared histogram) finds the k-th largest key and how many of the keys
+/// equal to it are taken, or stops at a prefix whose keys are all taken;
+/// block-wide scans then take chunks in index order, so ties
 /// go to the lower index and the ids come out ascending. Each pass walks
 /// the scores in tiles where thread t holds kTopkChunksPerThread
 /// consecutive chunks (in index order, thread by thread).
@@ -2130,15 +2131,17 @@ private:
     /// Chunks to choose from; the sequence's last chunk and how many tokens
     /// it lacks of a whole chunk.
     Value numChunks, lastChunk, lastShortfall;
-    /// The ordered key of the last chunk chosen and how many keys equal to
-    /// it are taken (i32).
-    Value threshold, numEqual;
+    /// The ordered key of the last chunk chosen, the bits of keys that it
+    /// compares with (i32: -1 unless the radix select stopped early), and
+    /// how many keys equal to it are taken.
+    Value threshold, thresholdMask, numEqual;
   };
   /// Chooses the chunks of a sequence that keeps part of its tokens: ids
   /// ascending, and the kept length.
   void chooseChunks(SequenceBlock &seq, Value length);
   /// Radix pass `pass` over the keys: `state` is (prefix, mask, remaining)
-  /// after the previous passes, as is the result for the next.
+  /// after the previous passes; returns them for the next pass, and whether
+  /// the remaining keys are all those with the prefix.
   SmallVector<Value> radixPass(const SequenceBlock &seq, Value pass,
                                ValueRange state);
   /// Adds the digit at `shift` of each key of tile `j` of `tile` that has
@@ -2240,14 +2243,22 @@ void TopkGPULowering::chooseChunks(SequenceBlock &seq, Value length) {
   seq.lastChunk = b.sub(formulas.numChunks(length), one);
   seq.lastShortfall = b.sub(chunk, b.sub(scored, b.mul(seq.lastChunk, chunk)));
   // Radix select: after pass p, `prefix` holds the top 8(p+1) bits of the
-  // k-th largest key and `remaining` how many keys with that prefix are
-  // still to take.
+  // k-th largest key, `mask` selects them, and `remaining` is how many keys
+  // with that prefix are still to take. Once that is all of them (at
+  // random scores, usually after the third pass) the later passes would
+  // only rank keys that are all taken: they are skipped.
   auto radixSelect = [&]() -> SmallVector<Value> {
-    return b.forLoop(zero, b.index(4), one,
-                     {b.i32(0), b.i32(0), b.fromIndex(count, i32)},
-                     [&](Value pass, ValueRange iters) {
-                       return radixPass(seq, pass, iters);
-                     });
+    SmallVector<Value> state = b.forLoop(
+        zero, b.index(4), one,
+        {b.i32(0), b.i32(0), b.fromIndex(count, i32), b.boolean(false)},
+        [&](Value pass, ValueRange iters) {
+          return b.ifThenElse(
+              iters.getTypes(), iters[3],
+              [&]() { return SmallVector<Value>(iters); },
+              [&]() { return radixPass(seq, pass, iters); });
+        });
+    state.pop_back();
+    return state;
   };
   // Without chunks to choose, a threshold no key reaches takes none.
   SmallVector<Type> selectTypes(3, i32);
@@ -2257,6 +2268,7 @@ void TopkGPULowering::chooseChunks(SequenceBlock &seq, Value length) {
                      return {b.i32(-1), b.i32(-1), b.i32(0)};
                    });
   seq.threshold = found[0];
+  seq.thresholdMask = found[1];
   seq.numEqual = found[2];
   b.ifThen(seq.isFirst, [&]() { b.store(b.i32(0), seq.common, b.index(2)); });
   gpu::BarrierOp::create(b);
@@ -2320,18 +2332,24 @@ SmallVector<Value> TopkGPULowering::radixPass(const SequenceBlock &seq,
   Value binCount = b.select(isBin, b.load(seq.histogram, bin), b.i32(0));
   Value through = blockScan(b, binCount, seq.thread, seq.warpSums).first;
   Value above = b.sub(through, binCount);
-  b.ifThen(b.andI(isBin, b.andI(b.cmp(Pred::sge, through, remaining),
-                                b.cmp(Pred::slt, above, remaining))),
-           [&]() {
-             b.store(b.fromIndex(bin, i32), seq.common, zero);
-             b.store(b.sub(remaining, above), seq.common, one);
-           });
+  Value allOfBin = b.index(3);
+  b.ifThen(
+      b.andI(isBin, b.andI(b.cmp(Pred::sge, through, remaining),
+                           b.cmp(Pred::slt, above, remaining))),
+      [&]() {
+        Value left = b.sub(remaining, above);
+        b.store(b.fromIndex(bin, i32), seq.common, zero);
+        b.store(left, seq.common, one);
+        b.store(arith::ExtUIOp::create(b, i32, b.cmp(Pred::eq, left, binCount)),
+                seq.common, allOfBin);
+      });
   gpu::BarrierOp::create(b);
   Value digit = b.load(seq.common, zero);
   Value left = b.load(seq.common, one);
+  Value done = b.cmp(Pred::ne, b.load(seq.common, allOfBin), b.i32(0));
   gpu::BarrierOp::create(b);
   return {b.orI(prefix, arith::ShLIOp::create(b, digit, shift)),
-          b.orI(mask, arith::ShLIOp::create(b, b.i32(255), shift)), left};
+          b.orI(mask, arith::ShLIOp::create(b, b.i32(255), shift)), left, done};
 }
 
 void TopkGPULowering::countDigits(const SequenceBlock &seq,
@@ -2373,8 +2391,10 @@ SmallVector<Value> TopkGPULowering::takeTile(const SequenceBlock &seq,
                              seq.numChunks, 1);
   TileKeys tile;
   addTileChunks(tile, tile0, seq.thread, seq.numChunks);
+  // Keys compare under the threshold's mask (every bit unless the radix
+  // select stopped early).
   for (Value score : iters.drop_front(2))
-    tile.keys.push_back(orderedScoreKey(b, score));
+    tile.keys.push_back(b.andI(orderedScoreKey(b, score), seq.thresholdMask));
   // Keys above the threshold, and the first numEqual keys equal to it.
   SmallVector<Value> equal, above;
   Value equalCount = b.i32(0);
