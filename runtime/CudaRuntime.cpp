@@ -323,7 +323,9 @@ void mgpuStreamDestroy(void *stream) {
 
 void mgpuStreamSynchronize(void *stream) {
   Driver *d = driver();
-  if (d)
+  // A caller's stream is the caller's to synchronise, as with the work of
+  // any CUDA library: the host code returns once its work is queued.
+  if (d && stream != boundStream)
     CHUNKKV_CALL(d, cuStreamSynchronize(static_cast<CUstream>(stream)));
 }
 

@@ -22,8 +22,13 @@ policy with C=10, w=32, keep 10 %), times in the same run:
   - roofline: the bytes the kernels must move (K once, then the kept rows of
              K and V read and written) divided by the device-to-device copy
              bandwidth measured here.
-Medians over --reps runs after warm-up. Prints a table, with the fastest of
-the default and its alternates per configuration, and writes JSON.
+Medians over --reps runs after warm-up. Each form is timed twice: the call
+(wall time from the call to the end of its work, host included: the
+headline) and its device time (CUDA events around the call behind a sleep
+kernel that keeps the GPU busy while the host queues the work: kernels and
+the gaps between them, no host), so that the host's share shows. Prints a
+table, with the fastest of the default and its alternates per
+configuration, and writes JSON.
 
   python3 bench/gpu/bench_gpu.py [--json FILE] [--reps 10] [--tests FILE]
 
@@ -66,6 +71,34 @@ def median_seconds(fn, reps):
         fn()
         torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# A sleep ahead of a timed call: longer than the host's part of any call
+# (about 1 ms on an H100 or H200).
+SLEEP_CYCLES = 2_000_000
+
+
+def median_device_seconds(fn, reps):
+    """The device time of fn's work, host excluded: a sleep kernel keeps the
+    GPU busy while the host queues the work, so the events around it time
+    only the kernels and the gaps between them. fn must queue its work on
+    the current stream and return, as PyTorch's ops and the library's calls
+    with a stream do. None where torch has no sleep kernel."""
+    if not hasattr(torch.cuda, "_sleep"):
+        return None
+    fn()
+    torch.cuda.synchronize()
+    start = torch.cuda.Event(enable_timing=True)
+    end = torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(reps):
+        torch.cuda._sleep(SLEEP_CYCLES)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3)
     return statistics.median(times)
 
 
@@ -175,14 +208,18 @@ def main():
             k = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
             v = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
             ours = median_seconds(kernels_only(q, k, v), args.reps)
+            device = dict(default=median_device_seconds(kernels_only(q, k, v), args.reps))
             others = {}
             for name in alternates:
                 try:
-                    others[name] = median_seconds(kernels_only(q, k, v, name), args.reps)
+                    run = kernels_only(q, k, v, name)
+                    others[name] = median_seconds(run, args.reps)
+                    device[name[len(VARIANT) + 1:]] = median_device_seconds(run, args.reps)
                 except chunkkv_torch.ChunkKVError as e:
                     errors.setdefault(name, str(e))
                     print(f"{name}: {e}", flush=True)
             eager = median_seconds(lambda: eager_select(q, k, v), args.reps)
+            eager_device = median_device_seconds(lambda: eager_select(q, k, v), args.reps)
             result = chunkkv_torch.compress(q, k, v, policy=POLICY)
             kept = int(result.lengths[0])
             _, _, eager_positions = eager_select(q, k, v)
@@ -200,7 +237,9 @@ def main():
                        speedup_vs_eager=eager / ours, fraction_of_roofline=roofline / ours,
                        kept=kept, overlap_with_eager=overlap,
                        alternates_ms={name: t * 1e3 for name, t in others.items()},
-                       fastest_form=fastest)
+                       fastest_form=fastest,
+                       device_ms={form: t * 1e3 for form, t in device.items() if t},
+                       eager_device_ms=eager_device * 1e3 if eager_device else None)
             rows.append(row)
             print(f"B={batch} T={length}: chunkkv {ours * 1e3:.3f} ms, eager "
                   f"{eager * 1e3:.3f} ms ({eager / ours:.1f}x), roofline {roofline * 1e3:.3f} ms "
@@ -210,6 +249,12 @@ def main():
                             for name, t in others.items())
                   + f"; fastest: {fastest} ({eager / forms[fastest]:.1f}x eager, "
                   f"{100 * roofline / forms[fastest]:.0f} % of the roofline)", flush=True)
+            if device["default"] and eager_device:
+                print("  device time (no host): "
+                      + ", ".join(f"{form} {t * 1e3:.3f} ms" for form, t in device.items() if t)
+                      + f"; eager {eager_device * 1e3:.3f} ms; default "
+                      f"{eager_device / device['default']:.1f}x eager, "
+                      f"{100 * roofline / device['default']:.0f} % of the roofline", flush=True)
             del q, k, v, result
             torch.cuda.empty_cache()
     if args.profile:

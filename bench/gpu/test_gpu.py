@@ -50,6 +50,8 @@ class Device:
         self.rt.mgpuMemFree.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
         self.rt.mgpuMemcpy.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t,
                                        ctypes.c_void_p]
+        self.rt.mgpuStreamCreate.restype = ctypes.c_void_p
+        self.rt.mgpuStreamSynchronize.argtypes = [ctypes.c_void_p]
         self.rt.chunkkvCudaUnavailableReason.restype = ctypes.c_char_p
         if not self.rt.chunkkvCudaAvailable():
             sys.exit("no CUDA device: " + self.rt.chunkkvCudaUnavailableReason().decode())
@@ -116,10 +118,11 @@ def variant_policy(name):
     return policy, dtype, layout, head_dim
 
 
-def run_case(device, name, q, k, v, lengths, inplace=False, measured=None):
+def run_case(device, name, q, k, v, lengths, inplace=False, measured=None, stream=None):
     """Runs one case on the GPU and checks it; returns a list of failures.
     `measured`, a dict if given, gets the chunk scores' largest relative
-    error against the reference (`score_error`)."""
+    error against the reference (`score_error`). With a `stream` (a
+    CUstream) the call is queued on it, and the stream synchronised after."""
     policy, dtype, layout, head_dim = variant_policy(name)
     batch, query_heads = q.shape[:2]
     kv_heads, capacity = k.shape[1], k.shape[2]
@@ -143,7 +146,9 @@ def run_case(device, name, q, k, v, lengths, inplace=False, measured=None):
         ptr["values_out"] = device.empty(vd.shape, vd.dtype)
     cuda.select_pointers(policy, {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[dtype],
                          layout, batch, query_heads, kv_heads, capacity, head_dim, ptr,
-                         variant=name)
+                         variant=name, stream=stream)
+    if stream is not None:
+        device.rt.mgpuStreamSynchronize(stream)
     scores = device.download(ptr["chunk_scores"], (batch, n_max), np.float32)
     ids = device.download(ptr["chunk_ids"], (batch, k_max), np.int64)
     kept = device.download(ptr["kept_lengths"], batch, np.int64)

@@ -25,7 +25,9 @@ const char *chunkkvCudaUnavailableReason(void);
 /// The first error since the last call on this thread, or NULL; clears it.
 const char *chunkkvCudaTakeError(void);
 /// Makes the host code of this thread run on `stream` (a CUstream) instead
-/// of streams of its own; NULL restores the default.
+/// of streams of its own, and leave it unsynchronised (the host code's
+/// waits for its work become no-ops: no host code of chunkkv reads device
+/// results); NULL restores the default.
 void chunkkvCudaBindStream(void *stream);
 
 void mgpuSetDefaultDevice(int32_t device);

@@ -49,10 +49,14 @@ typedef struct ChunkKVCudaSelectArgs {
   void *values_out;
   int64_t *keys_out_lengths;   /* [B] */
   int64_t *values_out_lengths; /* [B] */
-  void *stream; /* CUstream the work is ordered on; NULL: a stream of its own */
+  /* CUstream the work is ordered on: the call returns once the work is
+     queued, and the caller synchronises the stream before reading outputs.
+     NULL: a stream of its own, and the call returns when the work is done. */
+  void *stream;
 } ChunkKVCudaSelectArgs;
 
-/// Runs chunk_score, topk_chunks and compact (K and V) and waits for them.
+/// Runs chunk_score, topk_chunks and compact (K and V): queued on
+/// `args->stream`, or done on return when it is NULL.
 int chunkkv_cuda_select(const ChunkKVCudaPolicy *policy,
                         const ChunkKVCudaSelectArgs *args);
 

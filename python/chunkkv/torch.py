@@ -104,7 +104,11 @@ def select_pointers(policy: reference.Policy, element_type: str, layout: str, ba
     chunk_ids, kept_lengths, keys_out, values_out, keys_out_lengths,
     values_out_lengths) to addresses; sizes follow output_sizes(). `variant`
     names the compiled variant to run (chunkkv_cuda_select_variant; the
-    only way to run an alternate), else the one matching the policy runs."""
+    only way to run an alternate), else the one matching the policy runs.
+    With a `stream` (a CUstream, e.g. torch's `cuda_stream`) the call returns
+    once the work is queued on it, as PyTorch's ops do: synchronise the
+    stream before reading the outputs on the host. Without one the call
+    returns when the work is done."""
     if element_type not in ELEMENT_TYPES:
         raise ChunkKVError(f"element type must be one of {list(ELEMENT_TYPES)}, "
                            f"got {element_type!r}")

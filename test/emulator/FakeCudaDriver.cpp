@@ -30,6 +30,8 @@ struct Hooks {
 Hooks hooks;
 bool hooked = false;
 std::string lastError;
+/// cuStreamSynchronize calls so far (tests of who waits for the GPU).
+int streamSynchronizations = 0;
 
 CUresult fromHook(int status) { return static_cast<CUresult>(status); }
 
@@ -43,6 +45,10 @@ void chunkkvEmulatorSetHooks(const Hooks *installed) {
 }
 
 void chunkkvEmulatorSetError(const char *message) { lastError = message; }
+
+int chunkkvEmulatorStreamSynchronizations(void) {
+  return streamSynchronizations;
+}
 
 CUresult cuInit(unsigned) {
   if (!hooked) {
@@ -118,7 +124,10 @@ CUresult cuStreamCreate(CUstream *stream, unsigned) {
 }
 
 CUresult cuStreamDestroy_v2(CUstream) { return CUDA_SUCCESS; }
-CUresult cuStreamSynchronize(CUstream) { return CUDA_SUCCESS; }
+CUresult cuStreamSynchronize(CUstream) {
+  ++streamSynchronizations;
+  return CUDA_SUCCESS;
+}
 CUresult cuStreamWaitEvent(CUstream, CUevent, unsigned) { return CUDA_SUCCESS; }
 
 CUresult cuEventCreate(CUevent *event, unsigned) {

@@ -72,6 +72,39 @@ def test_a_kernel_fault_ends_the_run_and_names_its_variant(tmp_path):
     assert only["variant"] in variants.split(",")
 
 
+def test_a_call_on_a_callers_stream_leaves_it_unsynchronised():
+    # With a stream the library queues its work and returns (the caller
+    # synchronises, as with PyTorch's ops); without one it waits for it.
+    skip_unless_built()
+    script = f"""
+import ctypes, json, os, sys
+import numpy as np
+sys.path.insert(0, {os.path.dirname(SCRIPT)!r})
+import test_gpu
+test_gpu.use_emulator({BUILD_DIR!r})
+from chunkkv import torch as cuda
+driver = ctypes.CDLL(os.path.join({BUILD_DIR!r}, "lib", "emulator", "libcuda.so.1"))
+synchronisations = []
+select = cuda.select_pointers
+def counted(*args, **options):
+    before = driver.chunkkvEmulatorStreamSynchronizations()
+    select(*args, **options)
+    synchronisations.append(driver.chunkkvEmulatorStreamSynchronizations() - before)
+cuda.select_pointers = counted
+device = test_gpu.Device()
+name = "paper_c10_w8_b40_f32_bhsd_d16"
+case = test_gpu.random_case(np.random.default_rng(0), name)
+failures = (test_gpu.run_case(device, name, *case, stream=device.rt.mgpuStreamCreate())
+            + test_gpu.run_case(device, name, *case))
+print(json.dumps(dict(failures=failures, synchronisations=synchronisations)))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result == dict(failures=[], synchronisations=[0, 1])
+
+
 def test_long_sequence_with_several_topk_tiles(tmp_path):
     # 50000 tokens: 5000 chunks (two 4096-chunk top-k tiles) and 143 score
     # spans per sequence, through the single-pass score kernels.
