@@ -427,6 +427,88 @@ std::string describeWrite(Operation *op, Layout layout) {
          show(sizes[seqDim]);
 }
 
+/// Whether `read` contracts its cache as keys (over the head dimension:
+/// QK^T) or as values (over the sequence: PV), and the cache's layout, from
+/// the cache dimensions the contraction reduces and those it keeps apart
+/// from its other input; nullopt when it is neither.
+std::optional<std::pair<bool, Layout>> contractionRole(const CacheRead &read) {
+  linalg::LinalgOp op = read.op;
+  AffineMap map = op.getMatchingIndexingMap(op.getDpsInputOperand(read.input));
+  AffineMap other =
+      op.getMatchingIndexingMap(op.getDpsInputOperand(1 - read.input));
+  auto iterators = op.getIteratorTypesArray();
+  unsigned reduced = 0, ownParallel = 0;
+  for (unsigned k = 0; k < map.getNumResults(); ++k) {
+    // Each cache index must follow one loop (`h` or `h floordiv G` for a
+    // GQA broadcast folded into the contraction).
+    std::optional<unsigned> loopDim;
+    unsigned numLoopDims = 0;
+    for (unsigned l = 0; l < map.getNumDims(); ++l)
+      if (map.getResult(k).isFunctionOfDim(l)) {
+        loopDim = l;
+        ++numLoopDims;
+      }
+    if (numLoopDims != 1)
+      return std::nullopt;
+    unsigned loop = *loopDim;
+    if (iterators[loop] == utils::IteratorType::reduction)
+      reduced |= read.dims[k];
+    else if (!other.isFunctionOfDim(loop))
+      ownParallel |= read.dims[k];
+  }
+  auto layoutOf = [](unsigned seqBits) -> std::optional<Layout> {
+    if (seqBits == 1u << 2)
+      return Layout::bhsd;
+    if (seqBits == 1u << 1)
+      return Layout::bshd;
+    return std::nullopt;
+  };
+  if (reduced == kHeadDimBit) {
+    if (std::optional<Layout> layout = layoutOf(ownParallel))
+      return std::make_pair(true, *layout);
+  } else if (!(reduced & kHeadDimBit) && (ownParallel & kHeadDimBit)) {
+    if (std::optional<Layout> layout = layoutOf(reduced))
+      return std::make_pair(false, *layout);
+  }
+  return std::nullopt;
+}
+
+/// Classifies `write` by the contraction that reads it (its role, layout,
+/// attention contraction and reader); returns why it is no attention cache,
+/// or an empty string.
+std::string classifyWrite(CacheWrite &write) {
+  if (!write.otherReaders.empty())
+    return "the cache is also read by " + describe(write.otherReaders.front()) +
+           ", which is not an attention contraction";
+  if (write.contractions.empty())
+    return "written but never read by an attention contraction";
+  SmallVector<std::tuple<bool, Layout, Operation *>> roles;
+  Operation *unknown = nullptr;
+  for (CacheRead &read : write.contractions) {
+    if (std::optional<std::pair<bool, Layout>> role = contractionRole(read))
+      roles.push_back({role->first, role->second, read.op});
+    else
+      unknown = read.op;
+  }
+  if (unknown)
+    return "read by " + describe(unknown) +
+           ", which contracts it over neither its head dimension (QK^T) nor "
+           "its sequence (PV)";
+  bool anyKeys = llvm::any_of(roles, [](auto &r) { return std::get<0>(r); });
+  bool anyValues = llvm::any_of(roles, [](auto &r) { return !std::get<0>(r); });
+  if (anyKeys && anyValues)
+    return "the cache is read as keys (QK^T) and as values (PV): K and V "
+           "swapped?";
+  if (roles.size() > 1)
+    return "ambiguous: the cache is read by " + std::to_string(roles.size()) +
+           " attention contractions";
+  write.keys = anyKeys;
+  write.layout = std::get<1>(roles.front());
+  write.attention = std::get<2>(roles.front());
+  write.reader = write.contractions.front().firstReader;
+  return "";
+}
+
 /// One detected layer.
 struct Layer {
   CacheWrite *key, *value;
@@ -434,147 +516,25 @@ struct Layer {
   scf::ForOp loop;
 };
 
-struct ChunkKVDetectKVCachePass
-    : public chunkkv::impl::ChunkKVDetectKVCachePassBase<
-          ChunkKVDetectKVCachePass> {
-  using Base::Base;
+/// Ops the pass rejected, with why (report=true prints them).
+using Rejections = SmallVector<std::pair<Operation *, std::string>>;
 
-  void runOnOperation() override {
-    getOperation()->walk([&](FunctionOpInterface function) {
-      if (!function.isExternal())
-        detect(function);
-    });
-  }
-
-  void detect(FunctionOpInterface function);
-};
-} // namespace
-
-void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
-  SmallVector<std::pair<Operation *, std::string>> rejected;
+/// The layers: each QK^T contraction of a K cache paired with the one PV
+/// contraction of a V cache that its scores reach, one to one, with the
+/// same layout and in the same layer loop.
+SmallVector<Layer>
+pairLayers(const DenseMap<Operation *, CacheWrite *> &keyReaders,
+           const DenseMap<Operation *, CacheWrite *> &valueReaders,
+           Rejections &rejected) {
   auto reject = [&](Operation *op, const Twine &why) {
     rejected.push_back({op, why.str()});
   };
-
-  // Writes into rank-4 caches, and what reads what they write.
-  std::deque<CacheWrite> writes;
-  DenseMap<Operation *, int64_t> order;
-  function->walk([&](Operation *op) {
-    order[op] = order.size();
-    Value cache = writtenCache(op);
-    if (!cache)
-      return;
-    CacheWrite &write = writes.emplace_back();
-    write.op = op;
-    DimSets identity = {1u << 0, 1u << 1, 1u << 2, 1u << 3};
-    collectReads(cache, identity, write, 0);
-  });
-
-  // Classify each write by the contraction reading it.
-  DenseMap<Operation *, CacheWrite *> keyReaders, valueReaders;
-  for (CacheWrite &write : writes) {
-    if (!write.otherReaders.empty()) {
-      reject(write.op, "the cache is also read by " +
-                           describe(write.otherReaders.front()) +
-                           ", which is not an attention contraction");
-      continue;
-    }
-    if (write.contractions.empty()) {
-      reject(write.op, "written but never read by an attention contraction");
-      continue;
-    }
-    SmallVector<std::tuple<bool, Layout, Operation *>> roles;
-    std::string unknown;
-    for (CacheRead &read : write.contractions) {
-      AffineMap map = read.op.getMatchingIndexingMap(
-          read.op.getDpsInputOperand(read.input));
-      AffineMap other = read.op.getMatchingIndexingMap(
-          read.op.getDpsInputOperand(1 - read.input));
-      auto iterators = read.op.getIteratorTypesArray();
-      unsigned reduced = 0, ownParallel = 0;
-      bool projected = true;
-      for (unsigned k = 0; k < map.getNumResults(); ++k) {
-        // Each cache index must follow one loop (`h` or `h floordiv G` for
-        // a GQA broadcast folded into the contraction).
-        std::optional<unsigned> loopDim;
-        unsigned numLoopDims = 0;
-        for (unsigned l = 0; l < map.getNumDims(); ++l)
-          if (map.getResult(k).isFunctionOfDim(l)) {
-            loopDim = l;
-            ++numLoopDims;
-          }
-        if (numLoopDims != 1) {
-          projected = false;
-          break;
-        }
-        unsigned loop = *loopDim;
-        if (iterators[loop] == utils::IteratorType::reduction)
-          reduced |= read.dims[k];
-        else if (!other.isFunctionOfDim(loop))
-          ownParallel |= read.dims[k];
-      }
-      auto layoutOf = [](unsigned seqBits) -> std::optional<Layout> {
-        if (seqBits == 1u << 2)
-          return Layout::bhsd;
-        if (seqBits == 1u << 1)
-          return Layout::bshd;
-        return std::nullopt;
-      };
-      if (projected && reduced == kHeadDimBit) {
-        if (std::optional<Layout> layout = layoutOf(ownParallel)) {
-          roles.push_back({true, *layout, read.op});
-          continue;
-        }
-      } else if (projected && !(reduced & kHeadDimBit) &&
-                 (ownParallel & kHeadDimBit)) {
-        if (std::optional<Layout> layout = layoutOf(reduced)) {
-          roles.push_back({false, *layout, read.op});
-          continue;
-        }
-      }
-      unknown = describe(read.op);
-    }
-    if (!unknown.empty()) {
-      reject(write.op, "read by " + unknown +
-                           ", which contracts it over neither its head "
-                           "dimension (QK^T) nor its sequence (PV)");
-      continue;
-    }
-    bool anyKeys = llvm::any_of(roles, [](auto &r) { return std::get<0>(r); });
-    bool anyValues =
-        llvm::any_of(roles, [](auto &r) { return !std::get<0>(r); });
-    if (anyKeys && anyValues) {
-      reject(write.op, "the cache is read as keys (QK^T) and as values (PV): "
-                       "K and V swapped?");
-      continue;
-    }
-    if (roles.size() > 1) {
-      reject(write.op, "ambiguous: the cache is read by " +
-                           Twine(roles.size()) + " attention contractions");
-      continue;
-    }
-    write.keys = anyKeys;
-    write.layout = std::get<1>(roles.front());
-    write.attention = std::get<2>(roles.front());
-    write.reader = write.contractions.front().firstReader;
-    auto &readers = write.keys ? keyReaders : valueReaders;
-    if (readers.count(write.attention)) {
-      reject(write.op, "ambiguous: " + describe(write.attention) +
-                           " reads two caches");
-      continue;
-    }
-    readers[write.attention] = &write;
-  }
-
-  // Pair QK^T with PV through the flow of scores.
   DenseSet<Operation *> pvOps;
   for (auto &entry : valueReaders)
     pvOps.insert(entry.first);
   SmallVector<Layer> layers;
   DenseSet<Operation *> pairedPV;
-  for (auto &entry : keyReaders) {
-    Operation *qk = entry.first;
-    CacheWrite *keyWrite = entry.second;
+  for (auto &[qk, keyWrite] : keyReaders) {
     llvm::SetVector<Operation *> found;
     DenseSet<Value> visited;
     auto qkOp = cast<linalg::LinalgOp>(qk);
@@ -592,7 +552,7 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
       continue;
     }
     Operation *pv = found.front();
-    CacheWrite *valueWrite = valueReaders[pv];
+    CacheWrite *valueWrite = valueReaders.lookup(pv);
     if (!pairedPV.insert(pv).second) {
       reject(keyWrite->op, "ambiguous: " + describe(pv) +
                                " is reached by two QK^T contractions");
@@ -605,8 +565,9 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
                                stringifyLayout(valueWrite->layout));
       continue;
     }
+    Operation *qkOperation = qk;
     unsigned keyInput = llvm::find_if(keyWrite->contractions, [&](auto &r) {
-                          return r.op.getOperation() == qk;
+                          return r.op.getOperation() == qkOperation;
                         })->input;
     Value queries = qkOp.getDpsInputOperand(1 - keyInput)->get();
     Operation *query = producerThroughMovement(queries, qk);
@@ -621,42 +582,31 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
     if (!pairedPV.contains(pv))
       reject(valueWrite->op, "the PV contraction " + describe(pv) +
                                  " is reached by no QK^T of a detected K cache");
+  return layers;
+}
 
-  // Attention that reads no cache at all (encoder style).
-  DenseSet<Operation *> claimed;
-  for (Layer &layer : layers)
-    claimed.insert_range(ArrayRef<Operation *>{layer.qk, layer.pv});
-  for (CacheWrite &write : writes)
-    for (CacheRead &read : write.contractions)
-      claimed.insert(read.op);
-  function->walk([&](linalg::LinalgOp op) {
-    if (claimed.contains(op) || !isContraction(op) || !looksLikeAttention(op))
-      return;
-    reject(op, "attention without a KV cache (no cache write reaches this "
-               "contraction)");
-  });
-
-  // Annotate, layers in program order; loop layers carry no index.
-  llvm::sort(layers, [&](const Layer &a, const Layer &b) {
-    return order[a.qk] < order[b.qk];
-  });
+/// Marks the ops of `layers` (in program order) with their roles, their
+/// layer loops, and `function` with its number of layers; returns the
+/// report's lines and that number.
+std::pair<std::string, int64_t> annotateLayers(FunctionOpInterface function,
+                                               ArrayRef<Layer> layers) {
   MLIRContext *ctx = function.getContext();
   int64_t unrolled = 0, total = 0;
   std::string summary;
   llvm::raw_string_ostream os(summary);
-  for (Layer &layer : layers) {
+  for (const Layer &layer : layers) {
     std::optional<int64_t> index;
     if (layer.loop) {
-      layer.loop->setAttr(ChunkKVDialect::kLayerLoopAttrName, UnitAttr::get(ctx));
-      std::optional<int64_t> trips = layer.loop.getStaticTripCount()
-                                         ? std::optional<int64_t>(
-                                               layer.loop.getStaticTripCount()
-                                                   ->getSExtValue())
-                                         : std::nullopt;
+      scf::ForOp loop = layer.loop;
+      loop->setAttr(ChunkKVDialect::kLayerLoopAttrName, UnitAttr::get(ctx));
+      std::optional<int64_t> trips =
+          loop.getStaticTripCount()
+              ? std::optional<int64_t>(
+                    loop.getStaticTripCount()->getSExtValue())
+              : std::nullopt;
       total += trips.value_or(0);
-      os << "  layer loop " << describe(layer.loop) << " over "
-         << (trips ? std::to_string(*trips) : std::string("?"))
-         << " layers:\n";
+      os << "  layer loop " << describe(loop) << " over "
+         << (trips ? std::to_string(*trips) : std::string("?")) << " layers:\n";
     } else {
       index = unrolled++;
       ++total;
@@ -684,7 +634,8 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
        << "    K read:  " << describe(layer.key->reader) << "\n"
        << "    V read:  " << describe(layer.value->reader) << "\n"
        << "    query:   "
-       << (layer.query ? describe(layer.query) : std::string("a function argument"))
+       << (layer.query ? describe(layer.query)
+                       : std::string("a function argument"))
        << "\n"
        << "    QK^T:    " << describe(layer.qk) << "\n"
        << "    PV:      " << describe(layer.pv) << "\n";
@@ -692,6 +643,80 @@ void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
   if (total > 0)
     function->setAttr(ChunkKVDialect::kNumLayersAttrName,
                       IntegerAttr::get(IntegerType::get(ctx, 64), total));
+  return {summary, total};
+}
+
+struct ChunkKVDetectKVCachePass
+    : public chunkkv::impl::ChunkKVDetectKVCachePassBase<
+          ChunkKVDetectKVCachePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    getOperation()->walk([&](FunctionOpInterface function) {
+      if (!function.isExternal())
+        detect(function);
+    });
+  }
+
+  void detect(FunctionOpInterface function);
+};
+} // namespace
+
+void ChunkKVDetectKVCachePass::detect(FunctionOpInterface function) {
+  Rejections rejected;
+
+  // Writes into rank-4 caches, and what reads what they write.
+  std::deque<CacheWrite> writes;
+  DenseMap<Operation *, int64_t> order;
+  function->walk([&](Operation *op) {
+    order[op] = order.size();
+    Value cache = writtenCache(op);
+    if (!cache)
+      return;
+    CacheWrite &write = writes.emplace_back();
+    write.op = op;
+    DimSets identity = {1u << 0, 1u << 1, 1u << 2, 1u << 3};
+    collectReads(cache, identity, write, 0);
+  });
+
+  // Classify each write by the contraction reading it.
+  DenseMap<Operation *, CacheWrite *> keyReaders, valueReaders;
+  for (CacheWrite &write : writes) {
+    std::string why = classifyWrite(write);
+    if (!why.empty()) {
+      rejected.push_back({write.op, why});
+      continue;
+    }
+    auto &readers = write.keys ? keyReaders : valueReaders;
+    if (readers.count(write.attention)) {
+      rejected.push_back({write.op, "ambiguous: " + describe(write.attention) +
+                                        " reads two caches"});
+      continue;
+    }
+    readers[write.attention] = &write;
+  }
+
+  SmallVector<Layer> layers = pairLayers(keyReaders, valueReaders, rejected);
+
+  // Attention that reads no cache at all (encoder style).
+  DenseSet<Operation *> claimed;
+  for (Layer &layer : layers)
+    claimed.insert_range(ArrayRef<Operation *>{layer.qk, layer.pv});
+  for (CacheWrite &write : writes)
+    for (CacheRead &read : write.contractions)
+      claimed.insert(read.op);
+  function->walk([&](linalg::LinalgOp op) {
+    if (claimed.contains(op) || !isContraction(op) || !looksLikeAttention(op))
+      return;
+    rejected.push_back({op, "attention without a KV cache (no cache write "
+                            "reaches this contraction)"});
+  });
+
+  // Annotate, layers in program order; loop layers carry no index.
+  llvm::sort(layers, [&](const Layer &a, const Layer &b) {
+    return order[a.qk] < order[b.qk];
+  });
+  auto [summary, total] = annotateLayers(function, layers);
   if (!report)
     return;
   llvm::errs() << "chunkkv-detect-kv-cache: @" << function.getName() << ": "
