@@ -34,8 +34,9 @@ configuration, and writes JSON.
 
 --tests takes the JSON of bench/gpu/test_gpu.py: forms with a failed case
 there are not timed (a kernel that faults would end the run's CUDA context
-and every measurement after it). A form whose call fails here is reported
-and the others go on.
+and every measurement after it), nor, if the tests did not finish, forms
+without a passed case; without the file only the default is timed. A form
+whose call fails here is reported and the others go on.
 """
 
 import argparse
@@ -54,7 +55,7 @@ sys.path.insert(0, HERE)
 
 from chunkkv import reference  # noqa: E402
 from chunkkv import torch as chunkkv_torch  # noqa: E402
-from test_gpu import failed_variants  # noqa: E402
+from test_gpu import untimed_forms  # noqa: E402
 
 HQ, HKV, D, CHUNK, WINDOW, KEEP = 32, 8, 128, 10, 32, 0.1
 VARIANT = "paper_c10_w32_r01_f16_bhsd_d128"
@@ -185,18 +186,16 @@ def main():
     args = parser.parse_args()
 
     device_name = torch.cuda.get_device_name()
-    failed = set()
-    if args.tests and not os.path.exists(args.tests):
-        print(f"{args.tests} missing (the tests did not finish): timing every form")
-    elif args.tests:
-        failed = failed_variants(args.tests)
-    if VARIANT in failed:
-        sys.exit(f"{VARIANT} failed the GPU tests ({args.tests}): not timed")
     alternates = [line.split(":")[0] for line in chunkkv_torch.variants().splitlines()
                   if line.startswith(VARIANT + "_")]
-    for name in sorted(failed & set(alternates)):
-        print(f"{name}: failed the GPU tests, not timed")
-    alternates = [name for name in alternates if name not in failed]
+    untimed = {}
+    if args.tests:
+        if untimed_forms([VARIANT], args.tests).get(VARIANT) == "failed the GPU tests":
+            sys.exit(f"{VARIANT} failed the GPU tests ({args.tests}): not timed")
+        untimed = untimed_forms(alternates, args.tests)
+    for name, why in sorted(untimed.items()):
+        print(f"{name}: {why}, not timed")
+    alternates = [name for name in alternates if name not in untimed]
     bandwidth = copy_bandwidth(args.reps)
     print(f"device: {device_name}; device-to-device copy: {bandwidth / 1e9:.0f} GB/s")
     errors = {}
@@ -269,7 +268,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(device=device_name, copy_bandwidth_gbs=bandwidth / 1e9,
-                           reps=args.reps, rows=rows, not_timed=sorted(failed),
+                           reps=args.reps, rows=rows, not_timed=untimed,
                            errors=errors), f, indent=1)
 
 

@@ -12,6 +12,9 @@ rows bit-exact. Exit status 0 when every case passes.
 
   python3 bench/gpu/test_gpu.py [--random 200] [--quick] [--json FILE]
 
+--json writes the results after every case, with "complete": false until
+the run ends, so that a run cut short still names what passed and failed.
+
 --emulate runs the same cases without a GPU: the PTX build of the kernels
 (build/lib/libchunkkv_cuda_ptx.so) on the PTX emulator of test/emulator,
 through the fake driver build/lib/emulator/libcuda.so.1.
@@ -292,9 +295,35 @@ LONG_CASES = [
 def failed_variants(tests_json):
     """The variants with a failed case in this script's JSON results
     (bench_gpu.py does not time them)."""
+    return tested_variants(tests_json)[0]
+
+
+def tested_variants(tests_json):
+    """From this script's JSON: the variants with a failed case, those with
+    a passed case, and whether every case ran (a timeout leaves the results
+    so far; a lost CUDA context ends the run early)."""
     with open(tests_json) as f:
-        results = json.load(f)["results"]
-    return {r["variant"] for r in results if not r["ok"]}
+        report = json.load(f)
+    results = report["results"]
+    return ({r["variant"] for r in results if not r["ok"]},
+            {r["variant"] for r in results if r["ok"]},
+            report.get("complete", True))
+
+
+def untimed_forms(forms, tests_json):
+    """Which of `forms` (variant names) a benchmark must not run, with why,
+    given this script's JSON at `tests_json` (a form that faults would end
+    the CUDA context and every measurement after it): those with a failed
+    case; if the tests did not finish, those without a passed case too; if
+    they did not run at all (no file), every form."""
+    if not os.path.exists(tests_json):
+        return {name: "not tested" for name in forms}
+    failed, passed, complete = tested_variants(tests_json)
+    untimed = {name: "failed the GPU tests" for name in forms if name in failed}
+    if not complete:
+        untimed.update({name: "not reached by the GPU tests (cut short)"
+                        for name in forms if name not in failed | passed})
+    return untimed
 
 
 def use_emulator(build):
@@ -334,6 +363,17 @@ def main():
     largest_error = {}
     lost_at = []
 
+    def save(complete):
+        """Writes the results so far: a run cut short (a timeout) still
+        says which variants passed and failed (`complete` false)."""
+        if not args.json:
+            return
+        with open(args.json + ".part", "w") as f:
+            json.dump(dict(passed=sum(r["ok"] for r in results), total=len(results),
+                           complete=complete, results=results,
+                           context_lost_in=lost_at[0] if lost_at else None), f, indent=1)
+        os.replace(args.json + ".part", args.json)
+
     def check(label, name, *case, also=lambda: [], **options):
         """Runs and records one case; `also` returns further failures.
         Once the CUDA context is lost, no further case runs."""
@@ -358,6 +398,7 @@ def main():
                             seconds=round(time.perf_counter() - start, 4)))
         status = "PASS" if not failures else "FAIL " + "; ".join(failures[:3])
         print(f"{label}: {status}", flush=True)
+        save(complete=False)
 
     selected = args.variants.split(",") if args.variants else list(compiled.ALL)
     for case, (q, k, v), expected in golden_cases():
@@ -414,10 +455,8 @@ def main():
     if lost_at:
         print(f"FAIL: the CUDA context was lost in {lost_at[0]}; the cases after it did "
               "not run")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(dict(passed=passed, total=len(results), results=results,
-                           context_lost_in=lost_at[0] if lost_at else None), f, indent=1)
+    # After a lost context the cases left did not run: as a run cut short.
+    save(complete=not lost_at)
     return 0 if passed == len(results) and not lost_at else 1
 
 

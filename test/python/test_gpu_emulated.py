@@ -35,6 +35,7 @@ def emulated_run(tmp_path, *arguments):
     results = json.loads(report.read_text())
     failed = [r for r in results["results"] if not r["ok"]]
     assert not failed and done.returncode == 0, json.dumps(failed, indent=1) + done.stderr
+    assert results["complete"]
     return results
 
 
@@ -67,8 +68,11 @@ def test_a_kernel_fault_ends_the_run_and_names_its_variant(tmp_path):
     assert results["context_lost_in"] == only["case"]
     assert "the CUDA context was lost in" in done.stdout
     sys.path.insert(0, os.path.dirname(SCRIPT))
-    from test_gpu import failed_variants
+    from test_gpu import failed_variants, tested_variants
     assert failed_variants(str(report)) == {only["variant"]}
+    # The cases after the fault did not run: bench_gpu.py times only what
+    # passed.
+    assert tested_variants(str(report)) == ({only["variant"]}, set(), False)
     assert only["variant"] in variants.split(",")
 
 
@@ -103,6 +107,25 @@ print(json.dumps(dict(failures=failures, synchronisations=synchronisations)))
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == dict(failures=[], synchronisations=[0, 1])
+
+
+def test_the_benchmark_times_only_forms_the_tests_passed(tmp_path):
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    from test_gpu import untimed_forms
+    report = tmp_path / "tests.json"
+    forms = ["a", "b", "c"]
+    assert untimed_forms(forms, str(report)) == dict.fromkeys(forms, "not tested")
+
+    def results(complete, *cases):
+        report.write_text(json.dumps(dict(complete=complete, results=[
+            dict(case=str(i), variant=v, ok=ok) for i, (v, ok) in enumerate(cases)])))
+        return untimed_forms(forms, str(report))
+
+    assert results(True, ("a", True), ("b", False), ("b", True)) == {
+        "b": "failed the GPU tests"}
+    # Cut short: a form the tests did not reach is not timed either.
+    assert results(False, ("a", True), ("b", False)) == {
+        "b": "failed the GPU tests", "c": "not reached by the GPU tests (cut short)"}
 
 
 def test_long_sequence_with_several_topk_tiles(tmp_path):
