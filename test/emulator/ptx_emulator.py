@@ -538,6 +538,36 @@ def multiplicands(L, regs, lanes, in_type):
     return half.reshape(-1, 32, len(regs), 2)
 
 
+_GROUP, _QUAD = np.arange(32) // 4, np.arange(32) % 4
+
+
+def a_matrix(L, regs, lanes, in_type):
+    """The A operand of the 16 rows of each warp's mma, [warps, 16, depth],
+    from its lanes' A registers `regs` in mma.sync's layout (m16n8k16 for
+    f16/bf16, m16n8k8 for tf32; a warp's rows of a warpgroup mma too)."""
+    values = multiplicands(L, regs, lanes, in_type)
+    depth = 8 if in_type == "tf32" else 16
+    A = np.zeros((values.shape[0], 16, depth), np.float64)
+    for r in range(values.shape[2]):
+        for h in range(values.shape[3]):
+            if in_type == "tf32":
+                column = _QUAD + 4 * (r // 2)
+            else:
+                column = _QUAD * 2 + 8 * (r // 2) + h
+            A[:, _GROUP + 8 * (r % 2), column] = values[:, :, r, h]
+    return A
+
+
+def accumulators(D, count):
+    """Each lane's `count` f32 accumulators of the products D [warps, 16,
+    columns], in mma.sync's m16n8 layout, one 8-column tile after another:
+    [warps, 32, count]."""
+    out = np.zeros((D.shape[0], 32, count), np.float64)
+    for r in range(count):
+        out[:, :, r] = D[:, _GROUP + 8 * (r % 4 // 2), 8 * (r // 4) + _QUAD * 2 + r % 2]
+    return out
+
+
 def lanes_of(sel, size):
     return np.arange(size) if isinstance(sel, slice) else sel
 
@@ -1354,45 +1384,26 @@ class Executor:
             return self.unsupported(instr)
         depth = int(shape.split("k")[1])
         d, a, b, c = instr.operands
-        group, thread = np.arange(32) // 4, np.arange(32) % 4
-
-        def values(L, regs, lanes):
-            return multiplicands(L, regs, lanes, in_type)
-
-        def a_position(r, h):
-            """(row, column) of value h of A register r of each lane."""
-            if in_type == "tf32":
-                return group + 8 * (r % 2), thread + 4 * (r // 2)
-            return group + 8 * (r % 2), thread * 2 + 8 * (r // 2) + h
 
         def b_row(r, h):
             """Row (k) of value h of B register r; its column is the group."""
             if in_type == "tf32":
-                return thread + 4 * r
-            return thread * 2 + 8 * r + h
+                return _QUAD + 4 * r
+            return _QUAD * 2 + 8 * r + h
 
         def body(L, sel, lanes):
             if len(lanes) % 32:
                 raise EmulationError(f"{self.kernel.name}: mma.sync on a partial warp")
-            av = values(L, a.value, lanes)
-            bv = values(L, b.value, lanes)
+            A = a_matrix(L, a.value, lanes, in_type)
+            bv = multiplicands(L, b.value, lanes, in_type)
             cv = np.stack([self.read(L, r, "f32", sel) for r in c.value], axis=-1) \
                 .reshape(-1, 32, 4)
-            warps = av.shape[0]
-            A = np.zeros((warps, 16, depth), np.float64)
-            B = np.zeros((warps, depth, 8), np.float64)
-            for r in range(av.shape[2]):
-                for h in range(av.shape[3]):
-                    row, col = a_position(r, h)
-                    A[:, row, col] = av[:, :, r, h]
+            B = np.zeros((A.shape[0], depth, 8), np.float64)
             for r in range(bv.shape[2]):
                 for h in range(bv.shape[3]):
-                    B[:, b_row(r, h), group] = bv[:, :, r, h]
+                    B[:, b_row(r, h), _GROUP] = bv[:, :, r, h]
             D = np.einsum("wmk,wkn->wmn", A, B)
-            out = np.zeros((warps, 32, 4), np.float64)
-            for r in range(4):
-                out[:, :, r] = D[:, group + 8 * (r // 2), thread * 2 + r % 2]
-            result = (out + cv).astype(np.float32).reshape(-1, 4)
+            result = (accumulators(D, 4) + cv).astype(np.float32).reshape(-1, 4)
             for r, reg in enumerate(d.value):
                 self.write(L, reg, result[:, r], "f32", sel)
         return self.warp_collective(instr, body, Operand("imm", 0xFFFFFFFF))
@@ -1433,7 +1444,6 @@ class Executor:
             return self.unsupported(instr)  # negated or N-major operands
         columns = int(shape[4:].split("k")[0])
         in_type = types[1]
-        group, thread = np.arange(32) // 4, np.arange(32) % 4
         k = np.arange(16)[:, None]
         n = np.arange(columns)[None, :]
         # Byte of B element (k, n) past the start address, per leading and
@@ -1482,15 +1492,8 @@ class Executor:
             raw = L.shared.view(np.uint16)[offsets // 2]
             B = (bf16_bits_to_f32(raw) if in_type == "bf16"
                  else raw.view(np.float16).astype(np.float32)).astype(np.float64)
-            av = multiplicands(L, a.value, lanes, in_type)
-            A = np.zeros((len(first), 16, 16), np.float64)
-            for r in range(4):
-                for h in range(2):
-                    A[:, group + 8 * (r % 2), thread * 2 + 8 * (r // 2) + h] = av[:, :, r, h]
-            D = np.einsum("wmk,wkn->wmn", A, B)
-            out = np.zeros((len(first), 32, len(d.value)), np.float64)
-            for r in range(len(d.value)):
-                out[:, :, r] = D[:, group + 8 * (r % 4 // 2), 8 * (r // 4) + thread * 2 + r % 2]
+            D = np.einsum("wmk,wkn->wmn", a_matrix(L, a.value, lanes, in_type), B)
+            out = accumulators(D, len(d.value))
             accumulate = np.broadcast_to(self.read(L, scale_d, "pred", sel),
                                          (len(lanes),)).reshape(-1, 32, 1)
             previous = np.stack([self.read(L, r, "f32", sel) for r in d.value], axis=-1) \
