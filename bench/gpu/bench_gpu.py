@@ -55,7 +55,7 @@ sys.path.insert(0, HERE)
 
 from chunkkv import reference  # noqa: E402
 from chunkkv import torch as chunkkv_torch  # noqa: E402
-from test_gpu import untimed_forms  # noqa: E402
+from test_gpu import tested_variants, untimed_forms  # noqa: E402
 
 HQ, HKV, D, CHUNK, WINDOW, KEEP = 32, 8, 128, 10, 32, 0.1
 VARIANT = "paper_c10_w32_r01_f16_bhsd_d128"
@@ -190,7 +190,7 @@ def main():
                   if line.startswith(VARIANT + "_")]
     untimed = {}
     if args.tests:
-        if untimed_forms([VARIANT], args.tests).get(VARIANT) == "failed the GPU tests":
+        if os.path.exists(args.tests) and VARIANT in tested_variants(args.tests)[0]:
             sys.exit(f"{VARIANT} failed the GPU tests ({args.tests}): not timed")
         untimed = untimed_forms(alternates, args.tests)
     for name, why in sorted(untimed.items()):
@@ -206,19 +206,25 @@ def main():
             q = torch.randn(batch, HQ, WINDOW, D, dtype=torch.float16, device="cuda")
             k = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
             v = torch.randn(batch, HKV, length, D, dtype=torch.float16, device="cuda")
-            ours = median_seconds(kernels_only(q, k, v), args.reps)
-            device = dict(default=median_device_seconds(kernels_only(q, k, v), args.reps))
+            run = kernels_only(q, k, v)
+            ours = median_seconds(run, args.reps)
+            device = dict(default=median_device_seconds(run, args.reps))
+            del run
             others = {}
             for name in alternates:
+                run = kernels_only(q, k, v, name)
                 try:
-                    run = kernels_only(q, k, v, name)
                     others[name] = median_seconds(run, args.reps)
                     device[name[len(VARIANT) + 1:]] = median_device_seconds(run, args.reps)
                 except chunkkv_torch.ChunkKVError as e:
                     errors.setdefault(name, str(e))
                     print(f"{name}: {e}", flush=True)
-            eager = median_seconds(lambda: eager_select(q, k, v), args.reps)
-            eager_device = median_device_seconds(lambda: eager_select(q, k, v), args.reps)
+                del run
+
+            def eager_run():
+                return eager_select(q, k, v)
+            eager = median_seconds(eager_run, args.reps)
+            eager_device = median_device_seconds(eager_run, args.reps)
             result = chunkkv_torch.compress(q, k, v, policy=POLICY)
             kept = int(result.lengths[0])
             _, _, eager_positions = eager_select(q, k, v)

@@ -292,12 +292,6 @@ LONG_CASES = [
 ]
 
 
-def failed_variants(tests_json):
-    """The variants with a failed case in this script's JSON results
-    (bench_gpu.py does not time them)."""
-    return tested_variants(tests_json)[0]
-
-
 def tested_variants(tests_json):
     """From this script's JSON: the variants with a failed case, those with
     a passed case, and whether every case ran (a timeout leaves the results

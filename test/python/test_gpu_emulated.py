@@ -68,10 +68,9 @@ def test_a_kernel_fault_ends_the_run_and_names_its_variant(tmp_path):
     assert results["context_lost_in"] == only["case"]
     assert "the CUDA context was lost in" in done.stdout
     sys.path.insert(0, os.path.dirname(SCRIPT))
-    from test_gpu import failed_variants, tested_variants
-    assert failed_variants(str(report)) == {only["variant"]}
-    # The cases after the fault did not run: bench_gpu.py times only what
-    # passed.
+    from test_gpu import tested_variants
+    # The failed variant, none passed, and the cases after the fault did
+    # not run: bench_gpu.py times only what passed.
     assert tested_variants(str(report)) == ({only["variant"]}, set(), False)
     assert only["variant"] in variants.split(",")
 
