@@ -96,16 +96,19 @@ constexpr int64_t kStaticSharedBytes = 48 * 1024;
 constexpr int64_t kMaxSharedBytes = 227 * 1024;
 /// Spans whose statistics a lane of the combine kernel loads at once.
 constexpr int64_t kCombineSpans = 4;
-/// Warps of the single-pass chunk kernel, and the (kv head, query) rows a
-/// lane loads at once: enough loads in flight to hide memory latency.
+/// Warps of the single-pass chunk kernel, and the query rows of each of
+/// kChunkSumHeads kv heads that a lane loads at once (16-byte loads of
+/// kPartialVector partials and kShareVector shares): enough loads in
+/// flight to hide memory latency.
 constexpr int64_t kChunkSumWarps = 8;
 constexpr int64_t kChunkSumRows = 16;
-/// Blocks per SM the chunk kernel's registers are bounded for: without a
-/// bound ptxas keeps to about 48 registers (five blocks) and places most
-/// loads just before their use, four waits for memory per block of rows;
-/// bounded for three blocks (68 registers on sm_90) it issues all of them
-/// first, one wait.
-constexpr int64_t kChunkSumBlocksPerSM = 3;
+constexpr int64_t kChunkSumHeads = 2;
+constexpr int64_t kPartialVector = 8;
+/// Blocks per SM the chunk kernel's registers are bounded for: ptxas
+/// issues the twelve 16-byte loads of two kv heads before their first use
+/// (one wait for memory) in about 122 registers on sm_90, two blocks;
+/// bounded for three (80 registers) it splits them, two waits.
+constexpr int64_t kChunkSumBlocksPerSM = 2;
 /// The same for the combine kernel: four blocks (62 registers on sm_90),
 /// one wait for its kCombineSpans spans per lane instead of four.
 constexpr int64_t kCombineBlocksPerSM = 4;
@@ -736,12 +739,14 @@ private:
   Value rowGroups;  // blocks that split the G*w queries of a kv head
   Value sequenceSums;         // [B, S] f32 pooled per-token scores
   Value windowMax;            // [1] i32 bits of kvpress's batch maximum
-  // Single pass: [B, Hkv, spans, rows, slots] bf16 chunk partials and
+  // Single pass: [B, Hkv, spans, slots, rows] bf16 chunk partials and
   // [B, Hkv, spans, rows] f32 each span's share of a row's score (the
-  // combine kernel's), rows padded to a multiple of kChunkSumRows. The chunk
-  // kernel reads a block of rows at constant offsets of one address, with
-  // no clamps; the padding rows hold no values and the kernel masks them.
+  // combine kernel's), rows padded to a multiple of kChunkSumRows. A slot's
+  // rows are contiguous: the chunk kernel's lane reads a block of them with
+  // 16-byte loads, with no clamps and no masks: the padding rows' partials
+  // and shares are written as 0.
   Value chunkPartials, spanShares;
+  Value paddedRows;
 };
 
 void ChunkScoreGPULowering::emit() {
@@ -807,11 +812,11 @@ void ChunkScoreGPULowering::emit() {
     // a relative error below 2^-9 on each, within the 1e-2 that f16/bf16
     // caches are held to; half the bytes the statistics kernel writes and
     // the chunk kernel reads.
-    Value paddedRows = b.mul(b.ceilDiv(numQueries, b.index(kChunkSumRows)),
-                             b.index(kChunkSumRows));
+    paddedRows = b.mul(b.ceilDiv(numQueries, b.index(kChunkSumRows)),
+                       b.index(kChunkSumRows));
     int64_t dynamic = ShapedType::kDynamic;
     chunkPartials = queue.alloc(
-        MemRefType::get({dynamic, dynamic, dynamic, dynamic, slotsPerSpan},
+        MemRefType::get({dynamic, dynamic, dynamic, slotsPerSpan, dynamic},
                         b.getBF16Type()),
         {batchSize, kvHeads, numSpans, paddedRows});
     scratch.push_back(chunkPartials);
@@ -1601,24 +1606,34 @@ void ChunkScoreGPULowering::writeSpanStatistics(const ScoreBlock &block,
 void ChunkScoreGPULowering::writeChunkPartials(const ScoreBlock &block) {
   // The chunk slots, relative to the span's maximum (the rows' running
   // maximum after the last step); the combine kernel's shares take
-  // avg_pool1d's 1/p and the keys' weight.
+  // avg_pool1d's 1/p and the keys' weight. Per 16-row tile, lane l writes
+  // row l % 16 of every other slot from l / 16: each store instruction
+  // writes two slots' 32-byte runs of rows, and in shared memory a slot's
+  // rows fall on distinct banks (their strides are odd modulo 16). Padding
+  // rows get 0, so that the chunk kernel needs no masks. (A lane per row of
+  // two tiles would give the slot loop a constant trip count, which LLVM
+  // unrolls whole: 28 more registers for the wgmma form of two tiles.)
   NVVM::SyncWarpOp::create(b, b.i32(-1));
-  b.forLoop(zero, b.index(warpRows()), one, [&](Value row) {
+  Value sixteen = b.index(kMmaRows);
+  Value tileRow = b.rem(block.lane, sixteen);
+  Value firstSlot = b.div(block.lane, sixteen);
+  Value slotStep = b.index(kWarpSize / kMmaRows);
+  for (int64_t tile = 0; tile < rowTiles; ++tile) {
+    Value row = b.add(b.index(tile * kMmaRows), tileRow);
     Value queryRow = queryRowOf(block, row);
-    b.ifThen(b.cmp(Pred::slt, queryRow, numQueries), [&]() {
+    Value isQuery = b.cmp(Pred::slt, queryRow, numQueries);
+    b.ifThen(b.cmp(Pred::slt, queryRow, paddedRows), [&]() {
       Value max = b.load(block.partials.rowMaxima, {block.warp, row});
-      b.forLoop(block.lane, b.index(slotsPerSpan), b.index(kWarpSize),
-                [&](Value slot) {
-                  Value value = slotSumRelativeTo(
-                      b.load(block.partials.slots, {block.warp, row, slot}),
-                      max);
-                  b.store(arith::TruncFOp::create(b, b.getBF16Type(), value),
-                          chunkPartials,
-                          {block.batch, block.kvHead, block.spanIndex, queryRow,
-                           slot});
-                });
+      b.forLoop(firstSlot, b.index(slotsPerSpan), slotStep, [&](Value slot) {
+        Value value = slotSumRelativeTo(
+            b.load(block.partials.slots, {block.warp, row, slot}), max);
+        value = b.select(isQuery, value, b.f32(0.0));
+        b.store(arith::TruncFOp::create(b, b.getBF16Type(), value),
+                chunkPartials,
+                {block.batch, block.kvHead, block.spanIndex, slot, queryRow});
+      });
     });
-  });
+  }
 }
 
 SmallVector<Value> ChunkScoreGPULowering::addStepToChunkSlots(
@@ -1852,11 +1867,19 @@ void ChunkScoreGPULowering::emitCombineKernel() {
         Value shareScale =
             b.mulf(scale, b.f32(1.0 / static_cast<double>(policy.getPool() *
                                                           slotCountUnit())));
+        // The padding rows' shares are 0 (row r's warp writes rows
+        // G·w + r, G·w + r + G·w, ... below paddedRows), so that the chunk
+        // kernel needs no masks.
         b.forLoop(lane, used, warpSize, [&](Value span) {
           Value share = b.mulf(
               shareScale,
               exp2Diff(b.load(spanMax, {batch, kvHead, row, span}), total[0]));
           b.store(share, spanShares, {batch, kvHead, span, row});
+          b.forLoop(
+              b.add(numQueries, row), paddedRows, numQueries,
+              [&](Value padding) {
+                b.store(b.f32(0.0), spanShares, {batch, kvHead, span, padding});
+              });
         });
       });
 }
@@ -1997,9 +2020,9 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
   Value span = b.index(spanLength);
   Value warpSize = b.index(kWarpSize);
   Value warps = b.index(kChunkSumWarps);
-  // A block takes 32 chunks (one per lane); its warps split the (kv head,
-  // query) rows, kChunkSumRows at a time, and add up their sums in shared
-  // memory.
+  // A block takes 32 chunks (one per lane); its warps split each kv head's
+  // query rows, kChunkSumRows at a time for kChunkSumHeads kv heads
+  // together, and add up their sums in shared memory.
   queue.launch(
       "chunkkv_score_chunk_sums",
       {b.ceilDiv(numSlots, warpSize), batchSize, one},
@@ -2031,44 +2054,73 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
             [&](Value s, ValueRange spanAcc) -> SmallVector<Value> {
               Value slot = b.sub(
                   c, b.div(b.max(b.sub(b.mul(s, span), reach), zero), chunk));
-              // A block of kChunkSumRows rows at constant offsets of one
-              // address each: ptxas issues every load before the first use
-              // (with clamped rows it placed loads just before their use,
-              // a wait each).
+              // kChunkSumHeads kv heads' blocks of kChunkSumRows rows per
+              // wait for memory: the slot's rows are contiguous, 16-byte
+              // loads at constant offsets of one address per head, which
+              // ptxas issues before the first use. A head past the last
+              // reads the last one's and adds nothing.
+              Value lastHead = b.sub(kvHeads, one);
               return b.forLoop(
-                  zero, kvHeads, one, {spanAcc[0]},
-                  [&](Value kvHead, ValueRange headAcc) -> SmallVector<Value> {
+                  zero, kvHeads, b.index(kChunkSumHeads), {spanAcc[0]},
+                  [&](Value head0, ValueRange headAcc) -> SmallVector<Value> {
                     return b.forLoop(
                         b.mul(warp, b.index(kChunkSumRows)), numQueries,
                         b.mul(warps, b.index(kChunkSumRows)), {headAcc[0]},
                         [&](Value row0, ValueRange acc) -> SmallVector<Value> {
                           auto shareType =
                               VectorType::get({kShareVector}, b.getF32Type());
-                          SmallVector<Value> rows, shares, partials;
-                          for (int64_t u = 0; u < kChunkSumRows; ++u)
-                            rows.push_back(b.add(row0, b.index(u)));
-                          for (int64_t u = 0; u < kChunkSumRows;
-                               u += kShareVector)
-                            shares.push_back(alignedLoad(
-                                b, shareType, spanShares,
-                                {batch, kvHead, s, rows[u]}, kVectorBytes));
-                          for (Value row : rows)
-                            partials.push_back(b.load(
-                                chunkPartials, {batch, kvHead, s, row, slot}));
-                          SmallVector<Value> terms;
-                          for (int64_t u = 0; u < kChunkSumRows; ++u) {
-                            Value share = vector::ExtractOp::create(
-                                b, shares[u / kShareVector],
-                                ArrayRef<int64_t>{u % kShareVector});
-                            Value term = b.mulf(
-                                share, arith::ExtFOp::create(b, b.getF32Type(),
-                                                             partials[u]));
-                            // Padding rows hold no values.
-                            terms.push_back(
-                                b.select(b.cmp(Pred::slt, rows[u], numQueries),
-                                         term, b.f32(0.0)));
+                          auto partialType = VectorType::get({kPartialVector},
+                                                             b.getBF16Type());
+                          SmallVector<Value> heads, shares, partials;
+                          for (int64_t h = 0; h < kChunkSumHeads; ++h)
+                            heads.push_back(
+                                b.min(b.add(head0, b.index(h)), lastHead));
+                          for (Value kvHead : heads) {
+                            for (int64_t u = 0; u < kChunkSumRows;
+                                 u += kShareVector)
+                              shares.push_back(alignedLoad(
+                                  b, shareType, spanShares,
+                                  {batch, kvHead, s, b.add(row0, b.index(u))},
+                                  kVectorBytes));
+                            for (int64_t u = 0; u < kChunkSumRows;
+                                 u += kPartialVector)
+                              partials.push_back(
+                                  alignedLoad(b, partialType, chunkPartials,
+                                              {batch, kvHead, s, slot,
+                                               b.add(row0, b.index(u))},
+                                              kVectorBytes));
                           }
-                          return {b.addf(acc[0], treeReduce(terms, false))};
+                          // Each head's sum over its rows, a chain of fmas
+                          // (fewer instructions and live values than
+                          // products added as a tree). The padding rows'
+                          // shares and partials are 0.
+                          SmallVector<Value> sums;
+                          for (int64_t h = 0; h < kChunkSumHeads; ++h) {
+                            Value sum = b.f32(0.0);
+                            for (int64_t u = 0; u < kChunkSumRows; ++u) {
+                              int64_t i = h * kChunkSumRows + u;
+                              Value share = vector::ExtractOp::create(
+                                  b, shares[i / kShareVector],
+                                  ArrayRef<int64_t>{i % kShareVector});
+                              Value partial = vector::ExtractOp::create(
+                                  b, partials[i / kPartialVector],
+                                  ArrayRef<int64_t>{i % kPartialVector});
+                              partial = arith::ExtFOp::create(b, b.getF32Type(),
+                                                              partial);
+                              sum = math::FmaOp::create(b, share, partial, sum);
+                            }
+                            sums.push_back(sum);
+                          }
+                          Value sum = acc[0];
+                          for (int64_t h = 0; h < kChunkSumHeads; ++h) {
+                            Value realHead = b.cmp(
+                                Pred::slt, b.add(head0, b.index(h)), kvHeads);
+                            sum =
+                                b.addf(sum, h == 0 ? sums[h]
+                                                   : b.select(realHead, sums[h],
+                                                              b.f32(0.0)));
+                          }
+                          return {sum};
                         });
                   });
             })[0];

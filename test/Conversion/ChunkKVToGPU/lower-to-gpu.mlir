@@ -19,8 +19,8 @@
 // per-(query, span, chunk) slots in shared memory, written
 // out relative to the span's maximum as bf16; the combine kernel combines the
 // spans' statistics and gives each span its share of the row's score; the
-// chunk kernel adds the partials times the shares, sixteen rows of loads at
-// a time. Keys reach shared memory by cp.async in a ring of three steps of
+// chunk kernel adds the partials times the shares, sixteen rows of two kv
+// heads at a time. Keys reach shared memory by cp.async in a ring of three steps of
 // 32 (key-stages): two steps' copies in flight while the block works on
 // the third. Spans of 416 keys: their 43 chunk slots fit in 48 KiB next to
 // the staged keys (512, tokens-per-block, would not; nor would 448, whose
@@ -40,13 +40,13 @@
 // CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c416
 // CHECK: %[[SPANS:.*]] = arith.maxsi %[[CEIL]], %c1
 // Before the statistics kernel, only what it writes: the spans' maxima and
-// sums, and the chunk partials [B, Hkv, spans, rows, 43], rows G*w padded
+// sums, and the chunk partials [B, Hkv, spans, 43, rows], rows G*w padded
 // to a multiple of 16.
 // CHECK: %[[STATS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
 // CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
 // CHECK: %[[BLOCKS:.*]] = arith.ceildivsi %[[ROWS:.*]], %c16
 // CHECK: %[[PADDED:.*]] = arith.muli %[[BLOCKS]], %c16
-// CHECK: %{{.*}}, %[[PARTIALS_READY:.*]] = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x?x43xbf16>
+// CHECK: %{{.*}}, %[[PARTIALS_READY:.*]] = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x43x?xbf16>
 // CHECK: gpu.launch async [%[[PARTIALS_READY]]] blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
 // CHECK-SAME: dynamic_shared_memory_size %c22016_i32 function(@chunkkv_score_stats)
 // CHECK-SAME: workgroup(%[[KEYS:.*]] : memref<3x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>) {
@@ -96,9 +96,15 @@
 // CHECK: %[[STEP_SUM:.*]] = arith.mulf %{{.*}}, %[[SUM_WEIGHT]] : f32
 // CHECK: arith.addf %[[RESCALED]], %[[STEP_SUM]] : f32
 // CHECK: nvgpu.device_async_wait %[[GROUP]] {numGroups = 1 : i32}
+// A lane per row of the warp's 16 and two slots at a time: each store
+// writes two slots' 32-byte runs of rows; padding rows get 0.
 // CHECK: nvvm.bar.warp.sync
-// CHECK: %[[PARTIAL:.*]] = arith.truncf %{{.*}} : f32 to bf16
-// CHECK: memref.store %[[PARTIAL]], {{.*}} : memref<?x?x?x?x43xbf16>
+// CHECK: arith.remsi %{{.*}}, %c16
+// CHECK: %[[IS_QUERY:.*]] = arith.cmpi slt, %{{.*}}, %[[ROWS]]
+// CHECK: scf.for %[[SLOT:.*]] = %{{.*}} to %c43 step %c2
+// CHECK: %[[KEPT:.*]] = arith.select %[[IS_QUERY]], %{{.*}}, %{{.*}} : f32
+// CHECK: %[[PARTIAL:.*]] = arith.truncf %[[KEPT]] : f32 to bf16
+// CHECK: memref.store %[[PARTIAL]], {{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %[[SLOT]], %{{.*}}] : memref<?x?x?x43x?xbf16>
 // After the statistics kernel's launch: the rows' final statistics and the
 // spans' shares [B, Hkv, spans, rows], which the combine kernel writes.
 // CHECK: gpu.alloc async {{.*}} : memref<?x?x?xf32>
@@ -112,16 +118,22 @@
 // CHECK: %[[SHARE_SCALE:.*]] = arith.mulf %[[SCALE]], %[[HALF]] : f32
 // CHECK: %[[SHARE:.*]] = arith.mulf %[[SHARE_SCALE]], %{{.*}} : f32
 // CHECK: memref.store %[[SHARE]], %{{.*}} : memref<?x?x?x?xf32>
-// The chunk kernel loads a block of 16 rows' shares (four 16-byte loads)
-// and partials before it uses any, without clamps (the rows are padded),
-// with its registers bounded for three blocks per SM: ptxas then issues
-// them all before the first use.
+// The padding rows' shares are 0.
+// CHECK: scf.for
+// CHECK: memref.store %cst{{.*}}, %{{.*}} : memref<?x?x?x?xf32>
+// The chunk kernel loads, for each of two kv heads, a block of 16 rows'
+// shares (four 16-byte loads) and partials (two), before it uses any,
+// without clamps or masks (the rows are padded, with zeros), with its
+// registers bounded for two blocks per SM: ptxas then issues them all
+// before the first use.
 // CHECK: function(@chunkkv_score_chunk_sums)
 // CHECK-COUNT-4: vector.load {{.*}} {alignment = 16 : i64} : memref<?x?x?x?xf32>, vector<4xf32>
-// CHECK-COUNT-16: memref.load {{.*}} : memref<?x?x?x?x43xbf16>
-// CHECK: arith.mulf
+// CHECK-COUNT-2: vector.load {{.*}} {alignment = 16 : i64} : memref<?x?x?x43x?xbf16>, vector<8xbf16>
+// CHECK-COUNT-4: vector.load {{.*}} {alignment = 16 : i64} : memref<?x?x?x?xf32>, vector<4xf32>
+// CHECK-COUNT-2: vector.load {{.*}} {alignment = 16 : i64} : memref<?x?x?x43x?xbf16>, vector<8xbf16>
+// CHECK-COUNT-32: math.fma
 // CHECK: gpu.barrier
-// CHECK: } {nvvm.minctasm = 3 : i32}
+// CHECK: } {nvvm.minctasm = 2 : i32}
 // CHECK-NOT: function(@chunkkv_score_tokens)
 // CHECK: gpu.dealloc async
 // CHECK: gpu.wait [%{{.*}}]
@@ -157,7 +169,7 @@
 // memory, 69120 bytes with the staged keys and maxima (of 76800).
 // LONG-LABEL: func.func @chunk_score_f16
 // LONG: arith.ceildivsi %{{.*}}, %c416
-// LONG: gpu.alloc async {{.*}} : memref<?x?x?x?x43xbf16>
+// LONG: gpu.alloc async {{.*}} : memref<?x?x?x43x?xbf16>
 // LONG: dynamic_shared_memory_size %c44032_i32 function(@chunkkv_score_stats)
 // LONG: memref.view {{.*}} to memref<4x32x43xvector<2xf32>, #gpu.address_space<workgroup>>
 // Eight warps of one row tile: blocks of 256 threads take 128 window
@@ -206,7 +218,7 @@
 // MINBLOCKS: function(@chunkkv_score_combine)
 // MINBLOCKS: } {nvvm.minctasm = 4 : i32}
 // MINBLOCKS: function(@chunkkv_score_chunk_sums)
-// MINBLOCKS: } {nvvm.minctasm = 3 : i32}
+// MINBLOCKS: } {nvvm.minctasm = 2 : i32}
 // MINBLOCKS-NOT: nvvm.minctasm
 // MINBLOCKS: gpu.wait
 // NOBOUND-LABEL: func.func @chunk_score_f16
@@ -215,7 +227,7 @@
 // NOBOUND: function(@chunkkv_score_combine)
 // NOBOUND: } {nvvm.minctasm = 4 : i32}
 // NOBOUND: function(@chunkkv_score_chunk_sums)
-// NOBOUND: } {nvvm.minctasm = 3 : i32}
+// NOBOUND: } {nvvm.minctasm = 2 : i32}
 // NOBOUND-NOT: nvvm.minctasm
 // NOBOUND: gpu.wait
 // TWOPASS-LABEL: func.func @chunk_score_f16
@@ -230,7 +242,7 @@
 // slots of a half-warp's rows on distinct banks).
 // SPAN128-LABEL: func.func @chunk_score_f16
 // SPAN128: arith.ceildivsi %{{.*}}, %c128
-// SPAN128: gpu.alloc async {{.*}} : memref<?x?x?x?x14xbf16>
+// SPAN128: gpu.alloc async {{.*}} : memref<?x?x?x14x?xbf16>
 // SPAN128: dynamic_shared_memory_size %c9728_i32 function(@chunkkv_score_stats)
 // SPAN128: memref.view {{.*}} to memref<4x16x19xvector<2xf32>, #gpu.address_space<workgroup>>
 func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,

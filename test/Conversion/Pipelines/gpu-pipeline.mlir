@@ -65,7 +65,7 @@
 
 // MINBLOCKS: gpu.binary @chunkkv_score_stats {{.*}}.maxntid 128, 1, 1\0A.minnctapersm 3\0A
 // MINBLOCKS: gpu.binary @chunkkv_score_combine {{.*}}.maxntid 256, 1, 1\0A.minnctapersm 4\0A
-// MINBLOCKS: gpu.binary @chunkkv_score_chunk_sums {{.*}}.maxntid 256, 1, 1\0A.minnctapersm 3\0A
+// MINBLOCKS: gpu.binary @chunkkv_score_chunk_sums {{.*}}.maxntid 256, 1, 1\0A.minnctapersm 2\0A
 // MINBLOCKS: gpu.binary @chunkkv_topk
 // MINBLOCKS-NOT: minnctapersm
 // MINBLOCKS: gpu.binary @chunkkv_compact_gather
