@@ -1867,20 +1867,37 @@ void ChunkScoreGPULowering::emitCombineKernel() {
         Value shareScale =
             b.mulf(scale, b.f32(1.0 / static_cast<double>(policy.getPool() *
                                                           slotCountUnit())));
-        // The padding rows' shares are 0 (row r's warp writes rows
-        // G·w + r, G·w + r + G·w, ... below paddedRows), so that the chunk
-        // kernel needs no masks.
-        b.forLoop(lane, used, warpSize, [&](Value span) {
-          Value share = b.mulf(
-              shareScale,
-              exp2Diff(b.load(spanMax, {batch, kvHead, row, span}), total[0]));
-          b.store(share, spanShares, {batch, kvHead, span, row});
-          b.forLoop(
-              b.add(numQueries, row), paddedRows, numQueries,
-              [&](Value padding) {
-                b.store(b.f32(0.0), spanShares, {batch, kvHead, span, padding});
-              });
-        });
+        // kCombineSpans spans per lane at a time, their maxima loaded
+        // together (one wait for memory each, where a span at a time waited
+        // once per span). The padding rows' shares are 0 (row r's warp
+        // writes rows G·w + r, G·w + r + G·w, ... below paddedRows), so that
+        // the chunk kernel needs no masks.
+        b.forLoop(
+            lane, used, b.index(kWarpSize * kCombineSpans), [&](Value span0) {
+              SmallVector<Value> spans, maxima;
+              for (int64_t u = 0; u < kCombineSpans; ++u) {
+                spans.push_back(b.add(span0, b.index(u * kWarpSize)));
+                maxima.push_back(b.load(
+                    spanMax, {batch, kvHead, row, b.min(spans[u], lastUsed)}));
+              }
+              for (int64_t u = 0; u < kCombineSpans; ++u) {
+                auto writeShare = [&]() {
+                  Value share =
+                      b.mulf(shareScale, exp2Diff(maxima[u], total[0]));
+                  b.store(share, spanShares, {batch, kvHead, spans[u], row});
+                  b.forLoop(b.add(numQueries, row), paddedRows, numQueries,
+                            [&](Value padding) {
+                              b.store(b.f32(0.0), spanShares,
+                                      {batch, kvHead, spans[u], padding});
+                            });
+                };
+                // The first span of an iteration is below `used`.
+                if (u == 0)
+                  writeShare();
+                else
+                  b.ifThen(b.cmp(Pred::slt, spans[u], used), writeShare);
+              }
+            });
       });
 }
 

@@ -116,6 +116,9 @@
 // The shares halve the slots' sums, in which each key weighed 2.0.
 // CHECK: %[[SCALE:.*]] = arith.divf
 // CHECK: %[[SHARE_SCALE:.*]] = arith.mulf %[[SCALE]], %[[HALF]] : f32
+// Four spans' maxima per lane loaded together, then their shares.
+// CHECK: scf.for
+// CHECK-COUNT-4: memref.load %{{.*}} : memref<?x?x?x?xf32>
 // CHECK: %[[SHARE:.*]] = arith.mulf %[[SHARE_SCALE]], %{{.*}} : f32
 // CHECK: memref.store %[[SHARE]], %{{.*}} : memref<?x?x?x?xf32>
 // The padding rows' shares are 0.
