@@ -65,6 +65,15 @@ constexpr int64_t kTopkChunksPerThread = 4;
 /// wait for memory per kTopkTilesPerLoad tiles (12288 chunks). Four would
 /// spill on sm_80 within the 64 registers of a 1024-thread block.
 constexpr int64_t kTopkTilesPerLoad = 3;
+/// Bits of the top-k kernel's radix digits, from the top of the 32-bit
+/// keys: three passes of 11, 11 and 10 bits. Scores of one sequence share
+/// their sign and most of their exponent, so 8-bit digits needed three
+/// passes (24 bits) before the k-th largest key's prefix was usually
+/// unique; 11-bit digits usually get there in two. The histogram has
+/// 2^11 bins, two per thread of the block.
+constexpr int64_t kRadixBits = 11;
+constexpr int64_t kRadixBins = int64_t(1) << kRadixBits;
+constexpr int64_t kRadixPasses = (32 + kRadixBits - 1) / kRadixBits;
 /// Blocks per sequence of the grid-stride row gather, and the 16-byte
 /// vectors a thread loads at once per iteration.
 constexpr int64_t kGatherBlocks = 512;
@@ -2161,11 +2170,11 @@ void ChunkScoreGPULowering::emitChunkPartialsKernel() {
 // topk_chunks
 //===----------------------------------------------------------------------===//
 
-/// One block per sequence: a radix select (up to four 8-bit passes with a
-/// shared histogram) finds the k-th largest key and how many of the keys
-/// equal to it are taken, or stops at a prefix whose keys are all taken;
-/// block-wide scans then take chunks in index order, so ties
-/// go to the lower index and the ids come out ascending. Each pass walks
+/// One block per sequence: a radix select (up to kRadixPasses passes of
+/// kRadixBits-bit digits with a shared histogram) finds the k-th largest key
+/// and how many of the keys equal to it are taken, or stops at a prefix whose
+/// keys are all taken; block-wide scans then take chunks in index order, so
+/// ties go to the lower index and the ids come out ascending. Each pass walks
 /// the scores in tiles where thread t holds kTopkChunksPerThread
 /// consecutive chunks (in index order, thread by thread).
 class TopkGPULowering {
@@ -2189,7 +2198,7 @@ private:
   /// Issues the loads of `tiles` tiles; `keys` stays empty.
   TileKeys loadScores(Value batch, Value tile0, Value thread, Value numChunks,
                       int64_t tiles);
-  /// The block of one sequence: its shared buffers (a 256-bin histogram,
+  /// The block of one sequence: its shared buffers (a kRadixBins-bin histogram,
   /// the block scans' warp sums, values broadcast to the block), its place,
   /// and (chooseChunks) what it chooses from.
   struct SequenceBlock {
@@ -2213,10 +2222,10 @@ private:
   /// the remaining keys are all those with the prefix.
   SmallVector<Value> radixPass(const SequenceBlock &seq, Value pass,
                                ValueRange state);
-  /// Adds the digit at `shift` of each key of tile `j` of `tile` that has
-  /// `prefix` under `mask` to the histogram.
+  /// Adds the digit (the bits `digitMask` at `shift`) of each key of tile
+  /// `j` of `tile` that has `prefix` under `mask` to the histogram.
   void countDigits(const SequenceBlock &seq, const TileKeys &tile, int64_t j,
-                   Value prefix, Value mask, Value shift);
+                   Value prefix, Value mask, Value shift, Value digitMask);
   /// Takes the chosen chunks of the tile at `tile0` in index order; `iters`
   /// are (ids written, equal keys taken, the tile's scores), the result the
   /// same for the next tile.
@@ -2266,7 +2275,7 @@ void TopkGPULowering::emit() {
   Type lengthType = getElementTypeOrSelf(kept.getType());
   Value maxChosen = b.dim(ids, 1);
   SmallVector<Type> shared = {
-      workgroupBuffer(ctx, {256}, i32),                        // histogram
+      workgroupBuffer(ctx, {kRadixBins}, i32),                 // histogram
       workgroupBuffer(ctx, {kScanBlockSize / kWarpSize}, i32), // scan sums
       workgroupBuffer(ctx, {4}, i32)};                         // broadcast
   queue.launch("chunkkv_topk", {b.dim(scores, 0), one, one}, block, shared,
@@ -2311,14 +2320,15 @@ void TopkGPULowering::chooseChunks(SequenceBlock &seq, Value length) {
   Value chunk = b.index(formulas.chunkSize());
   seq.lastChunk = b.sub(formulas.numChunks(length), one);
   seq.lastShortfall = b.sub(chunk, b.sub(scored, b.mul(seq.lastChunk, chunk)));
-  // Radix select: after pass p, `prefix` holds the top 8(p+1) bits of the
-  // k-th largest key, `mask` selects them, and `remaining` is how many keys
-  // with that prefix are still to take. Once that is all of them (at
-  // random scores, usually after the third pass) the later passes would
-  // only rank keys that are all taken: they are skipped.
+  // Radix select: after pass p, `prefix` holds the top bits of the k-th
+  // largest key that passes 0 to p found, `mask` selects them, and
+  // `remaining` is how many keys with that prefix are still to take. Once
+  // that is all of them (at random scores, usually after the second pass)
+  // the later passes would only rank keys that are all taken: they are
+  // skipped.
   auto radixSelect = [&]() -> SmallVector<Value> {
     SmallVector<Value> state = b.forLoop(
-        zero, b.index(4), one,
+        zero, b.index(kRadixPasses), one,
         {b.i32(0), b.i32(0), b.fromIndex(count, i32), b.boolean(false)},
         [&](Value pass, ValueRange iters) {
           return b.ifThenElse(
@@ -2374,9 +2384,19 @@ SmallVector<Value> TopkGPULowering::radixPass(const SequenceBlock &seq,
   Value zero = b.index(0), one = b.index(1);
   Value tileSize = b.index(kScanBlockSize * kTopkChunksPerThread);
   Value prefix = state[0], mask = state[1], remaining = state[2];
-  Value shift = b.fromIndex(b.sub(b.index(24), b.mul(pass, b.index(8))), i32);
-  b.ifThen(b.cmp(Pred::slt, seq.thread, b.index(256)),
-           [&]() { b.store(b.i32(0), seq.histogram, seq.thread); });
+  // Pass p takes bits [shift, top) of the keys, top = 32 - p * kRadixBits.
+  Value top = b.sub(b.index(32), b.mul(pass, b.index(kRadixBits)));
+  Value shiftBits = b.max(b.sub(top, b.index(kRadixBits)), zero);
+  Value shift = b.fromIndex(shiftBits, i32);
+  Value digitMask =
+      b.sub(arith::ShLIOp::create(b, b.i32(1),
+                                  b.fromIndex(b.sub(top, shiftBits), i32)),
+            b.i32(1));
+  static_assert(kRadixBins == 2 * kScanBlockSize,
+                "two histogram bins per thread");
+  for (int64_t h = 0; h < 2; ++h)
+    b.store(b.i32(0), seq.histogram,
+            b.add(seq.thread, b.index(h * kScanBlockSize)));
   gpu::BarrierOp::create(b);
   // kTopkTilesPerLoad tiles per wait for memory while they are all below
   // numChunks, then the rest a tile at a time: a last load of whole tiles
@@ -2387,55 +2407,61 @@ SmallVector<Value> TopkGPULowering::radixPass(const SequenceBlock &seq,
     TileKeys tile = loadScores(seq.batch, tile0, seq.thread, seq.numChunks,
                                kTopkTilesPerLoad);
     for (int64_t j = 0; j < kTopkTilesPerLoad; ++j)
-      countDigits(seq, tile, j, prefix, mask, shift);
+      countDigits(seq, tile, j, prefix, mask, shift, digitMask);
   });
   b.forLoop(wholeLoads, seq.numChunks, tileSize, [&](Value tile0) {
     countDigits(seq, loadScores(seq.batch, tile0, seq.thread, seq.numChunks, 1),
-                0, prefix, mask, shift);
+                0, prefix, mask, shift, digitMask);
   });
   gpu::BarrierOp::create(b);
-  // Bins from the top: the digit is where the running count of keys
-  // reaches `remaining`.
-  Value isBin = b.cmp(Pred::slt, seq.thread, b.index(256));
-  Value bin = b.sub(b.index(255), b.min(seq.thread, b.index(255)));
-  Value binCount = b.select(isBin, b.load(seq.histogram, bin), b.i32(0));
-  Value through = blockScan(b, binCount, seq.thread, seq.warpSums).first;
-  Value above = b.sub(through, binCount);
+  // Bins from the top, two per thread (`high`, then `high - 1`): the digit
+  // is where the running count of keys reaches `remaining`.
+  Value high = b.sub(b.index(kRadixBins - 1), b.mul(seq.thread, b.index(2)));
+  Value low = b.sub(high, one);
+  Value highCount = b.load(seq.histogram, high);
+  Value lowCount = b.load(seq.histogram, low);
+  Value through =
+      blockScan(b, b.add(highCount, lowCount), seq.thread, seq.warpSums).first;
+  Value above = b.sub(through, b.add(highCount, lowCount));
+  Value belowLow = b.add(above, highCount);
+  Value inHigh = b.andI(b.cmp(Pred::slt, above, remaining),
+                        b.cmp(Pred::sge, belowLow, remaining));
+  Value inLow = b.andI(b.cmp(Pred::slt, belowLow, remaining),
+                       b.cmp(Pred::sge, through, remaining));
   Value allOfBin = b.index(3);
-  b.ifThen(
-      b.andI(isBin, b.andI(b.cmp(Pred::sge, through, remaining),
-                           b.cmp(Pred::slt, above, remaining))),
-      [&]() {
-        Value left = b.sub(remaining, above);
-        b.store(b.fromIndex(bin, i32), seq.common, zero);
-        b.store(left, seq.common, one);
-        b.store(arith::ExtUIOp::create(b, i32, b.cmp(Pred::eq, left, binCount)),
-                seq.common, allOfBin);
-      });
+  b.ifThen(b.orI(inHigh, inLow), [&]() {
+    Value left = b.sub(remaining, b.select(inHigh, above, belowLow));
+    Value binCount = b.select(inHigh, highCount, lowCount);
+    b.store(b.fromIndex(b.select(inHigh, high, low), i32), seq.common, zero);
+    b.store(left, seq.common, one);
+    b.store(arith::ExtUIOp::create(b, i32, b.cmp(Pred::eq, left, binCount)),
+            seq.common, allOfBin);
+  });
   gpu::BarrierOp::create(b);
   Value digit = b.load(seq.common, zero);
   Value left = b.load(seq.common, one);
   Value done = b.cmp(Pred::ne, b.load(seq.common, allOfBin), b.i32(0));
   gpu::BarrierOp::create(b);
   return {b.orI(prefix, arith::ShLIOp::create(b, digit, shift)),
-          b.orI(mask, arith::ShLIOp::create(b, b.i32(255), shift)), left, done};
+          b.orI(mask, arith::ShLIOp::create(b, digitMask, shift)), left, done};
 }
 
 void TopkGPULowering::countDigits(const SequenceBlock &seq,
                                   const TileKeys &tile, int64_t j, Value prefix,
-                                  Value mask, Value shift) {
+                                  Value mask, Value shift, Value digitMask) {
   Type i32 = b.getI32Type();
   for (int64_t u = j * kTopkChunksPerThread; u < (j + 1) * kTopkChunksPerThread;
        ++u) {
     Value key = orderedScoreKey(b, tile.scores[u]);
     Value counted =
         b.andI(tile.valid[u], b.cmp(Pred::eq, b.andI(key, mask), prefix));
-    Value digit = b.andI(arith::ShRUIOp::create(b, key, shift), b.i32(255));
+    Value digit = b.andI(arith::ShRUIOp::create(b, key, shift), digitMask);
     // Scores share their leading bits, so most lanes of a warp count the
     // same few digits: one atomic per distinct digit, from its lowest lane,
-    // adding how many lanes have it (256 marks a lane that counts nothing).
+    // adding how many lanes have it (kRadixBins marks a lane that counts
+    // nothing).
     Value peers = NVVM::MatchSyncOp::create(
-        b, i32, b.i32(-1), b.select(counted, digit, b.i32(256)),
+        b, i32, b.i32(-1), b.select(counted, digit, b.i32(kRadixBins)),
         NVVM::MatchSyncKind::any);
     Value lowerLanes =
         b.sub(arith::ShLIOp::create(b, b.i32(1), seq.lane), b.i32(1));

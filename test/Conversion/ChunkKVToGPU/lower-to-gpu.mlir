@@ -361,15 +361,17 @@ func.func @chunk_score_f16_d32(%q: memref<?x?x32x32xf16>, %k: memref<?x?x?x32xf1
 // Top-k: one block of 1024 threads per sequence, walking the scores in
 // tiles of 4096 where each thread holds four consecutive chunks; the radix
 // passes load three tiles at once (twelve loads per thread in flight) into
-// a shared 256-bin histogram per radix digit, one atomic per distinct
-// digit of a warp (match.sync any, popcount); then per tile two block-wide
+// a shared 2048-bin histogram per 11-bit radix digit (three passes at
+// most: bits 31-21, 20-10 and 9-0), one atomic per distinct digit of a
+// warp (match.sync any, popcount); then per tile two block-wide
 // scans (equal keys, then taken chunks) with shuffles, the next tile's
 // scores loading meanwhile (carried by the loop).
 #p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
 // CHECK-LABEL: func.func @topk
 // CHECK: gpu.launch async {{.*}} threads({{.*}}) in (%{{.*}} = %c1024
 // CHECK-SAME: function(@chunkkv_topk)
-// CHECK-SAME: workgroup(%{{.*}} : memref<256xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>>
+// CHECK-SAME: workgroup(%{{.*}} : memref<2048xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xi32, #gpu.address_space<workgroup>>
+// CHECK: scf.for %{{.*}} = %c0 to %c3 step %c1
 // CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c12288 {
 // CHECK-COUNT-12: memref.load %{{.*}} : memref<2x12xf32>
 // CHECK: %[[PEERS:.*]] = nvvm.match.sync  any %{{.*}}, %{{.*}} : i32 -> i32
