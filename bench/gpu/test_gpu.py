@@ -12,6 +12,8 @@ rows bit-exact. Exit status 0 when every case passes.
 
   python3 bench/gpu/test_gpu.py [--random 200] [--quick] [--json FILE]
 
+The cases run variant by variant, the warpgroup-mma forms last (a kernel
+fault ends the CUDA context and the run: the others' cases are in by then).
 --json writes the results after every case, with "complete": false until
 the run ends, so that a run cut short still names what passed and failed.
 
@@ -292,6 +294,18 @@ LONG_CASES = [
 ]
 
 
+def in_run_order(names):
+    """`names` with the warpgroup-mma forms (sm_90a kernels) last, each
+    part in its order. Those forms read shared-memory descriptors whose
+    meaning only the emulator has checked: if the hardware reads them
+    otherwise, a kernel fault ends the CUDA context and every case after
+    it, so every other form's cases come first."""
+    def warpgroup(name):
+        return "warpgroup-mma=true" in compiled.ALTERNATES.get(name, ("", ""))[1]
+    return ([n for n in names if not warpgroup(n)]
+            + [n for n in names if warpgroup(n)])
+
+
 def tested_variants(tests_json):
     """From this script's JSON: the variants with a failed case, those with
     a passed case, and whether every case ran (a timeout leaves the results
@@ -395,10 +409,20 @@ def main():
         save(complete=False)
 
     selected = args.variants.split(",") if args.variants else list(compiled.ALL)
-    for case, (q, k, v), expected in golden_cases():
-        names = [n for n in matching_variants(expected["params"], q.shape[3]) if n in selected]
-        lengths = expected["params"]["lengths"]
-        for name in names:
+    rng = np.random.default_rng(args.seed)
+    # Random case i runs on variant i modulo the selection, as listed; the
+    # cases run variant by variant in run order (in_run_order), each variant's
+    # golden, random, tied and long cases together.
+    random_ids = {}
+    for i in range(args.random):
+        random_ids.setdefault(selected[i % len(selected)], []).append(i)
+    golden = list(golden_cases())
+    for name in in_run_order(selected):
+        for case, (q, k, v), expected in golden:
+            if name not in matching_variants(expected["params"], q.shape[3]):
+                continue
+            lengths = expected["params"]["lengths"]
+
             def golden_positions():
                 if (name.endswith("f32_bhsd_d%d" % q.shape[3])
                         and not _golden_positions_match(device, name, q, k, v, lengths,
@@ -410,35 +434,31 @@ def main():
                 check(f"golden {case} [{name}{' inplace' if inplace else ''}]",
                       name, q, k, v, lengths, inplace=inplace, also=golden_positions)
 
-    rng = np.random.default_rng(args.seed)
-    names = selected
-    for i in range(args.random):
-        name = names[i % len(names)]
-        q, k, v, lengths = random_case(rng, name)
-        check(f"random {i} [{name} B={q.shape[0]} Hq={q.shape[1]} Hkv={k.shape[1]} "
-              f"S={k.shape[2]} lengths={list(map(int, lengths))}]",
-              name, q, k, v, lengths, inplace=bool(i % 3 == 0))
+        for i in random_ids.get(name, []):
+            q, k, v, lengths = random_case(rng, name)
+            check(f"random {i} [{name} B={q.shape[0]} Hq={q.shape[1]} Hkv={k.shape[1]} "
+                  f"S={k.shape[2]} lengths={list(map(int, lengths))}]",
+                  name, q, k, v, lengths, inplace=bool(i % 3 == 0))
 
-    # Tied chunk scores, on the f32 variants, whose ties are exact.
-    for name in [n for n in selected if variant_policy(n)[1] == "f32"]:
-        q, k, v, lengths, period = tied_case(rng, name)
-        check(f"tied [{name} keys repeating every {period} chunks S={k.shape[2]} "
-              f"lengths={list(map(int, lengths))}]",
-              name, q, k, v, lengths)
+        # Tied chunk scores, on the f32 variants, whose ties are exact.
+        if variant_policy(name)[1] == "f32":
+            q, k, v, lengths, period = tied_case(rng, name)
+            check(f"tied [{name} keys repeating every {period} chunks S={k.shape[2]} "
+                  f"lengths={list(map(int, lengths))}]",
+                  name, q, k, v, lengths)
 
-    # Long sequences: several 4096-chunk tiles of the top-k kernel and
-    # hundreds of score spans per sequence, in both score forms.
-    long_cases = [c for c in LONG_CASES if c[0] in selected]
-    if args.quick or (args.emulate and not args.long):
-        long_cases = []
-    for name, kv_heads, group, lengths in long_cases:
-        policy, _, _, head_dim = variant_policy(name)
-        capacity = max(lengths)
-        q = rng.standard_normal((len(lengths), kv_heads * group, policy.window, head_dim))
-        k = rng.standard_normal((len(lengths), kv_heads, capacity, head_dim))
-        v = rng.standard_normal((len(lengths), kv_heads, capacity, head_dim))
-        check(f"long [{name} Hq={kv_heads * group} Hkv={kv_heads} lengths={lengths}]",
-              name, q, k, v, lengths)
+        # Long sequences: several 4096-chunk tiles of the top-k kernel and
+        # hundreds of score spans per sequence, in both score forms.
+        if args.quick or (args.emulate and not args.long):
+            continue
+        for _, kv_heads, group, lengths in [c for c in LONG_CASES if c[0] == name]:
+            policy, _, _, head_dim = variant_policy(name)
+            capacity = max(lengths)
+            q = rng.standard_normal((len(lengths), kv_heads * group, policy.window, head_dim))
+            k = rng.standard_normal((len(lengths), kv_heads, capacity, head_dim))
+            v = rng.standard_normal((len(lengths), kv_heads, capacity, head_dim))
+            check(f"long [{name} Hq={kv_heads * group} Hkv={kv_heads} lengths={lengths}]",
+                  name, q, k, v, lengths)
 
     print("largest relative chunk-score error per variant (bound: 1e-4 for f32 "
           "caches, 1e-2 for f16/bf16):")

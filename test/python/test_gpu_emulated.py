@@ -75,6 +75,19 @@ def test_a_kernel_fault_ends_the_run_and_names_its_variant(tmp_path):
     assert only["variant"] in variants.split(",")
 
 
+def test_the_warpgroup_mma_forms_run_last():
+    # A fault in a form whose descriptors only the emulator has checked
+    # would end the run: every other form's cases come before theirs.
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    from test_gpu import compiled, in_run_order
+    names = list(compiled.ALL)
+    ordered = in_run_order(names)
+    sm90a = [n for n in names if "chip=sm_90a" in compiled.ALTERNATES.get(n, ("", ""))[1]]
+    assert sorted(ordered) == sorted(names) and sm90a
+    assert ordered[-len(sm90a):] == sm90a
+    assert ordered[:-len(sm90a)] == [n for n in names if n not in sm90a]
+
+
 def test_a_call_on_a_callers_stream_leaves_it_unsynchronised():
     # With a stream the library queues its work and returns (the caller
     # synchronises, as with PyTorch's ops); without one it waits for it.

@@ -2394,7 +2394,7 @@ SmallVector<Value> TopkGPULowering::radixPass(const SequenceBlock &seq,
             b.i32(1));
   static_assert(kRadixBins == 2 * kScanBlockSize,
                 "two histogram bins per thread");
-  for (int64_t h = 0; h < 2; ++h)
+  for (int64_t h = 0; h < kRadixBins / kScanBlockSize; ++h)
     b.store(b.i32(0), seq.histogram,
             b.add(seq.thread, b.index(h * kScanBlockSize)));
   gpu::BarrierOp::create(b);
