@@ -20,9 +20,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace {
 
@@ -63,10 +65,19 @@ struct Driver {
   X(cuDeviceGetDefaultMemPool, CUresult (*)(CUmemoryPool *, CUdevice))         \
   X(cuMemPoolSetAttribute,                                                     \
     CUresult (*)(CUmemoryPool, CUmemPool_attribute, void *))
+/// Entry points for programmatic dependent launch (cuLaunchKernelEx came
+/// with CUDA 12.0), null where the driver lacks them: every launch then
+/// goes through cuLaunchKernel.
+#define CHUNKKV_OPTIONAL_DRIVER_FUNCTIONS(X)                                   \
+  X(cuModuleGetGlobal_v2,                                                      \
+    CUresult (*)(CUdeviceptr *, size_t *, CUmodule, const char *))             \
+  X(cuLaunchKernelEx,                                                          \
+    CUresult (*)(const CUlaunchConfig *, CUfunction, void **, void **))
 #define CHUNKKV_DECLARE(name, type)                                            \
   using name##_type = type;                                                    \
   name##_type name = nullptr;
   CHUNKKV_DRIVER_FUNCTIONS(CHUNKKV_DECLARE)
+  CHUNKKV_OPTIONAL_DRIVER_FUNCTIONS(CHUNKKV_DECLARE)
 #undef CHUNKKV_DECLARE
   CUcontext context = nullptr;
   std::string loadError;
@@ -79,7 +90,17 @@ struct Driver {
   /// function handles may be reused.
   std::mutex allowedDynamicSharedMutex;
   std::unordered_map<CUfunction, int32_t> allowedDynamicShared;
+  /// Modules that define kDependentLaunchMarker, and the functions got from
+  /// them with their module: their kernels wait for the previous kernel
+  /// before touching memory, so they are launched with programmatic stream
+  /// serialization.
+  std::mutex dependentMutex;
+  std::unordered_set<CUmodule> dependentModules;
+  std::unordered_map<CUfunction, CUmodule> dependentFunctions;
 };
+
+/// The global that chunkkv-gpu-dependent-launches defines in a kernel module.
+constexpr const char *kDependentLaunchMarker = "chunkkv_dependent_launches";
 
 /// Never destroyed: the host code unloads its kernel modules from global
 /// destructors, which may run after this file's statics are gone.
@@ -127,6 +148,10 @@ Driver *driver(bool report = true) {
   }
     CHUNKKV_DRIVER_FUNCTIONS(CHUNKKV_RESOLVE)
 #undef CHUNKKV_RESOLVE
+#define CHUNKKV_RESOLVE_OPTIONAL(name, type)                                   \
+  instance.name = reinterpret_cast<type>(dlsym(handle, #name));
+    CHUNKKV_OPTIONAL_DRIVER_FUNCTIONS(CHUNKKV_RESOLVE_OPTIONAL)
+#undef CHUNKKV_RESOLVE_OPTIONAL
     CUdevice device;
     CUresult status = instance.cuInit(0);
     if (status == CUDA_SUCCESS)
@@ -238,6 +263,14 @@ void *mgpuModuleLoad(void *data, size_t /*gpuBlobSize*/) {
                       " (kernels built for another GPU architecture?)";
     return nullptr;
   }
+  CUdeviceptr marker;
+  size_t markerBytes;
+  if (d->cuModuleGetGlobal_v2 && d->cuLaunchKernelEx &&
+      d->cuModuleGetGlobal_v2(&marker, &markerBytes, module,
+                              kDependentLaunchMarker) == CUDA_SUCCESS) {
+    std::lock_guard<std::mutex> lock(d->dependentMutex);
+    d->dependentModules.insert(module);
+  }
   return module;
 }
 
@@ -252,8 +285,17 @@ void mgpuModuleUnload(void *module) {
   // already be shutting down: failures there are of no use to report.
   if (Driver *d = driver(/*report=*/false)) {
     d->cuModuleUnload(static_cast<CUmodule>(module));
-    std::lock_guard<std::mutex> lock(d->allowedDynamicSharedMutex);
-    d->allowedDynamicShared.clear();
+    {
+      std::lock_guard<std::mutex> lock(d->allowedDynamicSharedMutex);
+      d->allowedDynamicShared.clear();
+    }
+    std::lock_guard<std::mutex> lock(d->dependentMutex);
+    d->dependentModules.erase(static_cast<CUmodule>(module));
+    // Its function handles may come back for another module's kernels.
+    for (auto it = d->dependentFunctions.begin();
+         it != d->dependentFunctions.end();)
+      it = it->second == module ? d->dependentFunctions.erase(it)
+                                : std::next(it);
   }
 }
 
@@ -269,6 +311,9 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   if (!CHUNKKV_CALL(d, cuModuleGetFunction(
                            &function, static_cast<CUmodule>(module), name)))
     return nullptr;
+  std::lock_guard<std::mutex> lock(d->dependentMutex);
+  if (d->dependentModules.count(static_cast<CUmodule>(module)))
+    d->dependentFunctions[function] = static_cast<CUmodule>(module);
   return function;
 }
 
@@ -300,9 +345,35 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   }
   if (gridX == 0 || gridY == 0 || gridZ == 0)
     return;
-  CHUNKKV_CALL(d, cuLaunchKernel(kernel, gridX, gridY, gridZ, blockX, blockY,
-                                 blockZ, smem, static_cast<CUstream>(stream),
-                                 params, extra));
+  bool dependent;
+  {
+    std::lock_guard<std::mutex> lock(d->dependentMutex);
+    dependent = d->dependentFunctions.count(kernel) != 0;
+  }
+  if (!dependent) {
+    CHUNKKV_CALL(d, cuLaunchKernel(kernel, gridX, gridY, gridZ, blockX, blockY,
+                                   blockZ, smem, static_cast<CUstream>(stream),
+                                   params, extra));
+    return;
+  }
+  // The kernel may start before the previous one on the stream ends: its
+  // griddepcontrol.wait holds its threads until that kernel's memory is
+  // visible.
+  CUlaunchAttribute attribute = {};
+  attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  attribute.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig config = {};
+  config.gridDimX = gridX;
+  config.gridDimY = gridY;
+  config.gridDimZ = gridZ;
+  config.blockDimX = blockX;
+  config.blockDimY = blockY;
+  config.blockDimZ = blockZ;
+  config.sharedMemBytes = smem;
+  config.hStream = static_cast<CUstream>(stream);
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  CHUNKKV_CALL(d, cuLaunchKernelEx(&config, kernel, params, extra));
 }
 
 void *mgpuStreamCreate() {

@@ -58,6 +58,10 @@ ALTERNATES = {
     # (168 instead of 207 on sm_90, no spills, about the same instructions
     # per key).
     "paper_c10_w32_r01_f16_bhsd_d128_rowtiles2_min3": ("paper_c10_w32_r01_f16_bhsd_d128", "mma-row-tiles=2 min-blocks-per-sm=3"),
+    # Each kernel launched only after the previous one has ended, as
+    # without chunkkv-gpu-dependent-launches (the library's kernels for
+    # sm_90 and newer start while the previous one ends).
+    "paper_c10_w32_r01_f16_bhsd_d128_serial": ("paper_c10_w32_r01_f16_bhsd_d128", "dependent-launches=false"),
     # Two key stages: one step of cp.async copies in flight instead of two,
     # and longer single-pass spans in the shared memory that frees.
     "paper_c10_w32_r01_f16_bhsd_d128_stages2": ("paper_c10_w32_r01_f16_bhsd_d128", "key-stages=2"),

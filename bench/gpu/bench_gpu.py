@@ -14,7 +14,9 @@ policy with C=10, w=32, keep 10 %), times in the same run:
              more shared memory; `_warps8_long`, one tile in blocks of
              eight warps, K read once per kv head group; `_wgmma_long`,
              the same with the logits by warpgroup mma on sm_90a;
-             `_wgmma_rowtiles2_long`, warpgroup mma of two row tiles), so
+             `_wgmma_rowtiles2_long`, warpgroup mma of two row tiles;
+             `_serial`, each kernel launched after the previous one has
+             ended, where the default may start while it ends), so
              that one run compares the kernel forms;
   - eager:   the same policy as PyTorch eager ops, written like kvpress's
              SnapKV/ChunkKV presses (repeat_kv, matmul, softmax, reductions,

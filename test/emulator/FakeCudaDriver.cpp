@@ -22,9 +22,13 @@ struct Hooks {
   int (*free)(uint64_t address);
   int (*loadModule)(const void *image, uint64_t *module);
   int (*getFunction)(uint64_t module, const char *name, uint64_t *function);
+  /// `dependent`: launched with programmatic stream serialization.
   int (*launch)(uint64_t function, const unsigned *grid, const unsigned *block,
-                unsigned sharedBytes, void **params);
+                unsigned sharedBytes, void **params, int dependent);
   int (*setMaxDynamicShared)(uint64_t function, int bytes);
+  /// CUDA_ERROR_NOT_FOUND where the module defines no global `name`.
+  int (*getGlobal)(uint64_t module, const char *name, uint64_t *address,
+                   uint64_t *bytes);
 };
 
 Hooks hooks;
@@ -94,6 +98,18 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule module,
   return status;
 }
 
+CUresult cuModuleGetGlobal_v2(CUdeviceptr *address, size_t *bytes,
+                              CUmodule module, const char *name) {
+  uint64_t where = 0, size = 0;
+  CUresult status = fromHook(
+      hooks.getGlobal(reinterpret_cast<uint64_t>(module), name, &where, &size));
+  if (address)
+    *address = where;
+  if (bytes)
+    *bytes = size;
+  return status;
+}
+
 CUresult cuFuncSetAttribute(CUfunction function,
                             CUfunction_attribute attribute, int value) {
   if (attribute != CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)
@@ -114,7 +130,32 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
   const unsigned grid[3] = {gridX, gridY, gridZ};
   const unsigned block[3] = {blockX, blockY, blockZ};
   return fromHook(hooks.launch(reinterpret_cast<uint64_t>(function), grid,
-                               block, sharedBytes, params));
+                               block, sharedBytes, params, /*dependent=*/0));
+}
+
+CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction function,
+                          void **params, void **extra) {
+  if (extra) {
+    lastError = "the emulator takes kernel parameters, not `extra`";
+    return CUDA_ERROR_NOT_SUPPORTED;
+  }
+  int dependent = 0;
+  for (unsigned i = 0; i < config->numAttrs; ++i) {
+    const CUlaunchAttribute &attribute = config->attrs[i];
+    if (attribute.id != CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION) {
+      lastError = "the emulator takes no launch attribute but programmatic "
+                  "stream serialization";
+      return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    dependent = attribute.value.programmaticStreamSerializationAllowed;
+  }
+  const unsigned grid[3] = {config->gridDimX, config->gridDimY,
+                            config->gridDimZ};
+  const unsigned block[3] = {config->blockDimX, config->blockDimY,
+                             config->blockDimZ};
+  return fromHook(hooks.launch(reinterpret_cast<uint64_t>(function), grid,
+                               block, config->sharedMemBytes, params,
+                               dependent));
 }
 
 CUresult cuStreamCreate(CUstream *stream, unsigned) {

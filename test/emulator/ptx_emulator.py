@@ -74,6 +74,7 @@ _OP_MODIFIERS = {
     "wgmma": {"fence", "commit_group", "wait_group", "mma_async"} | {
         f"m64n{n}k16" for n in range(8, 257, 8)},
     "cp": {"async", "ca", "cg", "commit_group", "wait_group", "wait_all"},
+    "griddepcontrol": {"wait", "launch_dependents"},
 }
 
 
@@ -332,6 +333,21 @@ def parse_module(ptx):
     return kernels
 
 
+def parse_globals(ptx):
+    """The module-scope `.global` variables of PTX text: {name: their bytes},
+    integer initialisers written, the rest zero."""
+    text = re.sub(r"//[^\n]*", "", ptx)
+    variables = {}
+    for g in re.finditer(r"^\s*(?:\.visible\s+)?\.global\s+\.align\s+\d+\s+\.(\w+)\s+"
+                         r"([\w$]+)(?:\[(\d+)\])?\s*(?:=\s*([^;]+))?;", text, re.M):
+        ptx_type, name, count, value = g.groups()
+        data = np.zeros(int(count or 1), unsigned_of(ptx_type))
+        if value and not count and ptx_type[0] in "bsu":
+            data[0] = int(value.strip(), 0) & ((1 << 8 * type_bytes(ptx_type)) - 1)
+        variables[name] = data.view(np.uint8)
+    return variables
+
+
 # ----------------------------------------------------------------------------
 # Execution
 # ----------------------------------------------------------------------------
@@ -386,9 +402,14 @@ class Memory:
 class Launch:
     """The state of one batch of blocks of a kernel launch."""
 
-    def __init__(self, kernel, memory, params, grid, block, first_block, blocks):
+    def __init__(self, kernel, memory, params, grid, block, first_block, blocks,
+                 dependent=False):
         self.kernel, self.memory = kernel, memory
         self.params = params
+        # A dependent launch (programmatic stream serialization) may start
+        # before the previous kernel ends: each thread must pass
+        # griddepcontrol.wait before it touches global memory or exits.
+        self.dependent = dependent
         threads = block[0] * block[1] * block[2]
         self.lanes_per_block = (threads + 31) // 32 * 32
         lanes = self.lanes_per_block * blocks
@@ -425,6 +446,7 @@ class Launch:
         self.pending_copies = []
         self.pc = np.zeros(lanes, np.int64)
         self.state = np.where(local < threads, RUNNING, EXITED)
+        self.waited = np.full(lanes, not dependent)
         # Uninitialised shared memory holds a recognisable pattern, not zeros.
         self.shared = np.full(blocks * kernel.shared_bytes, 0xCD, np.uint8)
         # Race detection on shared memory, per 4-byte word: the thread that
@@ -776,6 +798,10 @@ class Executor:
             block = L.block_in_batch[sel]
             return L.shared, offsets + block * self.kernel.shared_bytes
         if space == "global":
+            if not L.waited[sel].all():
+                raise EmulationError(
+                    f"{where}: global memory access before griddepcontrol.wait in a "
+                    "dependent launch (the previous kernel may still use that memory)")
             offsets = address - L.memory.base
             L.memory.check(offsets, width, where)
             return L.memory.arena, offsets
@@ -828,7 +854,15 @@ class Executor:
         return run
 
     def op_ret(self, instr, parts):
-        return self.enter(EXITED)
+        def run(L, sel):
+            if not L.waited[sel].all():
+                # The grid could end before the kernel it depends on, and a
+                # kernel launched after it wait for this one alone.
+                raise EmulationError(f"{self.where(instr)}: a thread of a dependent "
+                                     "launch exits without griddepcontrol.wait")
+            L.state[sel] = EXITED
+            return True
+        return run
 
     op_exit = op_ret
 
@@ -1408,6 +1442,18 @@ class Executor:
                 self.write(L, reg, result[:, r], "f32", sel)
         return self.warp_collective(instr, body, Operand("imm", 0xFFFFFFFF))
 
+    def op_griddepcontrol(self, instr, parts):
+        """griddepcontrol.wait: the kernels before this one on the stream
+        have ended (the emulator runs launches one after the other), so
+        the thread may touch global memory; launch_dependents changes
+        nothing here."""
+        waits = parts[1] == "wait"
+
+        def run(L, sel):
+            if waits:
+                L.waited[sel] = True
+        return run
+
     def op_fence(self, instr, parts):
         """fence.proxy.async[.shared::cta]: orders the thread's shared-memory
         writes before later reads through the async proxy (wgmma)."""
@@ -1602,9 +1648,14 @@ class Emulator:
     def __init__(self, memory_bytes=1 << 30, lanes_per_batch=1 << 14, fault_kernel=None):
         self.memory = Memory(memory_bytes)
         self.modules = {}
+        # Per module, its `.global` variables' bytes (parse_globals), at
+        # host addresses as the emulated device memory is.
+        self.globals = {}
         self.functions = {}
         self.lanes_per_batch = lanes_per_batch
         self.launches = 0
+        # Launches with programmatic stream serialization (cuLaunchKernelEx).
+        self.dependent_launches = 0
         # A fault inside a kernel loses the context, as on a GPU: every
         # later driver call fails (`lost` says why). `fault_kernel` names a
         # kernel whose launches fault, to test what callers do then.
@@ -1620,8 +1671,15 @@ class Emulator:
             raise EmulationError("the emulator runs PTX, not cubin: build the kernels "
                                  "with format=isa (libchunkkv_cuda_ptx.so)")
         handle = len(self.modules) + 1
-        self.modules[handle] = parse_module(image.split(b"\0", 1)[0].decode())
+        ptx = image.split(b"\0", 1)[0].decode()
+        self.modules[handle] = parse_module(ptx)
+        self.globals[handle] = parse_globals(ptx)
         return handle
+
+    def get_global(self, module, name):
+        """(address, bytes) of the module's global `name`, or None."""
+        data = self.globals[module].get(name)
+        return None if data is None else (data.ctypes.data, data.size)
 
     def get_function(self, module, name):
         kernel = self.modules[module].get(name)
@@ -1642,12 +1700,13 @@ class Emulator:
                 f"{kernel.static_bytes} static exceed the {MAX_SHARED_PER_BLOCK} of a block")
         self.functions[function].max_dynamic_shared = size
 
-    def launch(self, function, grid, block, params, shared_bytes=0):
+    def launch(self, function, grid, block, params, shared_bytes=0, dependent=False):
         """Runs the kernel `function` on `grid` blocks of `block` threads
         with the parameter bytes `params` and `shared_bytes` of dynamic
         shared memory, which must fit what the kernel allows: without
         set_max_dynamic_shared, 48 KiB less its static shared memory, as
-        on a GPU."""
+        on a GPU. `dependent`: launched with programmatic stream
+        serialization (see Launch)."""
         executor = self.functions[function]
         allowed = executor.max_dynamic_shared
         if allowed is None:
@@ -1663,6 +1722,7 @@ class Emulator:
         blocks = grid[0] * grid[1] * grid[2]
         per_batch = max(1, self.lanes_per_batch // ((threads + 31) // 32 * 32))
         self.launches += 1
+        self.dependent_launches += bool(dependent)
         executor.launches += 1
         executor.blocks += blocks
         round_trips = 0
@@ -1671,7 +1731,8 @@ class Emulator:
                 raise EmulationError(f"{executor.kernel.name}: injected fault")
             for first in range(0, blocks, per_batch):
                 count = min(per_batch, blocks - first)
-                launch = Launch(executor.kernel, self.memory, params, grid, block, first, count)
+                launch = Launch(executor.kernel, self.memory, params, grid, block, first, count,
+                                dependent)
                 executor.run(launch)
                 round_trips = max(round_trips, int(launch.clock.max(initial=0)))
         except EmulationError as error:
@@ -1757,16 +1818,20 @@ _GET = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_char_p,
                         ctypes.POINTER(ctypes.c_uint64))
 _LAUNCH = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.POINTER(ctypes.c_uint),
                            ctypes.POINTER(ctypes.c_uint), ctypes.c_uint,
-                           ctypes.POINTER(ctypes.c_void_p))
+                           ctypes.POINTER(ctypes.c_void_p), ctypes.c_int)
 _SET_MAX_DYNAMIC_SHARED = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_int)
+_GET_GLOBAL = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_uint64, ctypes.c_char_p,
+                               ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64))
 
 
 class _Hooks(ctypes.Structure):
     _fields_ = [("alloc", _ALLOC), ("free", _FREE), ("loadModule", _LOAD),
                 ("getFunction", _GET), ("launch", _LAUNCH),
-                ("setMaxDynamicShared", _SET_MAX_DYNAMIC_SHARED)]
+                ("setMaxDynamicShared", _SET_MAX_DYNAMIC_SHARED),
+                ("getGlobal", _GET_GLOBAL)]
 
 
+CUDA_ERROR_NOT_FOUND = 500
 CUDA_ERROR_LAUNCH_FAILED = 719
 _installed = None
 
@@ -1789,8 +1854,7 @@ def install(driver_path, **options):
             try:
                 if emulator.lost:
                     raise EmulationError(f"the context was lost: {emulator.lost}")
-                function(*args)
-                return 0
+                return function(*args) or 0
             except Exception as error:  # reported through cuGetErrorString
                 if os.environ.get("PTX_EMULATOR_TRACEBACK"):
                     traceback.print_exc()
@@ -1814,14 +1878,23 @@ def install(driver_path, **options):
     def get(module, name, out):
         out[0] = emulator.get_function(module, name.decode())
 
-    def launch(function, grid, block, shared_bytes, params):
+    def launch(function, grid, block, shared_bytes, params, dependent):
         kernel = emulator.functions[function].kernel
         values = [ctypes.string_at(params[i], size) for i, (_, size) in enumerate(kernel.params)]
-        emulator.launch(function, tuple(grid[:3]), tuple(block[:3]), values, shared_bytes)
+        emulator.launch(function, tuple(grid[:3]), tuple(block[:3]), values, shared_bytes,
+                        bool(dependent))
+
+    def get_global(module, name, address, size):
+        found = emulator.get_global(module, name.decode())
+        if found is None:
+            return CUDA_ERROR_NOT_FOUND
+        address[0], size[0] = found
+        return 0
 
     hooks = _Hooks(_ALLOC(guarded(alloc)), _FREE(guarded(free)), _LOAD(guarded(load)),
                    _GET(guarded(get)), _LAUNCH(guarded(launch)),
-                   _SET_MAX_DYNAMIC_SHARED(guarded(emulator.set_max_dynamic_shared)))
+                   _SET_MAX_DYNAMIC_SHARED(guarded(emulator.set_max_dynamic_shared)),
+                   _GET_GLOBAL(guarded(get_global)))
     driver.chunkkvEmulatorSetHooks(ctypes.byref(hooks))
     _installed = (emulator, driver, hooks)
     return emulator

@@ -121,6 +121,40 @@ print(json.dumps(dict(failures=failures, synchronisations=synchronisations)))
     assert result == dict(failures=[], synchronisations=[0, 1])
 
 
+def test_the_librarys_kernels_start_while_the_previous_one_ends():
+    # Built for sm_90, the library's kernels wait for the previous kernel
+    # (griddepcontrol.wait, which the emulator requires before any global
+    # access of a dependent launch) and the runtime launches every one of
+    # them with programmatic stream serialization; the `_serial` alternate
+    # launches none so.
+    skip_unless_built()
+    script = f"""
+import json, sys
+import numpy as np
+sys.path.insert(0, {os.path.dirname(SCRIPT)!r})
+import test_gpu
+emulator = test_gpu.use_emulator({BUILD_DIR!r})
+device = test_gpu.Device()
+counts = {{}}
+for name in ("paper_c10_w32_r01_f16_bhsd_d128", "paper_c10_w32_r01_f16_bhsd_d128_serial"):
+    case = test_gpu.random_case(np.random.default_rng(1), name)
+    launches, dependent = emulator.launches, emulator.dependent_launches
+    failures = test_gpu.run_case(device, name, *case)
+    counts[name] = dict(failures=failures, launches=emulator.launches - launches,
+                        dependent=emulator.dependent_launches - dependent)
+print(json.dumps(counts))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    default = counts["paper_c10_w32_r01_f16_bhsd_d128"]
+    serial = counts["paper_c10_w32_r01_f16_bhsd_d128_serial"]
+    assert default["failures"] == [] and serial["failures"] == []
+    assert default["launches"] > 0 and default["dependent"] == default["launches"]
+    assert serial["launches"] == default["launches"] and serial["dependent"] == 0
+
+
 def test_the_benchmark_times_only_forms_the_tests_passed(tmp_path):
     sys.path.insert(0, os.path.dirname(SCRIPT))
     from test_gpu import untimed_forms

@@ -6,6 +6,7 @@ unconverged collectives, unsupported instructions), and its count of
 memory round trips. The emulated runs of chunkkv's own kernels are in
 test_gpu_emulated.py."""
 
+import ctypes
 import os
 import sys
 
@@ -798,6 +799,56 @@ def test_out_of_bounds_global_access_is_reported():
 """
     with pytest.raises(ptx_emulator.EmulationError, match="invalid global access"):
         run_kernel(body, [np.zeros(32, np.uint32)])
+
+
+def run_dependent(body, dependent=True):
+    """Runs `body` (after PROLOGUE) as a launch with programmatic stream
+    serialization, or without where `dependent` is false."""
+    emulator = ptx_emulator.Emulator(memory_bytes=1 << 20)
+    ptx = f"""
+.version 8.0
+.target sm_90
+.address_size 64
+.visible .global .align 4 .u32 marker = 7;
+.visible .entry k(.param .u64 k_param_0)
+{{
+  .reg .b32 %r<8>;
+  .reg .b64 %rd<8>;
+{PROLOGUE}{body}
+}}
+"""
+    module = emulator.load_module(ptx.encode())
+    address = emulator.memory.alloc(128)
+    emulator.launch(emulator.get_function(module, "k"), (1, 1, 1), (32, 1, 1),
+                    [np.uint64(address).tobytes()], dependent=dependent)
+    return emulator, module
+
+
+@pytest.mark.parametrize("body, error", [
+    ("griddepcontrol.wait;\n  griddepcontrol.launch_dependents;\n"
+     "  st.global.u32 [%rd3], %r1;\n  ret;", None),
+    ("st.global.u32 [%rd3], %r1;\n  griddepcontrol.wait;\n  ret;", "before griddepcontrol.wait"),
+    ("griddepcontrol.launch_dependents;\n  ld.global.u32 %r2, [%rd3];\n  ret;",
+     "before griddepcontrol.wait"),
+    ("ret;", "exits without griddepcontrol.wait"),
+])
+def test_a_dependent_launch_waits_before_touching_global_memory(body, error):
+    # Launched with programmatic stream serialization, a kernel may run
+    # while the previous one still does: each thread must wait first.
+    if error is None:
+        run_dependent(body)
+    else:
+        with pytest.raises(ptx_emulator.EmulationError, match=error):
+            run_dependent(body)
+        run_dependent(body, dependent=False)
+
+
+def test_module_globals_are_found_by_name():
+    emulator, module = run_dependent("ret;", dependent=False)
+    address, size = emulator.get_global(module, "marker")
+    assert size == 4
+    assert np.frombuffer(ctypes.string_at(address, 4), np.uint32)[0] == 7
+    assert emulator.get_global(module, "absent") is None
 
 
 def test_misaligned_access_is_reported():

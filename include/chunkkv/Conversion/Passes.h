@@ -150,11 +150,19 @@ struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("logits of the tensor-core score kernels by warpgroup "
                      "mma (wgmma; needs chip=sm_90a)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> dependentLaunches{
+      *this, "dependent-launches",
+      llvm::cl::desc("programmatic dependent launch: each kernel starts "
+                     "while the previous one ends, and waits for it "
+                     "(chunkkv-gpu-dependent-launches; needs sm_90 or "
+                     "newer)"),
+      llvm::cl::init(false)};
 };
 
 /// chunkkv ops in memref form on device buffers, and the host code around
 /// them, down to LLVM dialect host code with the kernels embedded as a
-/// gpu.binary: chunkkv-lower-to-gpu, chunkkv-gpu-kernel-outlining, then
+/// gpu.binary: chunkkv-lower-to-gpu, chunkkv-gpu-kernel-outlining (and
+/// chunkkv-gpu-dependent-launches with `dependent-launches`), then
 /// the stages of upstream's gpu-lower-to-nvvm-pipeline with the CUDA toolkit
 /// of `cuda-path`.
 void buildGPUPipeline(OpPassManager &pm, const GPUPipelineOptions &options);

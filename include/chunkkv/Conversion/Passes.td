@@ -116,7 +116,9 @@ def ChunkKVToGPUPass : Pass<"chunkkv-lower-to-gpu"> {
     Each op's work is one chain of async tokens (one stream) ending in a
     `gpu.wait`; where the next chunkkv op follows with only side-effect-free
     host code in between, its chain continues the previous one, so a
-    sequence of ops synchronises once, at its end.
+    sequence of ops synchronises once, at its end; a chain's frees
+    (`gpu.dealloc`) move after its last kernel, so no free stands between
+    two kernels on the stream.
 
     Requirements, each reported with the op and the reason: memref form,
     static head dimension that is a multiple of 16 bytes, unit stride along
@@ -207,6 +209,36 @@ def ChunkKVExternDynamicSharedMemoryPass
     globals with a size are left as they are.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def ChunkKVGPUDependentLaunchesPass
+    : Pass<"chunkkv-gpu-dependent-launches", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Let each kernel of a GPU module be launched before the "
+                "previous one ends (programmatic dependent launch, sm_90)";
+  let description = [{
+    Starts every kernel `gpu.func` of the module with
+    `nvvm.griddepcontrol wait` (its threads wait until the kernels before
+    it on the stream have ended and their memory is visible), then
+    `nvvm.griddepcontrol launch_dependents` (the next kernel may be
+    launched), and defines the i32 global `chunkkv_dependent_launches`
+    in the module. chunkkv's CUDA runtime launches the kernels of a module
+    that defines it with programmatic stream serialization
+    (`cuLaunchKernelEx`): a kernel's blocks are scheduled while the
+    previous kernel's last blocks still run, and wait there, which hides
+    the launch latency between consecutive kernels. Without that launch
+    attribute (another runtime, or `mlir-runner`'s) both instructions do
+    nothing. The wait comes before anything else a kernel does, so no
+    thread touches memory that the previous kernel may still read or
+    write.
+
+    `griddepcontrol` needs sm_90 or newer (PTX 7.8). A kernel that already
+    starts by waiting is left as it is; a symbol `chunkkv_dependent_launches`
+    that is not an i32 global is reported.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect"
+  ];
 }
 
 def ChunkKVDecomposeAggregatesPass : Pass<"chunkkv-decompose-aggregates"> {

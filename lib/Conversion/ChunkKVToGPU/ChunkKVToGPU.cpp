@@ -2420,9 +2420,9 @@ SmallVector<Value> TopkGPULowering::radixPass(const SequenceBlock &seq,
   Value low = b.sub(high, one);
   Value highCount = b.load(seq.histogram, high);
   Value lowCount = b.load(seq.histogram, low);
-  Value through =
-      blockScan(b, b.add(highCount, lowCount), seq.thread, seq.warpSums).first;
-  Value above = b.sub(through, b.add(highCount, lowCount));
+  Value pairCount = b.add(highCount, lowCount);
+  Value through = blockScan(b, pairCount, seq.thread, seq.warpSums).first;
+  Value above = b.sub(through, pairCount);
   Value belowLow = b.add(above, highCount);
   Value inHigh = b.andI(b.cmp(Pred::slt, above, remaining),
                         b.cmp(Pred::sge, belowLow, remaining));
@@ -2977,6 +2977,46 @@ struct JoinDeviceQueues : public OpRewritePattern<gpu::WaitOp> {
   }
 };
 
+/// `%d = gpu.dealloc async [%t] %buffer` whose token only the next device
+/// op of the chain waits for, an op that does not use `%buffer` and is not
+/// a free: the free moves after that op. Repeated, a chain's frees gather at
+/// its end, after its last kernel, so that consecutive kernels follow each
+/// other on the stream with nothing in between (a kernel launched with
+/// programmatic stream serialization then directly follows the one it depends
+/// on).
+struct SinkDeallocs : public OpRewritePattern<gpu::DeallocOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(gpu::DeallocOp dealloc,
+                                PatternRewriter &rewriter) const override {
+    Value token = dealloc.getAsyncToken();
+    if (!token || !token.hasOneUse() ||
+        dealloc.getAsyncDependencies().size() != 1)
+      return failure();
+    Operation *next = *token.getUsers().begin();
+    auto async = dyn_cast<gpu::AsyncOpInterface>(next);
+    // Frees in a row stay in their order.
+    if (!async || isa<gpu::DeallocOp>(next) || !async.getAsyncToken() ||
+        async.getAsyncDependencies().size() != 1 ||
+        next->getBlock() != dealloc->getBlock())
+      return failure();
+    Value buffer = dealloc.getMemref();
+    if (llvm::any_of(buffer.getUsers(),
+                     [&](Operation *user) { return next->isAncestor(user); }))
+      return failure();
+    Value before = dealloc.getAsyncDependencies().front();
+    Value after = async.getAsyncToken();
+    rewriter.modifyOpInPlace(next,
+                             [&]() { next->replaceUsesOfWith(token, before); });
+    rewriter.replaceAllUsesWith(after, token);
+    rewriter.modifyOpInPlace(dealloc, [&]() {
+      dealloc->moveAfter(next);
+      dealloc->replaceUsesOfWith(before, after);
+    });
+    return success();
+  }
+};
+
 struct ChunkKVToGPUPass
     : public chunkkv::impl::ChunkKVToGPUPassBase<ChunkKVToGPUPass> {
   using Base::Base;
@@ -3010,7 +3050,7 @@ struct ChunkKVToGPUPass
     if (failed(lowerChunkKVOps(getOperation(), std::move(patterns))))
       return signalPassFailure();
     RewritePatternSet joins(&getContext());
-    joins.add<JoinDeviceQueues>(&getContext());
+    joins.add<JoinDeviceQueues, SinkDeallocs>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(joins))))
       signalPassFailure();
   }

@@ -60,6 +60,10 @@ std::string chunkkv::checkGPUPipelineOptions(const GPUPipelineOptions &options) 
     return "warpgroup-mma needs chip=sm_90a (wgmma exists on sm_90a only), "
            "got '" +
            chip.str() + "'";
+  if (options.dependentLaunches && version < 90)
+    return "dependent-launches needs chip=sm_90 or newer (griddepcontrol), "
+           "got '" +
+           chip.str() + "'";
   return checkGPUScoreOptions(scoreOptions(options));
 }
 
@@ -74,6 +78,8 @@ void chunkkv::buildGPUPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createChunkKVGPUKernelOutliningPass());
+  if (options.dependentLaunches)
+    pm.addNestedPass<gpu::GPUModuleOp>(createChunkKVGPUDependentLaunchesPass());
 
   // Host and kernel code down to the LLVM dialect, as upstream does it.
   pm.addPass(createConvertNVGPUToNVVMPass());

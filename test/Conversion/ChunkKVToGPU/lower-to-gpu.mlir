@@ -632,3 +632,26 @@ func.func @host_code_between(%s: memref<2x12xf32>, %len: memref<2xi64>, %ids: me
       outs(%k, %new : memref<2x2x128x16xf32>, memref<2xi64>)
   return
 }
+
+// -----
+
+// The score's scratch is freed after the last kernel of the stream, not
+// between the score kernels and top-k: consecutive kernels follow each
+// other with nothing in between.
+#p = #chunkkv.policy<paper, chunk = 8, window = 64, budget = 96>
+// CHECK-LABEL: func.func @frees_after_the_last_kernel
+// CHECK: function(@chunkkv_score_stats)
+// CHECK-NOT: gpu.dealloc
+// CHECK: function(@chunkkv_topk)
+// CHECK-NOT: gpu.launch
+// CHECK-COUNT-7: gpu.dealloc async
+// CHECK-NEXT: gpu.wait [%{{.*}}]
+func.func @frees_after_the_last_kernel(%q: memref<1x4x64x16xf32>, %k: memref<1x333x2x16xf32>,
+    %len: memref<1xi64>, %s: memref<1x34xf32>, %ids: memref<1x4xi64>, %kept: memref<1xi64>) {
+  chunkkv.chunk_score #p layout(bshd)
+      ins(%q, %k, %len : memref<1x4x64x16xf32>, memref<1x333x2x16xf32>, memref<1xi64>)
+      outs(%s : memref<1x34xf32>)
+  chunkkv.topk_chunks #p ins(%s, %len : memref<1x34xf32>, memref<1xi64>)
+      outs(%ids, %kept : memref<1x4xi64>, memref<1xi64>)
+  return
+}

@@ -17,6 +17,8 @@
 // WARPS: chunkkv-gpu-pipeline: mma-warps must be 4 or 8, got 2
 // RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 warpgroup-mma=true" 2>&1 | FileCheck %s --check-prefix=WGMMA
 // WGMMA: chunkkv-gpu-pipeline: warpgroup-mma needs chip=sm_90a (wgmma exists on sm_90a only), got 'sm_90'
+// RUN: not chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_80 dependent-launches=true" 2>&1 | FileCheck %s --check-prefix=DEPENDENT
+// DEPENDENT: chunkkv-gpu-pipeline: dependent-launches needs chip=sm_90 or newer (griddepcontrol), got 'sm_80'
 // SHARED: chunkkv-gpu-pipeline: shared-memory-per-block must be 49152 to 232448 bytes, got 1000
 // PASSES: for the --single-pass option: 'maybe' is invalid value for boolean argument
 func.func @f() {

@@ -33,6 +33,13 @@
 // Two row tiles: at most 168 registers (three blocks of 128 threads per
 // SM), no spills.
 // RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90a format=isa warpgroup-mma=true mma-row-tiles=2 shared-memory-per-block=76800" | %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_90a | FileCheck %s --check-prefix=WGMMA2-PTXAS %}
+// dependent-launches: every kernel waits for the previous one before
+// anything else, then lets the next launch, and each kernel module holds
+// the marker that chunkkv's runtime launches such modules' kernels by;
+// ptxas takes the kernels.
+// RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=isa dependent-launches=true" > %t.dependent
+// RUN: FileCheck %s --check-prefix=DEPENDENT < %t.dependent
+// RUN: %if ptxas %{ %python %chunkkv_src/scripts/ptx_report.py --ptxas %ptxas --arch sm_90 %t.dependent | FileCheck %s --check-prefix=PTXAS %}
 // A cubin straight from the pipeline (format=bin runs ptxas itself).
 // RUN: %if ptxas %{ chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=bin" | FileCheck %s --check-prefix=CUBIN %}
 
@@ -40,10 +47,14 @@
 // CHECK: llvm.call @mgpuStreamCreate()
 // CHECK: llvm.call @mgpuMemAlloc
 // CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @chunkkv_score_stats::@chunkkv_score_stats
-// CHECK: llvm.call @mgpuMemFree
-// The three ops share the stream: one synchronisation, at the end.
+// CHECK-NOT: llvm.call @mgpuMemFree
+// The three ops share the stream: one synchronisation, at the end; the
+// scratch buffers are freed after the last kernel, so no free comes
+// between two kernels.
 // CHECK: @chunkkv_topk::@chunkkv_topk
+// CHECK-NOT: llvm.call @mgpuMemFree
 // CHECK: @chunkkv_compact_gather::@chunkkv_compact_gather
+// CHECK: llvm.call @mgpuMemFree
 // CHECK: llvm.call @mgpuStreamSynchronize
 // CHECK: llvm.call @mgpuStreamDestroy
 // CHECK: llvm.func @_mlir_ciface_select
@@ -62,6 +73,12 @@
 // SM90: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // Exponentials are one MUFU each: the flushing ex2, not libdevice's exp2f.
 // SM90: ex2.approx.ftz.f32
+
+// DEPENDENT: gpu.binary @chunkkv_score_stats {{.*}}.visible .global .align 4 .u32 chunkkv_dependent_launches = 1;
+// DEPENDENT-SAME: .entry chunkkv_score_stats(
+// DEPENDENT-SAME: \09griddepcontrol.wait;\0A\09griddepcontrol.launch_dependents;
+// DEPENDENT: gpu.binary @chunkkv_topk {{.*}}chunkkv_dependent_launches = 1;{{.*}}griddepcontrol.wait;\0A\09griddepcontrol.launch_dependents;
+// DEPENDENT: gpu.binary @chunkkv_compact_gather {{.*}}chunkkv_dependent_launches = 1;{{.*}}griddepcontrol.wait;\0A\09griddepcontrol.launch_dependents;
 
 // MINBLOCKS: gpu.binary @chunkkv_score_stats {{.*}}.maxntid 128, 1, 1\0A.minnctapersm 3\0A
 // MINBLOCKS: gpu.binary @chunkkv_score_combine {{.*}}.maxntid 256, 1, 1\0A.minnctapersm 4\0A
