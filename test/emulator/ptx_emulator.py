@@ -406,10 +406,6 @@ class Launch:
                  dependent=False):
         self.kernel, self.memory = kernel, memory
         self.params = params
-        # A dependent launch (programmatic stream serialization) may start
-        # before the previous kernel ends: each thread must pass
-        # griddepcontrol.wait before it touches global memory or exits.
-        self.dependent = dependent
         threads = block[0] * block[1] * block[2]
         self.lanes_per_block = (threads + 31) // 32 * 32
         lanes = self.lanes_per_block * blocks
@@ -446,6 +442,9 @@ class Launch:
         self.pending_copies = []
         self.pc = np.zeros(lanes, np.int64)
         self.state = np.where(local < threads, RUNNING, EXITED)
+        # A dependent launch (programmatic stream serialization) may start
+        # before the previous kernel ends: each thread must pass
+        # griddepcontrol.wait before it touches global memory or exits.
         self.waited = np.full(lanes, not dependent)
         # Uninitialised shared memory holds a recognisable pattern, not zeros.
         self.shared = np.full(blocks * kernel.shared_bytes, 0xCD, np.uint8)
