@@ -84,19 +84,22 @@ struct Driver {
   /// Why a kernel module failed to load (modules load when the library that
   /// embeds them is loaded, so the error is reported again at launch).
   std::string moduleLoadError;
-  /// The dynamic shared memory each kernel has been allowed
+  /// What the launches of one kernel need to know, from
+  /// mgpuModuleGetFunction on: its module, whether that module defines
+  /// kDependentLaunchMarker (its kernels wait for the previous kernel before
+  /// touching memory, so they are launched with programmatic stream
+  /// serialization), and the dynamic shared memory it has been allowed
   /// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), so that repeated
-  /// launches do not set it again; cleared when a module is unloaded, whose
-  /// function handles may be reused.
-  std::mutex allowedDynamicSharedMutex;
-  std::unordered_map<CUfunction, int32_t> allowedDynamicShared;
-  /// Modules that define kDependentLaunchMarker, and the functions got from
-  /// them with their module: their kernels wait for the previous kernel
-  /// before touching memory, so they are launched with programmatic stream
-  /// serialization.
-  std::mutex dependentMutex;
+  /// launches do not set it again. A module's entries go when it is
+  /// unloaded: its function handles may come back for other kernels.
+  struct Kernel {
+    CUmodule module = nullptr;
+    bool dependent = false;
+    int32_t allowedDynamicShared = 0;
+  };
+  std::mutex kernelsMutex;
   std::unordered_set<CUmodule> dependentModules;
-  std::unordered_map<CUfunction, CUmodule> dependentFunctions;
+  std::unordered_map<CUfunction, Kernel> kernels;
 };
 
 /// The global that chunkkv-gpu-dependent-launches defines in a kernel module.
@@ -268,7 +271,7 @@ void *mgpuModuleLoad(void *data, size_t /*gpuBlobSize*/) {
   if (d->cuModuleGetGlobal_v2 && d->cuLaunchKernelEx &&
       d->cuModuleGetGlobal_v2(&marker, &markerBytes, module,
                               kDependentLaunchMarker) == CUDA_SUCCESS) {
-    std::lock_guard<std::mutex> lock(d->dependentMutex);
+    std::lock_guard<std::mutex> lock(d->kernelsMutex);
     d->dependentModules.insert(module);
   }
   return module;
@@ -285,17 +288,10 @@ void mgpuModuleUnload(void *module) {
   // already be shutting down: failures there are of no use to report.
   if (Driver *d = driver(/*report=*/false)) {
     d->cuModuleUnload(static_cast<CUmodule>(module));
-    {
-      std::lock_guard<std::mutex> lock(d->allowedDynamicSharedMutex);
-      d->allowedDynamicShared.clear();
-    }
-    std::lock_guard<std::mutex> lock(d->dependentMutex);
+    std::lock_guard<std::mutex> lock(d->kernelsMutex);
     d->dependentModules.erase(static_cast<CUmodule>(module));
-    // Its function handles may come back for another module's kernels.
-    for (auto it = d->dependentFunctions.begin();
-         it != d->dependentFunctions.end();)
-      it = it->second == module ? d->dependentFunctions.erase(it)
-                                : std::next(it);
+    for (auto it = d->kernels.begin(); it != d->kernels.end();)
+      it = it->second.module == module ? d->kernels.erase(it) : std::next(it);
   }
 }
 
@@ -311,9 +307,11 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   if (!CHUNKKV_CALL(d, cuModuleGetFunction(
                            &function, static_cast<CUmodule>(module), name)))
     return nullptr;
-  std::lock_guard<std::mutex> lock(d->dependentMutex);
-  if (d->dependentModules.count(static_cast<CUmodule>(module)))
-    d->dependentFunctions[function] = static_cast<CUmodule>(module);
+  auto cuModule = static_cast<CUmodule>(module);
+  std::lock_guard<std::mutex> lock(d->kernelsMutex);
+  Driver::Kernel &kernel = d->kernels[function];
+  if (kernel.module != cuModule)
+    kernel = {cuModule, d->dependentModules.count(cuModule) != 0};
   return function;
 }
 
@@ -329,27 +327,25 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     return;
   }
   auto kernel = static_cast<CUfunction>(function);
-  // A block's static and dynamic shared memory together beyond 48 KiB must
-  // be allowed per function: the default allows 48 KiB less the static.
-  if (smem > 0) {
-    std::lock_guard<std::mutex> lock(d->allowedDynamicSharedMutex);
-    int32_t &allowed = d->allowedDynamicShared[kernel];
-    if (allowed < smem) {
+  bool dependent;
+  {
+    std::lock_guard<std::mutex> lock(d->kernelsMutex);
+    Driver::Kernel &state = d->kernels[kernel];
+    dependent = state.dependent;
+    // A block's static and dynamic shared memory together beyond 48 KiB
+    // must be allowed per function: the default allows 48 KiB less the
+    // static.
+    if (state.allowedDynamicShared < smem) {
       if (!CHUNKKV_CALL(d, cuFuncSetAttribute(
                                kernel,
                                CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                                smem)))
         return;
-      allowed = smem;
+      state.allowedDynamicShared = smem;
     }
   }
   if (gridX == 0 || gridY == 0 || gridZ == 0)
     return;
-  bool dependent;
-  {
-    std::lock_guard<std::mutex> lock(d->dependentMutex);
-    dependent = d->dependentFunctions.count(kernel) != 0;
-  }
   if (!dependent) {
     CHUNKKV_CALL(d, cuLaunchKernel(kernel, gridX, gridY, gridZ, blockX, blockY,
                                    blockZ, smem, static_cast<CUstream>(stream),
