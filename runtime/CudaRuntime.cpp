@@ -19,6 +19,7 @@
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <mutex>
@@ -80,6 +81,10 @@ struct Driver {
   CHUNKKV_OPTIONAL_DRIVER_FUNCTIONS(CHUNKKV_DECLARE)
 #undef CHUNKKV_DECLARE
   CUcontext context = nullptr;
+  /// False when $CHUNKKV_CUDA_DEPENDENT_LAUNCHES is 0: every kernel then
+  /// launches after the previous one has ended (the kernels' waits return
+  /// at once), e.g. for tools that do not follow overlapping kernels.
+  bool dependentLaunches = true;
   std::string loadError;
   /// Why a kernel module failed to load (modules load when the library that
   /// embeds them is loaded, so the error is reported again at launch).
@@ -155,6 +160,8 @@ Driver *driver(bool report = true) {
   instance.name = reinterpret_cast<type>(dlsym(handle, #name));
     CHUNKKV_OPTIONAL_DRIVER_FUNCTIONS(CHUNKKV_RESOLVE_OPTIONAL)
 #undef CHUNKKV_RESOLVE_OPTIONAL
+    const char *dependent = getenv("CHUNKKV_CUDA_DEPENDENT_LAUNCHES");
+    instance.dependentLaunches = !dependent || strcmp(dependent, "0") != 0;
     CUdevice device;
     CUresult status = instance.cuInit(0);
     if (status == CUDA_SUCCESS)
@@ -268,7 +275,7 @@ void *mgpuModuleLoad(void *data, size_t /*gpuBlobSize*/) {
   }
   CUdeviceptr marker;
   size_t markerBytes;
-  if (d->cuModuleGetGlobal_v2 && d->cuLaunchKernelEx &&
+  if (d->dependentLaunches && d->cuModuleGetGlobal_v2 && d->cuLaunchKernelEx &&
       d->cuModuleGetGlobal_v2(&marker, &markerBytes, module,
                               kDependentLaunchMarker) == CUDA_SUCCESS) {
     std::lock_guard<std::mutex> lock(d->kernelsMutex);

@@ -121,13 +121,10 @@ print(json.dumps(dict(failures=failures, synchronisations=synchronisations)))
     assert result == dict(failures=[], synchronisations=[0, 1])
 
 
-def test_the_librarys_kernels_start_while_the_previous_one_ends():
-    # Built for sm_90, the library's kernels wait for the previous kernel
-    # (griddepcontrol.wait, which the emulator requires before any global
-    # access of a dependent launch) and the runtime launches every one of
-    # them with programmatic stream serialization; the `_serial` alternate
-    # launches none so.
-    skip_unless_built()
+def emulated_launch_counts(names, env=None):
+    """For one random case of each variant in `names`, on the emulator: its
+    failures, launches and dependent launches (programmatic stream
+    serialization)."""
     script = f"""
 import json, sys
 import numpy as np
@@ -136,7 +133,7 @@ import test_gpu
 emulator = test_gpu.use_emulator({BUILD_DIR!r})
 device = test_gpu.Device()
 counts = {{}}
-for name in ("paper_c10_w32_r01_f16_bhsd_d128", "paper_c10_w32_r01_f16_bhsd_d128_serial"):
+for name in {list(names)!r}:
     case = test_gpu.random_case(np.random.default_rng(1), name)
     launches, dependent = emulator.launches, emulator.dependent_launches
     failures = test_gpu.run_case(device, name, *case)
@@ -145,14 +142,36 @@ for name in ("paper_c10_w32_r01_f16_bhsd_d128", "paper_c10_w32_r01_f16_bhsd_d128
 print(json.dumps(counts))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env=dict(os.environ, **(env or {})))
     assert done.returncode == 0, done.stdout + done.stderr
-    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_librarys_kernels_start_while_the_previous_one_ends():
+    # Built for sm_90, the library's kernels wait for the previous kernel
+    # (griddepcontrol.wait, which the emulator requires before any global
+    # access of a dependent launch) and the runtime launches every one of
+    # them with programmatic stream serialization; the `_serial` alternate
+    # launches none so.
+    skip_unless_built()
+    counts = emulated_launch_counts(["paper_c10_w32_r01_f16_bhsd_d128",
+                                     "paper_c10_w32_r01_f16_bhsd_d128_serial"])
     default = counts["paper_c10_w32_r01_f16_bhsd_d128"]
     serial = counts["paper_c10_w32_r01_f16_bhsd_d128_serial"]
     assert default["failures"] == [] and serial["failures"] == []
     assert default["launches"] > 0 and default["dependent"] == default["launches"]
     assert serial["launches"] == default["launches"] and serial["dependent"] == 0
+
+
+def test_dependent_launches_can_be_turned_off_at_run_time():
+    # CHUNKKV_CUDA_DEPENDENT_LAUNCHES=0: the same kernels, each launched
+    # after the previous one has ended.
+    skip_unless_built()
+    name = "paper_c10_w32_r01_f16_bhsd_d128"
+    [counts] = emulated_launch_counts(
+        [name], env=dict(CHUNKKV_CUDA_DEPENDENT_LAUNCHES="0")).values()
+    assert counts["failures"] == [] and counts["launches"] > 0
+    assert counts["dependent"] == 0
 
 
 def test_the_benchmark_times_only_forms_the_tests_passed(tmp_path):
