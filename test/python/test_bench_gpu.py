@@ -1,0 +1,173 @@
+"""bench/gpu/bench_gpu.py's choice of what to time, without a GPU or PyTorch.
+
+The benchmark runs on a lent GPU, rarely and briefly: a mistake in its
+control flow would cost that run's numbers. These tests run its main() in
+a subprocess against a stand-in `torch` module (NumPy arrays, events that
+report a fixed time) and a stand-in library call that records which form
+was called, and check which forms it times and what it reports."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+BENCH = os.path.join(ROOT, "bench", "gpu")
+VARIANT = "paper_c10_w32_r01_f16_bhsd_d128"
+
+# Just what bench_gpu.py's timing and kernels_only() touch.
+FAKE_TORCH = '''
+import numpy as np
+float16, float32, int64 = np.float16, np.float32, np.int64
+
+class Tensor:
+    def __init__(self, array):
+        self.array = np.asarray(array)
+    shape = property(lambda self: self.array.shape)
+    def data_ptr(self):
+        return id(self)
+    def cpu(self):
+        return self
+    def numpy(self):
+        return self.array
+    def __getitem__(self, index):
+        return Tensor(self.array[index])
+    def tolist(self):
+        return self.array.tolist()
+
+def _shape(shape):
+    return shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape
+
+def randn(*shape, dtype=None, device=None):
+    return Tensor(np.zeros(_shape(shape)))
+
+def empty(*shape, dtype=None, device=None):
+    return Tensor(np.full(_shape(shape), -1, dtype=np.int64))
+
+def full(shape, value, dtype=None, device=None):
+    return Tensor(np.full(shape, value, dtype=np.int64))
+
+def empty_like(tensor):
+    return Tensor(np.zeros(tensor.shape))
+
+def manual_seed(seed):
+    pass
+
+class _Event:
+    def __init__(self, enable_timing=False):
+        pass
+    def record(self):
+        pass
+    def synchronize(self):
+        pass
+    def elapsed_time(self, end):
+        return 0.25
+
+class _Stream:
+    cuda_stream = 0
+
+class cuda:
+    Event = _Event
+    synchronize = staticmethod(lambda: None)
+    empty_cache = staticmethod(lambda: None)
+    _sleep = staticmethod(lambda cycles: None)
+    get_device_name = staticmethod(lambda: "stand-in")
+    current_stream = staticmethod(lambda device=None: _Stream())
+'''
+
+RUNNER = '''
+import json, sys
+import numpy as np
+sys.path[:0] = [{fake!r}, {bench!r}]
+import bench_gpu
+from chunkkv import torch as library
+
+names = {names!r}
+failing_calls = {failing_calls!r}
+calls = []
+library.variants = lambda: "".join(name + ": ...\\n" for name in names)
+
+def select_pointers(*args, variant=None, **kwargs):
+    calls.append(variant or "default")
+    if variant in failing_calls:
+        raise library.ChunkKVError("stand-in failure")
+
+class Compressed:
+    kept_positions = [np.arange(40)]
+
+library.select_pointers = select_pointers
+library.compress = lambda *args, **kwargs: Compressed
+bench_gpu.copy_bandwidth = lambda reps: 4e12
+bench_gpu.eager_select = lambda q, k, v: (None, None, bench_gpu.torch.Tensor(np.arange(20)[None]))
+sys.argv = ["bench_gpu.py", "--reps", "2", "--batches", "1", "--lengths", "640",
+            "--json", {out!r}] + {extra!r}
+bench_gpu.main()
+print(json.dumps(sorted(set(calls))))
+'''
+
+
+def run_bench(tmp_path, tests=None, failing_calls=()):
+    """Runs main() with the library's variants VARIANT, _serial and
+    _rowtiles2; `tests` is the results of test_gpu.py's JSON as (variant,
+    ok) pairs, or None for no --tests. Returns (exit status, stdout, the
+    forms called, the JSON written)."""
+    fake = tmp_path / "fake"
+    (fake / "torch").mkdir(parents=True)
+    (fake / "torch" / "__init__.py").write_text(FAKE_TORCH)
+    extra = []
+    if tests is not None:
+        report = tmp_path / "tests.json"
+        report.write_text(json.dumps(dict(complete=True, results=[
+            dict(case=str(i), variant=name, ok=ok) for i, (name, ok) in enumerate(tests)])))
+        extra = ["--tests", str(report)]
+    out = tmp_path / "bench.json"
+    names = [VARIANT, VARIANT + "_serial", VARIANT + "_rowtiles2"]
+    script = RUNNER.format(fake=str(fake), bench=BENCH, names=names, out=str(out),
+                           extra=extra, failing_calls=list(failing_calls))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python")))
+    called = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+    written = json.loads(out.read_text()) if out.exists() else None
+    return done.returncode, done.stdout + done.stderr, called, written
+
+
+def test_every_form_that_passed_the_tests_is_timed(tmp_path):
+    status, output, called, report = run_bench(tmp_path, tests=[
+        (VARIANT, True), (VARIANT + "_serial", True), (VARIANT + "_rowtiles2", True)])
+    assert status == 0, output
+    assert called == ["default", VARIANT + "_rowtiles2", VARIANT + "_serial"]
+    [row] = report["rows"]
+    assert row["chunkkv_ms"] > 0 and row["kept"] == 40
+    assert set(row["alternates_ms"]) == {VARIANT + "_serial", VARIANT + "_rowtiles2"}
+    assert set(row["device_ms"]) == {"default", "serial", "rowtiles2"}
+
+
+def test_a_default_that_failed_the_tests_leaves_the_others_timed(tmp_path):
+    status, output, called, report = run_bench(tmp_path, tests=[
+        (VARIANT, False), (VARIANT + "_serial", True), (VARIANT + "_rowtiles2", False)])
+    assert status == 0, output
+    assert f"{VARIANT}: failed the GPU tests, not timed" in output
+    assert called == [VARIANT + "_serial"]
+    [row] = report["rows"]
+    assert row["chunkkv_ms"] is None and row["speedup_vs_eager"] is None
+    assert row["fastest_form"] == "serial" and list(row["device_ms"]) == ["serial"]
+    assert "chunkkv default not timed" in output and "fastest: serial" in output
+    assert report["not_timed"] == {VARIANT: "failed the GPU tests",
+                                   VARIANT + "_rowtiles2": "failed the GPU tests"}
+
+
+def test_nothing_to_time_when_every_form_failed(tmp_path):
+    status, output, _, report = run_bench(tmp_path, tests=[
+        (VARIANT, False), (VARIANT + "_serial", False), (VARIANT + "_rowtiles2", False)])
+    assert status != 0 and "nothing to time" in output and report is None
+
+
+def test_a_form_whose_call_fails_is_reported_and_the_rest_go_on(tmp_path):
+    status, output, called, report = run_bench(
+        tmp_path, failing_calls=[VARIANT + "_serial"])
+    assert status == 0, output
+    assert called == ["default", VARIANT + "_rowtiles2", VARIANT + "_serial"]
+    assert report["errors"] == {VARIANT + "_serial": "stand-in failure"}
+    [row] = report["rows"]
+    assert set(row["alternates_ms"]) == {VARIANT + "_rowtiles2"}
