@@ -174,6 +174,30 @@ def test_dependent_launches_can_be_turned_off_at_run_time():
     assert counts["dependent"] == 0
 
 
+def test_a_failure_only_with_overlapping_launches_is_told_apart(tmp_path):
+    # run.sh runs the tests and the benchmark again with the overlap off
+    # when a variant failed where its alternate without dependent launches
+    # passed (exit status 0 of --overlap-failed).
+    report = tmp_path / "tests.json"
+
+    def overlap_failed(*cases):
+        if cases:
+            report.write_text(json.dumps(dict(complete=True, results=[
+                dict(case=str(i), variant=v, ok=ok) for i, (v, ok) in enumerate(cases)])))
+        return subprocess.run([sys.executable, SCRIPT, "--overlap-failed", str(report)],
+                              capture_output=True, text=True, timeout=120).returncode == 0
+
+    default = "paper_c10_w32_r01_f16_bhsd_d128"
+    assert overlap_failed((default, False), (default + "_serial", True))
+    assert not overlap_failed((default, False), (default + "_serial", False))
+    assert not overlap_failed((default, True), (default + "_serial", True))
+    # A failure of another alternate says nothing about the overlap.
+    assert not overlap_failed((default + "_rowtiles2", False), (default + "_serial", True))
+    # No results (the tests did not run): nothing to run again.
+    report.unlink()
+    assert not overlap_failed()
+
+
 def test_the_benchmark_times_only_forms_the_tests_passed(tmp_path):
     sys.path.insert(0, os.path.dirname(SCRIPT))
     from test_gpu import untimed_forms
