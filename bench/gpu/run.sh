@@ -5,6 +5,7 @@
 # carried along:
 #   build/lib/libchunkkv_cuda.so build/lib/libchunkkv_cuda_runtime.so
 # Results go to $OUT (default /tmp/chunkkv-gpu). Under 5 minutes on an H100.
+# Steps: tests, memcheck, benchmark, Nsight Compute counters (docs/gpu.md).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/chunkkv-gpu}
@@ -45,4 +46,21 @@ echo "== benchmark"
 timeout 150 python3 bench/gpu/bench_gpu.py --profile --tests "$TESTS" \
   --json "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" \
   || status=1
+
+echo "== kernel counters (Nsight Compute, where it runs)"
+NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+if [ -x "$NCU" ]; then
+  timeout 120 "$NCU" --target-processes all --profile-from-start off \
+    --section SpeedOfLight --section MemoryWorkloadAnalysis \
+    --section ComputeWorkloadAnalysis --section WarpStateStats \
+    --section Occupancy --section LaunchStats \
+    python3 bench/gpu/kernel_metrics.py --tests "$TESTS" \
+      rowtiles2_min3 warps8_long wgmma_long wgmma_rowtiles2_long \
+    > "$OUT/ncu.txt" 2>&1
+  echo "ncu exit status: $?" | tee -a "$OUT/ncu.txt"
+  grep -E "^profiling|^  chunkkv_|Duration|DRAM Throughput|Compute \(SM\) Throughput|==ERROR==" \
+    "$OUT/ncu.txt" | head -120
+else
+  echo "no ncu here: skipped"
+fi
 exit $status

@@ -1,10 +1,11 @@
-"""bench/gpu/bench_gpu.py's choice of what to time, without a GPU or PyTorch.
+"""bench/gpu/bench_gpu.py's and kernel_metrics.py's choice of what to run,
+without a GPU or PyTorch.
 
-The benchmark runs on a lent GPU, rarely and briefly: a mistake in its
-control flow would cost that run's numbers. These tests run its main() in
-a subprocess against a stand-in `torch` module (NumPy arrays, events that
-report a fixed time) and a stand-in library call that records which form
-was called, and check which forms it times and what it reports."""
+They run on a lent GPU, rarely and briefly: a mistake in their control flow
+would cost that run's numbers. These tests run their main() in a subprocess
+against a stand-in `torch` module (NumPy arrays, events that report a fixed
+time) and a stand-in library call that records which form was called, and
+check which forms they run and what they report."""
 
 import json
 import os
@@ -51,6 +52,8 @@ def full(shape, value, dtype=None, device=None):
 def empty_like(tensor):
     return Tensor(np.zeros(tensor.shape))
 
+randn_like = empty_like
+
 def manual_seed(seed):
     pass
 
@@ -67,8 +70,14 @@ class _Event:
 class _Stream:
     cuda_stream = 0
 
+class _Profiler:
+    events = []
+    start = staticmethod(lambda: _Profiler.events.append("start"))
+    stop = staticmethod(lambda: _Profiler.events.append("stop"))
+
 class cuda:
     Event = _Event
+    profiler = _Profiler
     synchronize = staticmethod(lambda: None)
     empty_cache = staticmethod(lambda: None)
     _sleep = staticmethod(lambda cycles: None)
@@ -107,14 +116,20 @@ print(json.dumps(sorted(set(calls))))
 '''
 
 
+def stand_in_torch(tmp_path):
+    """A folder holding the stand-in `torch` package, for sys.path."""
+    fake = tmp_path / "fake"
+    (fake / "torch").mkdir(parents=True)
+    (fake / "torch" / "__init__.py").write_text(FAKE_TORCH)
+    return fake
+
+
 def run_bench(tmp_path, tests=None, failing_calls=()):
     """Runs main() with the library's variants VARIANT, _serial and
     _rowtiles2; `tests` is the results of test_gpu.py's JSON as (variant,
     ok) pairs, or None for no --tests. Returns (exit status, stdout, the
     forms called, the JSON written)."""
-    fake = tmp_path / "fake"
-    (fake / "torch").mkdir(parents=True)
-    (fake / "torch" / "__init__.py").write_text(FAKE_TORCH)
+    fake = stand_in_torch(tmp_path)
     extra = []
     if tests is not None:
         report = tmp_path / "tests.json"
@@ -171,3 +186,40 @@ def test_a_form_whose_call_fails_is_reported_and_the_rest_go_on(tmp_path):
     assert report["errors"] == {VARIANT + "_serial": "stand-in failure"}
     [row] = report["rows"]
     assert set(row["alternates_ms"]) == {VARIANT + "_rowtiles2"}
+
+
+METRICS_RUNNER = '''
+import json, sys
+sys.path[:0] = [{fake!r}, {bench!r}]
+import torch
+import kernel_metrics
+from chunkkv import torch as library
+
+calls = []
+library.select_pointers = lambda *args, variant=None, **kwargs: calls.append(variant or "default")
+torch.cuda.profiler.start = lambda: calls.append("start")
+torch.cuda.profiler.stop = lambda: calls.append("stop")
+sys.argv = ["kernel_metrics.py"] + {arguments!r}
+kernel_metrics.main()
+print(json.dumps(calls))
+'''
+
+
+def test_kernel_metrics_profiles_one_call_per_form_that_passed(tmp_path):
+    # Under `ncu --profile-from-start off`, only the calls between start
+    # and stop are profiled: one per form, after an unprofiled one.
+    fake = stand_in_torch(tmp_path)
+    report = tmp_path / "tests.json"
+    report.write_text(json.dumps(dict(complete=True, results=[
+        dict(case="0", variant=VARIANT, ok=True),
+        dict(case="1", variant=VARIANT + "_wgmma_long", ok=False)])))
+    script = METRICS_RUNNER.format(fake=str(fake), bench=BENCH, arguments=[
+        "--tests", str(report), "wgmma_long", "rowtiles2_min3"])
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python")))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{VARIANT}_wgmma_long: failed the GPU tests, not profiled" in done.stdout
+    calls = json.loads(done.stdout.strip().splitlines()[-1])
+    rowtiles = VARIANT + "_rowtiles2_min3"
+    assert calls == ["default", "start", "default", "stop",
+                     rowtiles, "start", rowtiles, "stop"]
