@@ -11,9 +11,9 @@ cores, in each form. The benchmark's shape at B = 1, T = 131072.
   ncu --profile-from-start off --section SpeedOfLight ... \\
     python3 bench/gpu/kernel_metrics.py [--tests tests.json] [FORM ...]
 
-FORMs are alternates' suffixes (`rowtiles2_min3`, `wgmma_long`, ...) next
-to the default, which always comes first; with --tests (test_gpu.py's
-JSON) a form with a failed case is left out, as in bench_gpu.py.
+FORMs are alternates' suffixes (`rowtiles2_min3`, `wgmma_long`, ...), run
+after the default; with --tests (test_gpu.py's JSON) a form with a failed
+case is left out, the default too, as in bench_gpu.py.
 """
 
 import argparse
@@ -25,7 +25,8 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_gpu import HKV, HQ, D, VARIANT, WINDOW, chunkkv_torch, kernels_only  # noqa: E402
+from bench_gpu import HKV, HQ, D, VARIANT, WINDOW, kernels_only  # noqa: E402
+from chunkkv import torch as chunkkv_torch  # noqa: E402
 from test_gpu import untimed_forms  # noqa: E402
 
 LENGTH = 131072
