@@ -59,7 +59,7 @@ sys.path.insert(0, HERE)
 
 from chunkkv import reference  # noqa: E402
 from chunkkv import torch as chunkkv_torch  # noqa: E402
-from test_gpu import tested_variants, untimed_forms  # noqa: E402
+from test_gpu import untimed_forms  # noqa: E402
 
 HQ, HKV, D, CHUNK, WINDOW, KEEP = 32, 8, 128, 10, 32, 0.1
 VARIANT = "paper_c10_w32_r01_f16_bhsd_d128"
@@ -202,14 +202,11 @@ def main():
     device_name = torch.cuda.get_device_name()
     alternates = [line.split(":")[0] for line in chunkkv_torch.variants().splitlines()
                   if line.startswith(VARIANT + "_")]
-    untimed = {}
-    if args.tests:
-        # Without the tests' file only the default is timed; with it, a
-        # default that failed there is left out and the forms that passed
-        # are still timed: one run on a lent GPU gives what it can.
-        untimed = untimed_forms(alternates, args.tests)
-        if os.path.exists(args.tests) and VARIANT in tested_variants(args.tests)[0]:
-            untimed[VARIANT] = "failed the GPU tests"
+    # Without the tests' file only the default is timed; with it, a default
+    # that failed there is left out and the forms that passed are still
+    # timed: one run on a lent GPU gives what it can.
+    untimed = (untimed_forms([VARIANT] + alternates, args.tests, default=VARIANT)
+               if args.tests else {})
     for name, why in sorted(untimed.items()):
         print(f"{name}: {why}, not timed")
     alternates = [name for name in alternates if name not in untimed]

@@ -39,7 +39,7 @@ def main():
     args = parser.parse_args()
 
     names = [VARIANT] + [f"{VARIANT}_{form}" for form in args.forms]
-    untimed = untimed_forms(names, args.tests) if args.tests else {}
+    untimed = untimed_forms(names, args.tests, default=VARIANT) if args.tests else {}
     for name, why in sorted(untimed.items()):
         print(f"{name}: {why}, not profiled")
     names = [name for name in names if name not in untimed]

@@ -318,19 +318,21 @@ def tested_variants(tests_json):
             report.get("complete", True))
 
 
-def untimed_forms(forms, tests_json):
+def untimed_forms(forms, tests_json, default=None):
     """Which of `forms` (variant names) a benchmark must not run, with why,
     given this script's JSON at `tests_json` (a form that faults would end
     the CUDA context and every measurement after it): those with a failed
     case; if the tests did not finish, those without a passed case too; if
-    they did not run at all (no file), every form."""
+    they did not run at all (no file), every form. `default`, the form of
+    the headline, is left out only for a failed case."""
+    others = [name for name in forms if name != default]
     if not os.path.exists(tests_json):
-        return {name: "not tested" for name in forms}
+        return {name: "not tested" for name in others}
     failed, passed, complete = tested_variants(tests_json)
     untimed = {name: "failed the GPU tests" for name in forms if name in failed}
     if not complete:
         untimed.update({name: "not reached by the GPU tests (cut short)"
-                        for name in forms if name not in failed | passed})
+                        for name in others if name not in failed | passed})
     return untimed
 
 

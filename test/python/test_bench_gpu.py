@@ -116,6 +116,12 @@ print(json.dumps(sorted(set(calls))))
 '''
 
 
+def run_script(script):
+    """Runs `script` in a Python of its own, with the chunkkv package."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python")))
+
+
 def stand_in_torch(tmp_path):
     """A folder holding the stand-in `torch` package, for sys.path."""
     fake = tmp_path / "fake"
@@ -140,8 +146,7 @@ def run_bench(tmp_path, tests=None, failing_calls=()):
     names = [VARIANT, VARIANT + "_serial", VARIANT + "_rowtiles2"]
     script = RUNNER.format(fake=str(fake), bench=BENCH, names=names, out=str(out),
                            extra=extra, failing_calls=list(failing_calls))
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python")))
+    done = run_script(script)
     called = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
     written = json.loads(out.read_text()) if out.exists() else None
     return done.returncode, done.stdout + done.stderr, called, written
@@ -215,8 +220,7 @@ def test_kernel_metrics_profiles_one_call_per_form_that_passed(tmp_path):
         dict(case="1", variant=VARIANT + "_wgmma_long", ok=False)])))
     script = METRICS_RUNNER.format(fake=str(fake), bench=BENCH, arguments=[
         "--tests", str(report), "wgmma_long", "rowtiles2_min3"])
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python")))
+    done = run_script(script)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{VARIANT}_wgmma_long: failed the GPU tests, not profiled" in done.stdout
     calls = json.loads(done.stdout.strip().splitlines()[-1])

@@ -215,6 +215,12 @@ def test_the_benchmark_times_only_forms_the_tests_passed(tmp_path):
     # Cut short: a form the tests did not reach is not timed either.
     assert results(False, ("a", True), ("b", False)) == {
         "b": "failed the GPU tests", "c": "not reached by the GPU tests (cut short)"}
+    # The default is left out for a failed case only.
+    assert untimed_forms(forms, str(report), default="c") == {"b": "failed the GPU tests"}
+    assert results(True, ("a", False)) == {"a": "failed the GPU tests"}
+    assert untimed_forms(forms, str(report), default="a") == {"a": "failed the GPU tests"}
+    report.unlink()
+    assert untimed_forms(forms, str(report), default="a") == dict.fromkeys("bc", "not tested")
 
 
 def test_long_sequence_with_several_topk_tiles(tmp_path):
