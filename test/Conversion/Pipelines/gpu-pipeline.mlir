@@ -16,11 +16,12 @@
 // On sm_90 the single-pass statistics kernel keeps four blocks of 128
 // threads per SM (its shared memory allows four: 24832 bytes static, which
 // ptxas reports, and the chunk slots' 22016 dynamic, which the launch
-// sets): at most 128 registers.
+// sets): at most 128 registers, and the report's last column, the blocks
+// that fit on one SM, says 4.
 // RUN: %if ptxas %{ FileCheck %s --check-prefix=OCCUPANCY < %t.sm90 %}
 // min-blocks-per-sm reaches the PTX of the tensor-core score kernels as
 // .minnctapersm (chunkkv-gpu-kernel-outlining keeps it on the kernels): the
-// two-row-tile statistics kernel, 189 registers unbounded, fits three blocks
+// two-row-tile statistics kernel, 211 registers unbounded, fits three blocks
 // (at most 168 registers) without spills.
 // RUN: chunkkv-opt %s -chunkkv-gpu-pipeline="chip=sm_90 format=isa mma-row-tiles=2 min-blocks-per-sm=3" > %t.bounded
 // RUN: FileCheck %s --check-prefix=MINBLOCKS < %t.bounded
@@ -86,7 +87,7 @@
 // MINBLOCKS: gpu.binary @chunkkv_topk
 // MINBLOCKS-NOT: minnctapersm
 // MINBLOCKS: gpu.binary @chunkkv_compact_gather
-// BOUNDED: | chunkkv_score_stats | {{(1[0-5][0-9]|16[0-8])}} | 25088 | 0/0 | 0 |
+// BOUNDED: | chunkkv_score_stats | {{(1[0-5][0-9]|16[0-8])}} | 25088 | 0/0 | 0 | 128 | 21504 | 3 |
 // BOUNDED-NOT: rejected
 
 // WGMMA: #nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80"
@@ -98,7 +99,7 @@
 // WGMMA-PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 25088 | 0/0 | 0 |
 // WGMMA-PTXAS: | chunkkv_compact_gather | {{[0-9]+}} | 0 | 0/0 | 0 |
 // WGMMA-PTXAS-NOT: rejected
-// WGMMA2-PTXAS: | chunkkv_score_stats | {{(1[0-5][0-9]|16[0-8])}} | 25088 | 0/0 | 0 |
+// WGMMA2-PTXAS: | chunkkv_score_stats | {{(1[0-5][0-9]|16[0-8])}} | 25088 | 0/0 | 0 | 128 | 44032 | 3 |
 // WGMMA2-PTXAS-NOT: rejected
 
 // TWOPASS: gpu.binary @chunkkv_score_stats
@@ -108,7 +109,7 @@
 
 // PTXAS: | kernel | registers
 // PTXAS-NOT: rejected
-// OCCUPANCY: | chunkkv_score_stats | {{([1-9]?[0-9]|1[01][0-9]|12[0-8])}} | 24832 |
+// OCCUPANCY: | chunkkv_score_stats | {{([1-9]?[0-9]|1[01][0-9]|12[0-8])}} | 24832 | 0/0 | 0 | 128 | 22016 | 4 |
 // PTXAS: | chunkkv_score_stats | {{[0-9]+}} | 24832 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_combine | {{[0-9]+}} | 0 | 0/0 | 0 |
 // PTXAS: | chunkkv_score_chunk_sums | {{[0-9]+}} | 1024 | 0/0 | 0 |
