@@ -3,9 +3,11 @@
 // Parses the input; when it verifies, runs the chunkkv passes on it:
 // chunkkv-detect-kv-cache, then chunkkv-cpu-pipeline (bufferization,
 // chunkkv-lower-to-loops, the LLVM lowering); on a copy of the input,
-// chunkkv-lower-to-gpu with kernel outlining (kernel code generation is
-// left out: it is slow and upstream's); and on another, chunkkv-compress. A pass may reject the module with a
-// diagnostic; crashes and sanitizer reports are findings.
+// chunkkv-lower-to-gpu with chunkkv-gpu-kernel-outlining, as
+// chunkkv-gpu-pipeline runs them (kernel code generation is left out: it
+// is slow and upstream's); and on another, chunkkv-compress. A pass may
+// reject the module with a diagnostic; crashes and sanitizer reports are
+// findings.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,7 +16,6 @@
 #include "chunkkv/Conversion/Passes.h"
 #include "chunkkv/Dialect/ChunkKV/Transforms/Passes.h"
 
-#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -33,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mlir::PassManager gpu(&fuzz.context);
   gpu.addPass(mlir::chunkkv::createChunkKVToGPUPass());
   gpu.addPass(mlir::createCanonicalizerPass());
-  gpu.addPass(mlir::createGpuKernelOutliningPass());
+  gpu.addPass(mlir::chunkkv::createChunkKVGPUKernelOutliningPass());
   (void)gpu.run(*copy);
 
   mlir::PassManager compress(&fuzz.context);

@@ -44,6 +44,13 @@ def main():
         buffer = io.BytesIO()
         np.save(buffer, array)
         write(os.path.join(out, "npy"), buffer.getvalue())
+    # bf16 both ways the reader takes it: the '<V2' that NumPy writes for
+    # ml_dtypes.bfloat16, and a 'bfloat16' descr.
+    for descr in ("<V2", "bfloat16"):
+        header = "{'descr': '%s', 'fortran_order': False, 'shape': (3,), }" % descr
+        header += " " * (63 - (10 + len(header)) % 64) + "\n"
+        data = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little")
+        write(os.path.join(out, "npy"), data + header.encode() + bytes(6))
 
 
 if __name__ == "__main__":
