@@ -7,9 +7,10 @@ prints one Markdown table row per kernel: registers, static shared memory,
 spill bytes, stack, threads per block (the PTX's `.maxntid`, else the
 module's launches), the dynamic shared memory its launches ask for and the
 blocks that fit on one SM of --arch (registers, shared memory, threads);
-"?" where a launch's block or dynamic size is no constant. Exits non-zero when ptxas rejects a
-kernel. docs/gpu.md's tables of registers and shared memory come from here
-(test/python/test_kernel_resources.py holds them to it).
+"?" where a launch's block or dynamic size is no constant. Exits non-zero
+when ptxas rejects a kernel. docs/gpu.md's tables of registers and shared
+memory come from here (test/python/test_kernel_resources.py holds them to
+it).
 
   chunkkv-opt m.mlir -chunkkv-gpu-pipeline="chip=sm_90 format=isa" |
     python3 scripts/ptx_report.py --arch sm_90 [--ptxas PATH] [--save-ptx DIR]
@@ -85,20 +86,20 @@ def launches(mlir: str):
     return found
 
 
-# What one SM holds, per --arch: registers (four sub-partitions of 16384,
-# allocated per warp in units of 256), shared memory (each block takes 1 KiB
-# more than it asks for, reserved by the system), threads and blocks.
+# What one SM holds, per chip (sm_90a is an sm_90 with more instructions):
+# registers (four sub-partitions of 16384, allocated per warp in units of
+# 256), shared memory (each block takes 1 KiB more than it asks for,
+# reserved by the system), threads and blocks.
 SM_LIMITS = {
     "sm_80": dict(shared=167936, threads=2048, blocks=32),
     "sm_90": dict(shared=233472, threads=2048, blocks=32),
-    "sm_90a": dict(shared=233472, threads=2048, blocks=32),
 }
 
 
 def blocks_per_sm(arch, registers, threads, shared):
     """Blocks of `threads` threads with `registers` each and `shared` bytes
     of shared memory that fit on one SM of `arch`; None for another arch."""
-    limits = SM_LIMITS.get(arch)
+    limits = SM_LIMITS.get(arch.removesuffix("a"))
     if limits is None:
         return None
     warps = -(-threads // 32)

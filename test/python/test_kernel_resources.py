@@ -71,6 +71,7 @@ def test_launches_take_constants_of_their_own_function():
     # 168 registers: 5376 per warp, three warps per sub-partition.
     ("sm_90", 168, 128, 25088 + 21504, 3),
     ("sm_90", 211, 128, 25088 + 21504, 2),
+    ("sm_90a", 167, 128, 25088 + 44032, 3),
     # Eight warps of 128 registers, 115712 bytes a block: two.
     ("sm_90", 128, 256, 115712, 2),
     # Threads: a block of 1024 with few registers, two per SM.
