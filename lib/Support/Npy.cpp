@@ -137,9 +137,12 @@ private:
     return true;
   }
 
+  /// Replaces `shape`: of a key the header repeats, the last value counts,
+  /// as in NumPy's reading of the dictionary.
   llvm::Error parseShape(std::vector<int64_t> &shape) {
     if (!consume('('))
       return npyError("header 'shape' is not a tuple");
+    shape.clear();
     uint64_t total = 1;
     while (true) {
       skipSpace();

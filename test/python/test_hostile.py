@@ -58,6 +58,18 @@ def test_shape_product_overflows(tmp_path):
     assert "q.npy: shape's element count overflows" in err
 
 
+def test_repeated_header_key_takes_the_last(tmp_path):
+    # As NumPy reads the dictionary: the last 'shape' counts, not the two
+    # appended (whose element count would overflow 64 bits).
+    files = inputs()
+    header = ("{'descr': '<f4', 'fortran_order': False, "
+              "'shape': (1, 6224300, 2, 9379227, 32), 'shape': (1, 1, 64, 8), }")
+    assert np.load(io.BytesIO(raw_npy(header, files["k"].tobytes()))).shape == (1, 1, 64, 8)
+    out = run_tool(tmp_path, files["q"], None, files["v"], None, ["--budget", "40"],
+                   k_bytes=raw_npy(header, files["k"].tobytes()))
+    assert out["lengths"].tolist() == [32]
+
+
 def test_malformed_header_dictionary(tmp_path):
     files = inputs()
     files["v"] = raw_npy("{'descr': '<f4', 'shape': (1, 1, 64, 8)}")
