@@ -44,7 +44,7 @@ def main():
     total = medians.pop("Total")
     print(f"{os.path.basename(args.module)}: chunkkv-opt {' '.join(passes)}, "
           f"median of {args.runs}")
-    print(f"| pass | seconds | share |")
+    print("| pass | seconds | share |")
     print("|---|---|---|")
     for name, seconds in sorted(medians.items(), key=lambda item: -item[1])[:12]:
         print(f"| {name} | {seconds:.3f} | {100 * seconds / total:.1f} % |")

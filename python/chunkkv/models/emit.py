@@ -191,7 +191,6 @@ class FunctionEmitter:
     def write_cache(self, cache, new, new_shape) -> str:
         """insert_slice of new [B, T, Hkv, D] (bshd) or its transpose (bhsd)."""
         c = self.config
-        T = new_shape[1]
         if c.layout == "bhsd":
             new, new_shape = self.transpose(new, new_shape, [0, 2, 1, 3])
             offsets = f"[0, 0, {self.position}, 0]"
