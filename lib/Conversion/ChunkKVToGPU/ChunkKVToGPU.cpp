@@ -108,7 +108,7 @@ bool independentCompactions(CompactOp a, CompactOp b) {
          llvm::none_of(a->getOperands(), [&](Value v) { return writes(b, v); });
 }
 
-/// `op` and the compact ops after it that CompactGPULowering can lower with
+/// `op` and the compact ops after it that emitCompactionKernels can lower with
 /// it: each follows the previous one past host ops without memory effects
 /// or regions, and is independent of every earlier one.
 SmallVector<CompactOp> compactGroup(CompactOp op,

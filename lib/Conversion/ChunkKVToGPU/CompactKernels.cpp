@@ -37,9 +37,9 @@ struct Compaction {
   Value staging;    // in place: the gathered rows before the copy back
 };
 
-/// Compact ops lowered together (see compactGroup): consecutive, and none
-/// touches a buffer that another writes, so their device work may run side
-/// by side. Two kernels serve them all: a plan (a block per sequence and
+/// Compact ops lowered together (compactGroup, ChunkKVToGPU.cpp): consecutive,
+/// and none touches a buffer that another writes, so their device work may run
+/// side by side. Two kernels serve them all: a plan (a block per sequence and
 /// op) turns the chosen chunk ids into the source row of every kept row
 /// with a block-wide scan of chunk sizes, and the new length; then a
 /// grid-stride gather copies whole rows with 16-byte vectors. In place, the
