@@ -146,8 +146,11 @@ struct EmitterPattern : public OpConversionPattern<OpTy> {
 
 /// Applies `patterns` as a partial conversion of `root` in which every
 /// chunkkv op is illegal and every other op legal: the driver of the
-/// lowerings.
-LogicalResult lowerChunkKVOps(Operation *root, RewritePatternSet &&patterns);
+/// lowerings. Where `created` is given, it receives the ops that the
+/// conversion created and that remain (so that later clean-ups can take
+/// these alone and leave the rest of the input as it was).
+LogicalResult lowerChunkKVOps(Operation *root, RewritePatternSet &&patterns,
+                              SmallVectorImpl<Operation *> *created = nullptr);
 
 /// Index of element (batch, head, position, feature) of a cache.
 SmallVector<Value> cacheIndex(Layout layout, Value batch, Value head,

@@ -23,6 +23,9 @@
 #include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
+
 namespace mlir {
 namespace chunkkv {
 #define GEN_PASS_DEF_CHUNKKVTOGPUPASS
@@ -158,15 +161,35 @@ struct CompactGroupLowering : public OpConversionPattern<CompactOp> {
   bool (*canLower)(Operation *);
 };
 
+/// A rewrite of the device work that the lowering created (`lowered`): the
+/// device work and code already in the input stay as they are.
+template <typename OpTy>
+struct LoweredOpPattern : public OpRewritePattern<OpTy> {
+  LoweredOpPattern(MLIRContext *ctx, const DenseSet<Operation *> &lowered)
+      : OpRewritePattern<OpTy>(ctx), lowered(lowered) {}
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const final {
+    if (!lowered.contains(op))
+      return failure();
+    return rewriteLowered(op, rewriter);
+  }
+
+  virtual LogicalResult rewriteLowered(OpTy op,
+                                       PatternRewriter &rewriter) const = 0;
+
+  const DenseSet<Operation *> &lowered;
+};
+
 /// `gpu.wait [%t]` followed, past host ops without memory effects, by
 /// `%u = gpu.wait async`: the second op's device work (the next chunkkv op)
 /// continues the first one's stream instead of waiting for it. Consecutive
 /// ops then share one stream and one synchronisation at the end.
-struct JoinDeviceQueues : public OpRewritePattern<gpu::WaitOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct JoinDeviceQueues : public LoweredOpPattern<gpu::WaitOp> {
+  using LoweredOpPattern::LoweredOpPattern;
 
-  LogicalResult matchAndRewrite(gpu::WaitOp wait,
-                                PatternRewriter &rewriter) const override {
+  LogicalResult rewriteLowered(gpu::WaitOp wait,
+                               PatternRewriter &rewriter) const override {
     if (wait.getAsyncToken() || wait.getAsyncDependencies().size() != 1)
       return failure();
     Operation *next = wait->getNextNode();
@@ -174,7 +197,7 @@ struct JoinDeviceQueues : public OpRewritePattern<gpu::WaitOp> {
            !isa<gpu::WaitOp>(next))
       next = next->getNextNode();
     auto start = dyn_cast_or_null<gpu::WaitOp>(next);
-    if (!start || !start.getAsyncToken() ||
+    if (!start || !lowered.contains(start) || !start.getAsyncToken() ||
         !start.getAsyncDependencies().empty())
       return failure();
     rewriter.replaceOp(start, wait.getAsyncDependencies().front());
@@ -183,6 +206,17 @@ struct JoinDeviceQueues : public OpRewritePattern<gpu::WaitOp> {
   }
 };
 
+/// Whether the device op `deviceOp` may read or write `buffer`: it or its
+/// kernel body uses it, or a host op that is not a free, a memset or a
+/// kernel of its own uses it (a view, say, through which a kernel may).
+bool mayTouch(Operation *deviceOp, Value buffer) {
+  return llvm::any_of(buffer.getUsers(), [&](Operation *user) {
+    return deviceOp->isAncestor(user) ||
+           !(isa<gpu::DeallocOp, gpu::MemsetOp>(user) ||
+             user->getParentOfType<gpu::LaunchOp>());
+  });
+}
+
 /// `%d = gpu.dealloc async [%t] %buffer` whose token only the next device
 /// op of the chain waits for, an op that does not use `%buffer` and is not
 /// a free: the free moves after that op. Repeated, a chain's frees gather at
@@ -190,11 +224,11 @@ struct JoinDeviceQueues : public OpRewritePattern<gpu::WaitOp> {
 /// other on the stream with nothing in between (a kernel launched with
 /// programmatic stream serialization then directly follows the one it depends
 /// on).
-struct SinkDeallocs : public OpRewritePattern<gpu::DeallocOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct SinkDeallocs : public LoweredOpPattern<gpu::DeallocOp> {
+  using LoweredOpPattern::LoweredOpPattern;
 
-  LogicalResult matchAndRewrite(gpu::DeallocOp dealloc,
-                                PatternRewriter &rewriter) const override {
+  LogicalResult rewriteLowered(gpu::DeallocOp dealloc,
+                               PatternRewriter &rewriter) const override {
     Value token = dealloc.getAsyncToken();
     if (!token || !token.hasOneUse() ||
         dealloc.getAsyncDependencies().size() != 1)
@@ -206,9 +240,7 @@ struct SinkDeallocs : public OpRewritePattern<gpu::DeallocOp> {
         async.getAsyncDependencies().size() != 1 ||
         next->getBlock() != dealloc->getBlock())
       return failure();
-    Value buffer = dealloc.getMemref();
-    if (llvm::any_of(buffer.getUsers(),
-                     [&](Operation *user) { return next->isAncestor(user); }))
+    if (mayTouch(next, dealloc.getMemref()))
       return failure();
     Value before = dealloc.getAsyncDependencies().front();
     Value after = async.getAsyncToken();
@@ -222,6 +254,201 @@ struct SinkDeallocs : public OpRewritePattern<gpu::DeallocOp> {
     return success();
   }
 };
+
+/// Collects into `ops`, operands first, the ops after `point` in its block
+/// that compute `value`; false where one of them has memory effects or
+/// regions, and so cannot move before `point`.
+bool collectHostValueAfter(Value value, Operation *point,
+                           llvm::SetVector<Operation *> &ops) {
+  Operation *def = value.getDefiningOp();
+  // A value of another block dominates the block of its user (the op to
+  // move), and so `point`.
+  if (!def || def->getBlock() != point->getBlock() ||
+      def->isBeforeInBlock(point) || ops.contains(def))
+    return true;
+  if (def == point || def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+    return false;
+  for (Value operand : def->getOperands())
+    if (!collectHostValueAfter(operand, point, ops))
+      return false;
+  ops.insert(def);
+  return true;
+}
+
+/// `%m, %t = gpu.alloc async [%k]` or `%t = gpu.memset async [%k] %buffer`
+/// where `%k` is the token of a launch (or, for an allocation, a memset)
+/// that only this op waits for, and that does not use the memset's buffer:
+/// the op moves before it, with the host ops without memory effects that
+/// compute its operands. Repeated, a chain's allocations and memsets gather
+/// at its start, before its first kernel, so that consecutive kernels follow
+/// each other on the stream with nothing in between (the frees gather at its
+/// end: SinkDeallocs). Stream order holds for every buffer: the kernel passed
+/// does not touch it. Memsets pass kernels only, so two never swap back and
+/// forth.
+template <typename OpTy>
+struct HoistBeforeKernels : public LoweredOpPattern<OpTy> {
+  using LoweredOpPattern<OpTy>::LoweredOpPattern;
+
+  LogicalResult rewriteLowered(OpTy op,
+                               PatternRewriter &rewriter) const override {
+    Value token = op.getAsyncToken();
+    if (!token || op.getAsyncDependencies().size() != 1)
+      return failure();
+    Value before = op.getAsyncDependencies().front();
+    Operation *previous = before.getDefiningOp();
+    bool passable = isa_and_nonnull<gpu::LaunchOp>(previous);
+    if constexpr (std::is_same_v<OpTy, gpu::AllocOp>)
+      passable |= isa_and_nonnull<gpu::MemsetOp>(previous);
+    else if (passable && mayTouch(previous, op.getDst()))
+      return failure();
+    if (!passable || !before.hasOneUse() ||
+        previous->getBlock() != op->getBlock())
+      return failure();
+    auto async = cast<gpu::AsyncOpInterface>(previous);
+    if (async.getAsyncDependencies().size() != 1)
+      return failure();
+    llvm::SetVector<Operation *> operands;
+    for (Value operand : op->getOperands())
+      if (operand != before &&
+          !collectHostValueAfter(operand, previous, operands))
+        return failure();
+    for (Operation *host : operands)
+      rewriter.moveOpBefore(host, previous);
+    Value first = async.getAsyncDependencies().front();
+    rewriter.replaceAllUsesWith(token, before);
+    rewriter.modifyOpInPlace(op,
+                             [&]() { op->replaceUsesOfWith(before, first); });
+    rewriter.modifyOpInPlace(
+        previous, [&]() { previous->replaceUsesOfWith(first, token); });
+    rewriter.moveOpBefore(op, previous);
+    return success();
+  }
+};
+
+/// Bytes between the buffers that coalesceAllocations carves out of one
+/// allocation: every buffer starts as aligned as a pool allocation's 16-byte
+/// vector accesses need, and more.
+constexpr int64_t kCarveAlignment = 256;
+
+/// Whether `alloc` can become a view of a larger device allocation: a
+/// buffer of whole bytes with the identity layout, freed once.
+bool isCarvable(gpu::AllocOp alloc) {
+  MemRefType type = alloc.getType();
+  Type element = type.getElementType();
+  if (!alloc.getAsyncToken() || alloc.getAsyncDependencies().size() != 1 ||
+      !alloc.getSymbolOperands().empty() || alloc.getHostShared() ||
+      !type.getLayout().isIdentity() || !element.isIntOrFloat() ||
+      element.getIntOrFloatBitWidth() % 8 != 0)
+    return false;
+  auto frees = llvm::make_filter_range(
+      alloc.getMemref().getUsers(),
+      [](Operation *user) { return isa<gpu::DeallocOp>(user); });
+  if (std::distance(frees.begin(), frees.end()) != 1)
+    return false;
+  auto free = cast<gpu::DeallocOp>(*frees.begin());
+  return free.getAsyncToken() && free.getAsyncDependencies().size() == 1 &&
+         free->getBlock() == alloc->getBlock();
+}
+
+/// The lowered chains' runs of consecutive allocations (each waits for the
+/// previous one alone) of buffers isCarvable takes.
+SmallVector<SmallVector<gpu::AllocOp>>
+allocationRuns(Operation *root, const DenseSet<Operation *> &lowered) {
+  SmallVector<SmallVector<gpu::AllocOp>> runs;
+  root->walk([&](gpu::AllocOp alloc) {
+    if (!lowered.contains(alloc) || !isCarvable(alloc))
+      return;
+    if (!runs.empty()) {
+      Value previous = runs.back().back().getAsyncToken();
+      if (previous.hasOneUse() &&
+          alloc.getAsyncDependencies().front() == previous) {
+        runs.back().push_back(alloc);
+        return;
+      }
+    }
+    runs.push_back({alloc});
+  });
+  return runs;
+}
+
+/// Whether the buffers of `run` are used only after its last allocation,
+/// where coalesceAllocations defines their views.
+bool usedAfterRun(MutableArrayRef<gpu::AllocOp> run) {
+  Operation *last = run.back();
+  return llvm::all_of(run, [&](gpu::AllocOp alloc) {
+    return llvm::all_of(alloc.getMemref().getUsers(), [&](Operation *user) {
+      Operation *inBlock = last->getBlock()->findAncestorOpInBlock(*user);
+      return inBlock && last->isBeforeInBlock(inBlock);
+    });
+  });
+}
+
+/// Replaces the allocations of `run` by one allocation of bytes and a
+/// `memref.view` of it per buffer, and their frees by one free where the
+/// last of them was: one driver call each, where there were one per buffer.
+void coalesceAllocations(MutableArrayRef<gpu::AllocOp> run,
+                         RewriterBase &rewriter) {
+  gpu::AllocOp first = run.front(), last = run.back();
+  Location loc = first.getLoc();
+  // At the last allocation, where every size is defined.
+  rewriter.setInsertionPoint(last);
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, value);
+  };
+  Value alignment = index(kCarveAlignment);
+  Value total = index(0);
+  SmallVector<Value> shifts;
+  for (gpu::AllocOp alloc : run) {
+    MemRefType type = alloc.getType();
+    int64_t staticBytes = type.getElementTypeBitWidth() / 8;
+    for (int64_t size : type.getShape())
+      if (!ShapedType::isDynamic(size))
+        staticBytes *= size;
+    Value bytes = index(staticBytes);
+    for (Value size : alloc.getDynamicSizes())
+      bytes = arith::MulIOp::create(rewriter, loc, bytes, size);
+    shifts.push_back(total);
+    Value padded = arith::MulIOp::create(
+        rewriter, loc,
+        arith::CeilDivSIOp::create(rewriter, loc, bytes, alignment), alignment);
+    total = arith::AddIOp::create(rewriter, loc, total, padded);
+  }
+  auto bytesType =
+      MemRefType::get({ShapedType::kDynamic}, rewriter.getIntegerType(8));
+  auto base = gpu::AllocOp::create(
+      rewriter, loc, bytesType, first.getAsyncToken().getType(),
+      first.getAsyncDependencies(), ValueRange{total}, ValueRange{},
+      /*hostShared=*/false);
+  rewriter.replaceAllUsesWith(last.getAsyncToken(), base.getAsyncToken());
+
+  gpu::DeallocOp lastFree;
+  for (auto [alloc, shift] : llvm::zip_equal(run, shifts)) {
+    auto free = cast<gpu::DeallocOp>(
+        *llvm::find_if(alloc.getMemref().getUsers(), [](Operation *user) {
+          return isa<gpu::DeallocOp>(user);
+        }));
+    if (!lastFree || lastFree->isBeforeInBlock(free))
+      lastFree = free;
+    Value view =
+        memref::ViewOp::create(rewriter, loc, alloc.getType(), base.getMemref(),
+                               shift, alloc.getDynamicSizes());
+    rewriter.replaceAllUsesExcept(alloc.getMemref(), view, free);
+  }
+  rewriter.setInsertionPoint(lastFree);
+  auto baseFree = gpu::DeallocOp::create(
+      rewriter, lastFree.getLoc(), lastFree.getAsyncToken().getType(),
+      lastFree.getAsyncDependencies(), base.getMemref());
+  rewriter.replaceOp(lastFree, baseFree.getAsyncToken());
+  // Each buffer's free (all but the one replaced), then the allocations,
+  // the last first: each one's token is only the next one's dependency.
+  for (gpu::AllocOp alloc : run)
+    for (Operation *user :
+         llvm::make_early_inc_range(alloc.getMemref().getUsers()))
+      rewriter.replaceOp(user,
+                         cast<gpu::DeallocOp>(user).getAsyncDependencies());
+  for (gpu::AllocOp alloc : llvm::reverse(run))
+    rewriter.eraseOp(alloc);
+}
 
 struct ChunkKVToGPUPass
     : public chunkkv::impl::ChunkKVToGPUPassBase<ChunkKVToGPUPass> {
@@ -253,12 +480,23 @@ struct ChunkKVToGPUPass
 
     RewritePatternSet patterns(&getContext());
     populateChunkKVToGPUPatterns(patterns, options);
-    if (failed(lowerChunkKVOps(getOperation(), std::move(patterns))))
+    SmallVector<Operation *> created;
+    if (failed(lowerChunkKVOps(getOperation(), std::move(patterns), &created)))
       return signalPassFailure();
+    if (created.empty())
+      return;
+    DenseSet<Operation *> lowered(created.begin(), created.end());
     RewritePatternSet joins(&getContext());
-    joins.add<JoinDeviceQueues, SinkDeallocs>(&getContext());
+    joins.add<JoinDeviceQueues, HoistBeforeKernels<gpu::AllocOp>,
+              HoistBeforeKernels<gpu::MemsetOp>, SinkDeallocs>(&getContext(),
+                                                               lowered);
     if (failed(applyPatternsGreedily(getOperation(), std::move(joins))))
-      signalPassFailure();
+      return signalPassFailure();
+    IRRewriter rewriter(&getContext());
+    for (SmallVector<gpu::AllocOp> &run :
+         allocationRuns(getOperation(), lowered))
+      if (run.size() > 1 && usedAfterRun(run))
+        coalesceAllocations(run, rewriter);
   }
 };
 

@@ -7,6 +7,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include "llvm/ADT/SetVector.h"
+
 #include <cstdint>
 
 using namespace mlir;
@@ -195,10 +197,31 @@ Value mlir::chunkkv::orderedScoreKey(KernelBuilder &b, Value score) {
   return b.select(isNaN, b.i32(0), key);
 }
 
-LogicalResult mlir::chunkkv::lowerChunkKVOps(Operation *root,
-                                            RewritePatternSet &&patterns) {
+namespace {
+/// The ops a conversion inserted and has not erased.
+struct CreatedOps : public RewriterBase::Listener {
+  void notifyOperationInserted(Operation *op, OpBuilder::InsertPoint) override {
+    ops.insert(op);
+  }
+  void notifyOperationErased(Operation *op) override { ops.remove(op); }
+
+  llvm::SetVector<Operation *> ops;
+};
+} // namespace
+
+LogicalResult
+mlir::chunkkv::lowerChunkKVOps(Operation *root, RewritePatternSet &&patterns,
+                               SmallVectorImpl<Operation *> *created) {
   ConversionTarget target(*root->getContext());
   target.addIllegalDialect<ChunkKVDialect>();
   target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
-  return applyPartialConversion(root, target, std::move(patterns));
+  CreatedOps listener;
+  ConversionConfig config;
+  if (created)
+    config.listener = &listener;
+  if (failed(applyPartialConversion(root, target, std::move(patterns), config)))
+    return failure();
+  if (created)
+    llvm::append_range(*created, listener.ops);
+  return success();
 }

@@ -39,15 +39,24 @@
 // CHECK: cf.assert %[[FITS]], "chunkkv.chunk_score on GPU: expects caches of fewer than 2^31 tokens"
 // CHECK: %[[CEIL:.*]] = arith.ceildivsi %{{.*}}, %c416
 // CHECK: %[[SPANS:.*]] = arith.maxsi %[[CEIL]], %c1
-// Before the statistics kernel, only what it writes: the spans' maxima and
-// sums, and the chunk partials [B, Hkv, spans, 43, rows], rows G*w padded
-// to a multiple of 16.
-// CHECK: %[[STATS:.*]], %{{.*}} = gpu.alloc async [%[[T0]]] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
-// CHECK: %{{.*}}, %{{.*}} = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]]) : memref<?x?x?x?xf32>
+// Every scratch buffer is a view of one allocation made before the first
+// kernel (one driver call, and the kernels follow each other on the
+// stream), each at a multiple of 256 bytes: what the statistics kernel
+// writes (the spans' maxima and sums, and the chunk partials [B, Hkv, spans,
+// 43, rows], rows G*w padded to a multiple of 16), then what the combine
+// kernel writes (the rows' final statistics and the spans' shares [B, Hkv,
+// spans, rows]).
 // CHECK: %[[BLOCKS:.*]] = arith.ceildivsi %[[ROWS:.*]], %c16
 // CHECK: %[[PADDED:.*]] = arith.muli %[[BLOCKS]], %c16
-// CHECK: %{{.*}}, %[[PARTIALS_READY:.*]] = gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x43x?xbf16>
-// CHECK: gpu.launch async [%[[PARTIALS_READY]]] blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
+// CHECK: arith.ceildivsi %{{.*}}, %c256
+// CHECK: %[[SCRATCH:.*]], %[[ALLOCATED:.*]] = gpu.alloc async [%[[T0]]] (%{{.*}}) : memref<?xi8>
+// CHECK-NEXT: memref.view %[[SCRATCH]][%c0{{.*}}][{{.*}}, %[[SPANS]]] : memref<?xi8> to memref<?x?x?x?xf32>
+// CHECK-NEXT: memref.view %[[SCRATCH]][%{{.*}}][{{.*}}, %[[SPANS]]] : memref<?xi8> to memref<?x?x?x?xf32>
+// CHECK-NEXT: memref.view %[[SCRATCH]][%{{.*}}][{{.*}}, %[[SPANS]], %[[PADDED]]] : memref<?xi8> to memref<?x?x?x43x?xbf16>
+// CHECK-NEXT: memref.view %[[SCRATCH]][%{{.*}}][{{.*}}] : memref<?xi8> to memref<?x?x?xf32>
+// CHECK-NEXT: memref.view %[[SCRATCH]][%{{.*}}][{{.*}}] : memref<?xi8> to memref<?x?x?xf32>
+// CHECK-NEXT: memref.view %[[SCRATCH]][%{{.*}}][{{.*}}, %[[SPANS]], %[[PADDED]]] : memref<?xi8> to memref<?x?x?x?xf32>
+// CHECK: gpu.launch async [%[[ALLOCATED]]] blocks({{.*}}) in ({{.*}}, %{{.*}} = %[[SPANS]], {{.*}}) threads({{.*}}) in (%{{.*}} = %c128
 // CHECK-SAME: dynamic_shared_memory_size %c22016_i32 function(@chunkkv_score_stats)
 // CHECK-SAME: workgroup(%[[KEYS:.*]] : memref<3x32x128xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<4x16xf32, #gpu.address_space<workgroup>>) {
 // CHECK: %[[DYNAMIC:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
@@ -105,11 +114,8 @@
 // CHECK: %[[KEPT:.*]] = arith.select %[[IS_QUERY]], %{{.*}}, %{{.*}} : f32
 // CHECK: %[[PARTIAL:.*]] = arith.truncf %[[KEPT]] : f32 to bf16
 // CHECK: memref.store %[[PARTIAL]], {{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %[[SLOT]], %{{.*}}] : memref<?x?x?x43x?xbf16>
-// After the statistics kernel's launch: the rows' final statistics and the
-// spans' shares [B, Hkv, spans, rows], which the combine kernel writes.
-// CHECK: gpu.alloc async {{.*}} : memref<?x?x?xf32>
-// CHECK: gpu.alloc async {{.*}} : memref<?x?x?xf32>
-// CHECK: gpu.alloc async [%{{.*}}] ({{.*}}, %[[SPANS]], %[[PADDED]]) : memref<?x?x?x?xf32>
+// No allocation between the statistics and combine kernels.
+// CHECK-NOT: gpu.alloc
 // CHECK: function(@chunkkv_score_combine)
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<?x?x?x?xf32>
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
@@ -172,7 +178,7 @@
 // memory, 69120 bytes with the staged keys and maxima (of 76800).
 // LONG-LABEL: func.func @chunk_score_f16
 // LONG: arith.ceildivsi %{{.*}}, %c416
-// LONG: gpu.alloc async {{.*}} : memref<?x?x?x43x?xbf16>
+// LONG: memref.view {{.*}} to memref<?x?x?x43x?xbf16>
 // LONG: dynamic_shared_memory_size %c44032_i32 function(@chunkkv_score_stats)
 // LONG: memref.view {{.*}} to memref<4x32x43xvector<2xf32>, #gpu.address_space<workgroup>>
 // Eight warps of one row tile: blocks of 256 threads take 128 window
@@ -245,7 +251,7 @@
 // slots of a half-warp's rows on distinct banks).
 // SPAN128-LABEL: func.func @chunk_score_f16
 // SPAN128: arith.ceildivsi %{{.*}}, %c128
-// SPAN128: gpu.alloc async {{.*}} : memref<?x?x?x14x?xbf16>
+// SPAN128: memref.view {{.*}} to memref<?x?x?x14x?xbf16>
 // SPAN128: dynamic_shared_memory_size %c9728_i32 function(@chunkkv_score_stats)
 // SPAN128: memref.view {{.*}} to memref<4x16x19xvector<2xf32>, #gpu.address_space<workgroup>>
 func.func @chunk_score_f16(%q: memref<?x?x32x128xf16>, %k: memref<?x?x?x128xf16>,
@@ -420,13 +426,14 @@ func.func @compact_out_of_place(%k: memref<2x2x128x16xbf16>, %ids: memref<2x3xi6
 // buffer and a copy back.
 #p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
 // CHECK-LABEL: func.func @compact_in_place
+// CHECK: %[[SCRATCH:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<?xi8>
+// CHECK: %[[STAGING:.*]] = memref.view %[[SCRATCH]][%{{.*}}][] : memref<?xi8> to memref<2x2x128x16xf32>
 // CHECK: function(@chunkkv_compact_plan)
-// CHECK: %[[STAGING:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<2x2x128x16xf32>
 // CHECK: function(@chunkkv_compact_gather)
 // CHECK: vector.store %{{.*}}, %[[STAGING]]
 // CHECK: function(@chunkkv_compact_gather)
 // CHECK: vector.load %[[STAGING]]
-// CHECK: gpu.dealloc async {{.*}} %[[STAGING]]
+// CHECK: gpu.dealloc async {{.*}} %[[SCRATCH]]
 func.func @compact_in_place(%k: memref<2x2x128x16xf32>, %ids: memref<2x3xi64>,
                             %len: memref<2xi64>, %new: memref<2xi64>) {
   chunkkv.compact #p layout(bhsd) ins(%k, %ids, %len : memref<2x2x128x16xf32>, memref<2x3xi64>, memref<2xi64>)
@@ -506,9 +513,10 @@ func.func @compact_different_batches(%k: memref<2x2x128x16xf16>, %ids: memref<2x
 // one more launch copies both back.
 #p = #chunkkv.policy<kvpress, chunk = 4, window = 8, compression_ratio = 0.5>
 // CHECK-LABEL: func.func @compact_keys_and_values_in_place
+// CHECK: %[[SCRATCH:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<?xi8>
+// CHECK: %[[KSTAGING:.*]] = memref.view %[[SCRATCH]]{{.*}} to memref<1x64x2x8xf32>
+// CHECK: %[[VSTAGING:.*]] = memref.view %[[SCRATCH]]{{.*}} to memref<1x64x2x8xf32>
 // CHECK: function(@chunkkv_compact_plan)
-// CHECK: %[[KSTAGING:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<1x64x2x8xf32>
-// CHECK: %[[VSTAGING:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<1x64x2x8xf32>
 // CHECK: function(@chunkkv_compact_gather)
 // CHECK: vector.store %{{.*}}, %[[KSTAGING]]
 // CHECK: vector.store %{{.*}}, %[[VSTAGING]]
@@ -518,8 +526,8 @@ func.func @compact_different_batches(%k: memref<2x2x128x16xf16>, %ids: memref<2x
 // CHECK: vector.load %[[VSTAGING]]
 // CHECK: vector.store %{{.*}}, %arg3
 // CHECK-NOT: function(@chunkkv_compact
-// CHECK: gpu.dealloc async {{.*}} %[[KSTAGING]]
-// CHECK: gpu.dealloc async {{.*}} %[[VSTAGING]]
+// CHECK: gpu.dealloc async {{.*}} %[[SCRATCH]]
+// CHECK-NOT: gpu.dealloc
 func.func @compact_keys_and_values_in_place(%k: memref<1x64x2x8xf32>, %ids: memref<1x8xi64>,
                                             %len: memref<1xi64>, %v: memref<1x64x2x8xf32>,
                                             %klen: memref<1xi64>, %vlen: memref<1xi64>) {
@@ -635,23 +643,67 @@ func.func @host_code_between(%s: memref<2x12xf32>, %len: memref<2xi64>, %ids: me
 
 // -----
 
-// The score's scratch is freed after the last kernel of the stream, not
-// between the score kernels and top-k: consecutive kernels follow each
-// other with nothing in between.
+// The scratch of a stream (score, top-k and both compactions: eleven
+// buffers) is one allocation before the first kernel and one free after the
+// last; memsets come before the first kernel too (here the token pass's
+// batch maximum is cleared before the statistics kernel): the kernels
+// follow each other with nothing in between.
 #p = #chunkkv.policy<paper, chunk = 8, window = 64, budget = 96>
-// CHECK-LABEL: func.func @frees_after_the_last_kernel
-// CHECK: function(@chunkkv_score_stats)
+// CHECK-LABEL: func.func @kernels_back_to_back
+// CHECK: gpu.wait async
+// CHECK: %[[SCRATCH:.*]], %{{.*}} = gpu.alloc async {{.*}} : memref<?xi8>
+// CHECK-COUNT-11: memref.view %[[SCRATCH]]
+// CHECK-NEXT: gpu.memset async
+// CHECK-NEXT: gpu.launch async {{.*}} function(@chunkkv_score_stats)
+// CHECK-NOT: gpu.alloc
+// CHECK-NOT: gpu.memset
 // CHECK-NOT: gpu.dealloc
-// CHECK: function(@chunkkv_topk)
+// CHECK: function(@chunkkv_compact_gather)
 // CHECK-NOT: gpu.launch
-// CHECK-COUNT-7: gpu.dealloc async
+// CHECK: gpu.dealloc async {{.*}} %[[SCRATCH]]
 // CHECK-NEXT: gpu.wait [%{{.*}}]
-func.func @frees_after_the_last_kernel(%q: memref<1x4x64x16xf32>, %k: memref<1x333x2x16xf32>,
-    %len: memref<1xi64>, %s: memref<1x34xf32>, %ids: memref<1x4xi64>, %kept: memref<1xi64>) {
+func.func @kernels_back_to_back(%q: memref<1x4x64x16xf32>, %k: memref<1x333x2x16xf32>,
+    %v: memref<1x333x2x16xf32>, %len: memref<1xi64>, %s: memref<1x34xf32>,
+    %ids: memref<1x4xi64>, %kept: memref<1xi64>, %kout: memref<1x333x2x16xf32>,
+    %vout: memref<1x333x2x16xf32>, %klen: memref<1xi64>, %vlen: memref<1xi64>) {
   chunkkv.chunk_score #p layout(bshd)
       ins(%q, %k, %len : memref<1x4x64x16xf32>, memref<1x333x2x16xf32>, memref<1xi64>)
       outs(%s : memref<1x34xf32>)
   chunkkv.topk_chunks #p ins(%s, %len : memref<1x34xf32>, memref<1xi64>)
       outs(%ids, %kept : memref<1x4xi64>, memref<1xi64>)
+  chunkkv.compact #p layout(bshd) ins(%k, %ids, %len : memref<1x333x2x16xf32>, memref<1x4xi64>, memref<1xi64>)
+      outs(%kout, %klen : memref<1x333x2x16xf32>, memref<1xi64>)
+  chunkkv.compact #p layout(bshd) ins(%v, %ids, %len : memref<1x333x2x16xf32>, memref<1x4xi64>, memref<1xi64>)
+      outs(%vout, %vlen : memref<1x333x2x16xf32>, memref<1xi64>)
+  return
+}
+
+// -----
+
+// Device work already in the input is left as it is: its allocation after
+// its kernel stays there, and its stream does not continue the lowered
+// op's.
+#p = #chunkkv.policy<paper, chunk = 10, window = 8, budget = 40>
+// CHECK-LABEL: func.func @device_work_of_the_input
+// CHECK: function(@chunkkv_topk)
+// CHECK: gpu.wait [%{{.*}}]
+// CHECK: %[[START:.*]] = gpu.wait async
+// CHECK: %[[KERNEL:.*]] = gpu.launch async [%[[START]]]
+// CHECK: %[[BUFFER:.*]], %[[ALLOCATED:.*]] = gpu.alloc async [%[[KERNEL]]] (%arg4)
+// CHECK: %[[FREED:.*]] = gpu.dealloc async [%[[ALLOCATED]]] %[[BUFFER]]
+// CHECK: gpu.wait [%[[FREED]]]
+func.func @device_work_of_the_input(%s: memref<2x12xf32>, %len: memref<2xi64>,
+    %ids: memref<2x3xi64>, %kept: memref<2xi64>, %n: index) {
+  chunkkv.topk_chunks #p ins(%s, %len : memref<2x12xf32>, memref<2xi64>)
+      outs(%ids, %kept : memref<2x3xi64>, memref<2xi64>)
+  %c1 = arith.constant 1 : index
+  %start = gpu.wait async
+  %kernel = gpu.launch async [%start] blocks(%bx, %by, %bz) in (%x = %c1, %y = %c1, %z = %c1)
+      threads(%tx, %ty, %tz) in (%a = %c1, %b = %c1, %c = %c1) {
+    gpu.terminator
+  }
+  %buffer, %allocated = gpu.alloc async [%kernel] (%n) : memref<?xf32>
+  %freed = gpu.dealloc async [%allocated] %buffer : memref<?xf32>
+  gpu.wait [%freed]
   return
 }
