@@ -330,6 +330,19 @@ struct HoistBeforeKernels : public LoweredOpPattern<OpTy> {
 /// vector accesses need, and more.
 constexpr int64_t kCarveAlignment = 256;
 
+/// The one free of `alloc`'s buffer, or null where it has none or several.
+gpu::DeallocOp soleFree(gpu::AllocOp alloc) {
+  gpu::DeallocOp free;
+  for (Operation *user : alloc.getMemref().getUsers()) {
+    auto dealloc = dyn_cast<gpu::DeallocOp>(user);
+    if (dealloc && free)
+      return nullptr;
+    if (dealloc)
+      free = dealloc;
+  }
+  return free;
+}
+
 /// Whether `alloc` can become a view of a larger device allocation: a
 /// buffer of whole bytes with the identity layout, freed once.
 bool isCarvable(gpu::AllocOp alloc) {
@@ -340,13 +353,9 @@ bool isCarvable(gpu::AllocOp alloc) {
       !type.getLayout().isIdentity() || !element.isIntOrFloat() ||
       element.getIntOrFloatBitWidth() % 8 != 0)
     return false;
-  auto frees = llvm::make_filter_range(
-      alloc.getMemref().getUsers(),
-      [](Operation *user) { return isa<gpu::DeallocOp>(user); });
-  if (std::distance(frees.begin(), frees.end()) != 1)
-    return false;
-  auto free = cast<gpu::DeallocOp>(*frees.begin());
-  return free.getAsyncToken() && free.getAsyncDependencies().size() == 1 &&
+  gpu::DeallocOp free = soleFree(alloc);
+  return free && free.getAsyncToken() &&
+         free.getAsyncDependencies().size() == 1 &&
          free->getBlock() == alloc->getBlock();
 }
 
@@ -423,10 +432,7 @@ void coalesceAllocations(MutableArrayRef<gpu::AllocOp> run,
 
   gpu::DeallocOp lastFree;
   for (auto [alloc, shift] : llvm::zip_equal(run, shifts)) {
-    auto free = cast<gpu::DeallocOp>(
-        *llvm::find_if(alloc.getMemref().getUsers(), [](Operation *user) {
-          return isa<gpu::DeallocOp>(user);
-        }));
+    gpu::DeallocOp free = soleFree(alloc);
     if (!lastFree || lastFree->isBeforeInBlock(free))
       lastFree = free;
     Value view =
