@@ -40,7 +40,10 @@ and every measurement after it), the default among them, nor, if the tests
 did not finish, alternates without a passed case; without the file only
 the default is timed. A form whose call fails here is reported and the
 others go on; with the default left out, the table names the fastest of
-the others.
+the others. A form whose timing has not ended after --form-timeout seconds
+(60: a kernel that never ends) ends the run (exit status 3), the JSON
+naming it (`stopped_in`) next to the rows timed so far; `--after` that JSON
+runs the benchmark again without it.
 """
 
 import argparse
@@ -60,6 +63,7 @@ sys.path.insert(0, HERE)
 from chunkkv import reference  # noqa: E402
 from chunkkv import torch as chunkkv_torch  # noqa: E402
 from test_gpu import untimed_forms  # noqa: E402
+from watchdog import stopped_variants, time_limit  # noqa: E402
 
 HQ, HKV, D, CHUNK, WINDOW, KEEP = 32, 8, 128, 10, 32, 0.1
 VARIANT = "paper_c10_w32_r01_f16_bhsd_d128"
@@ -197,6 +201,12 @@ def main():
     parser.add_argument("--profile", action="store_true",
                         help="also print per-kernel times at B=1, T=131072")
     parser.add_argument("--tests", help="test_gpu.py's JSON: skip the forms that failed there")
+    parser.add_argument("--form-timeout", type=float, default=60,
+                        help="seconds one form's timing may take before it is recorded as "
+                             "hung and the run ends (0: none)")
+    parser.add_argument("--after", metavar="JSON",
+                        help="this script's JSON of a run that a hung form ended: leave "
+                             "that form out (and the forms that ended earlier runs)")
     args = parser.parse_args()
 
     device_name = torch.cuda.get_device_name()
@@ -207,6 +217,12 @@ def main():
     # timed: one run on a lent GPU gives what it can.
     untimed = (untimed_forms([VARIANT] + alternates, args.tests, default=VARIANT)
                if args.tests else {})
+    stopped = []
+    if args.after and os.path.exists(args.after):
+        with open(args.after) as f:
+            stopped = json.load(f).get("stopped_in", [])
+        untimed.update({name: "hung in an earlier run"
+                        for name in stopped_variants(args.after)})
     for name, why in sorted(untimed.items()):
         print(f"{name}: {why}, not timed")
     alternates = [name for name in alternates if name not in untimed]
@@ -217,6 +233,13 @@ def main():
     print(f"device: {device_name}; device-to-device copy: {bandwidth / 1e9:.0f} GB/s")
     errors = {}
     rows = []
+
+    def write_json():
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(dict(device=device_name, copy_bandwidth_gbs=bandwidth / 1e9,
+                               reps=args.reps, rows=rows, not_timed=untimed,
+                               errors=errors, stopped_in=stopped), f, indent=1)
     torch.manual_seed(0)
     for batch in map(int, args.batches.split(",")):
         for length in map(int, args.lengths.split(",")):
@@ -228,9 +251,17 @@ def main():
             for name in ([VARIANT] if time_default else []) + alternates:
                 form = "default" if name == VARIANT else name[len(VARIANT) + 1:]
                 run = kernels_only(q, k, v, None if name == VARIANT else name)
+                shape = f"B={batch} T={length}"
+
+                def hung():
+                    stopped.append(dict(case=shape, variant=name, why="hung"))
+                    write_json()
+                    print(f"{name}: hung at {shape}; run again with --after to go on "
+                          "without it", flush=True)
                 try:
-                    calls[form] = median_seconds(run, args.reps)
-                    device[form] = median_device_seconds(run, args.reps)
+                    with time_limit(args.form_timeout, hung):
+                        calls[form] = median_seconds(run, args.reps)
+                        device[form] = median_device_seconds(run, args.reps)
                 except chunkkv_torch.ChunkKVError as e:
                     errors.setdefault(name, str(e))
                     print(f"{name}: {e}", flush=True)
@@ -301,11 +332,7 @@ def main():
             if name not in errors:
                 print(f"{name}:")
                 print(profile(q, k, v, name))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(dict(device=device_name, copy_bandwidth_gbs=bandwidth / 1e9,
-                           reps=args.reps, rows=rows, not_timed=untimed,
-                           errors=errors), f, indent=1)
+    write_json()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ cores, in each form. The benchmark's shape at B = 1, T = 131072.
 
 FORMs are alternates' suffixes (`rowtiles2_min3`, `wgmma_long`, ...), run
 after the default; with --tests (test_gpu.py's JSON) a form with a failed
-case is left out, the default too, as in bench_gpu.py.
+case is left out, the default too, as in bench_gpu.py, and with --after
+(bench_gpu.py's JSON) a form that hung in the benchmark.
 """
 
 import argparse
@@ -28,6 +29,7 @@ sys.path.insert(0, HERE)
 from bench_gpu import HKV, HQ, D, VARIANT, WINDOW, kernels_only  # noqa: E402
 from chunkkv import torch as chunkkv_torch  # noqa: E402
 from test_gpu import untimed_forms  # noqa: E402
+from watchdog import stopped_variants  # noqa: E402
 
 LENGTH = 131072
 
@@ -36,10 +38,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("forms", nargs="*", help="alternates' suffixes besides the default")
     parser.add_argument("--tests", help="test_gpu.py's JSON: leave out the forms that failed there")
+    parser.add_argument("--after", metavar="JSON",
+                        help="bench_gpu.py's JSON: leave out the forms that hung there")
     args = parser.parse_args()
 
     names = [VARIANT] + [f"{VARIANT}_{form}" for form in args.forms]
     untimed = untimed_forms(names, args.tests, default=VARIANT) if args.tests else {}
+    untimed.update({name: "hung in the benchmark"
+                    for name in stopped_variants(args.after) if name in names})
     for name, why in sorted(untimed.items()):
         print(f"{name}: {why}, not profiled")
     names = [name for name in names if name not in untimed]

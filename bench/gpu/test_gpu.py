@@ -14,8 +14,14 @@ rows bit-exact. Exit status 0 when every case passes.
 
 The cases run variant by variant, the warpgroup-mma forms last (a kernel
 fault ends the CUDA context and the run: the others' cases are in by then).
---json writes the results after every case, with "complete": false until
-the run ends, so that a run cut short still names what passed and failed.
+A case that has not ended after --case-timeout seconds (60; a kernel that
+never ends blocks the call for good) is recorded as hung and ends the run
+(exit status 3). --json writes the results after every case, with
+"complete": false until the run ends, so that a run cut short still names
+what passed and failed, and the case that stopped it, if one did
+("stopped_in": hung, or lost the CUDA context). --resume goes on with such a
+run: it keeps the file's results, runs only the cases it lacks, and leaves
+out the variants whose case stopped it.
 
 --emulate runs the same cases without a GPU: the PTX build of the kernels
 (build/lib/libchunkkv_cuda_ptx.so) on the PTX emulator of test/emulator,
@@ -27,6 +33,7 @@ import ctypes
 import json
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -39,6 +46,7 @@ sys.path.insert(0, os.path.join(ROOT, "runtime"))
 from chunkkv import reference  # noqa: E402
 from chunkkv import torch as cuda  # noqa: E402
 import variants as compiled  # noqa: E402
+from watchdog import stopped_variants, time_limit  # noqa: E402
 
 GOLDEN = os.path.join(ROOT, "test", "golden")
 
@@ -309,13 +317,20 @@ def in_run_order(names):
 def tested_variants(tests_json):
     """From this script's JSON: the variants with a failed case, those with
     a passed case, and whether every case ran (a timeout leaves the results
-    so far; a lost CUDA context ends the run early)."""
+    so far; a hung case or a lost CUDA context ends the run early)."""
     with open(tests_json) as f:
         report = json.load(f)
     results = report["results"]
     return ({r["variant"] for r in results if not r["ok"]},
             {r["variant"] for r in results if r["ok"]},
             report.get("complete", True))
+
+
+def finished(tests_json):
+    """Whether this script's JSON records a run that went through every
+    case (after --resume, every case but those of the variants that stopped
+    earlier runs)."""
+    return os.path.exists(tests_json) and tested_variants(tests_json)[2]
 
 
 def untimed_forms(forms, tests_json, default=None):
@@ -377,19 +392,55 @@ def main():
                         help="run nothing; exit status 0 when this script's JSON has a "
                              "variant that failed where its alternate without dependent "
                              "launches passed, else 1")
+    parser.add_argument("--finished", metavar="JSON",
+                        help="run nothing; exit status 0 when this script's JSON records "
+                             "a run that went through every case, else 1")
+    parser.add_argument("--case-timeout", type=float,
+                        help="seconds a case may take before it is recorded as hung and "
+                             "the run ends (default 60; none with --emulate; 0: none)")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on with the run recorded in --json (same arguments): keep "
+                             "its results, run the cases it lacks, leave out the variants "
+                             "whose case stopped it")
+    parser.add_argument("--skip-stopped", metavar="JSON",
+                        help="leave out the variants whose case stopped the run recorded "
+                             "in this script's JSON (they would stop this one too)")
     args = parser.parse_args()
     if args.overlap_failed:
         sys.exit(0 if overlap_failed(args.overlap_failed) else 1)
+    if args.finished:
+        sys.exit(0 if finished(args.finished) else 1)
+    if args.resume and not args.json:
+        parser.error("--resume needs --json")
     if args.quick:
         args.random = 10
+    if args.case_timeout is None:
+        args.case_timeout = 0 if args.emulate else 60
     if args.emulate:
         use_emulator(args.build)
 
     device = Device()
-    results = []
+    results, stopped = [], []
+    if args.resume and os.path.exists(args.json):
+        with open(args.json) as f:
+            earlier = json.load(f)
+        results, stopped = earlier["results"], earlier.get("stopped_in", [])
+    done = {r["case"] for r in results}
+    # Stops recorded by earlier runs (--resume) do not end this one.
+    earlier_stops = len(stopped)
+    left_out = {entry["variant"] for entry in stopped} | stopped_variants(args.skip_stopped)
+    # The watchdog's thread records a hung case while the main thread is
+    # stuck in the driver, or is just finishing the case.
+    lock = threading.Lock()
 
     largest_error = {}
-    lost_at = []
+
+    def note_error(name, error):
+        if error is not None:
+            largest_error[name] = max(largest_error.get(name, 0.0), error)
+
+    for r in results:
+        note_error(r["variant"], r.get("score_error"))
 
     def save(complete):
         """Writes the results so far: a run cut short (a timeout) still
@@ -398,35 +449,52 @@ def main():
             return
         with open(args.json + ".part", "w") as f:
             json.dump(dict(passed=sum(r["ok"] for r in results), total=len(results),
-                           complete=complete, results=results,
-                           context_lost_in=lost_at[0] if lost_at else None), f, indent=1)
+                           complete=complete, results=results, stopped_in=stopped),
+                      f, indent=1)
         os.replace(args.json + ".part", args.json)
+
+    def record(label, name, failures, seconds, error=None, stop=None):
+        """Adds one case's result; `stop` says why the run cannot go on."""
+        with lock:
+            results.append(dict(case=label, variant=name, ok=not failures, failures=failures,
+                                score_error=error, seconds=round(seconds, 4)))
+            if stop:
+                stopped.append(dict(case=label, variant=name, why=stop))
+            save(complete=False)
+        status = "PASS" if not failures else "FAIL " + "; ".join(failures[:3])
+        print(f"{label}: {status}", flush=True)
 
     def check(label, name, *case, also=lambda: [], **options):
         """Runs and records one case; `also` returns further failures.
-        Once the CUDA context is lost, no further case runs."""
-        if lost_at:
+        Cases already recorded (--resume), of a variant left out, or after
+        this run lost the CUDA context do not run."""
+        if label in done or name in left_out or len(stopped) > earlier_stops:
             return
         measured = {}
         start = time.perf_counter()
-        try:
-            failures = run_case(device, name, *case, measured=measured, **options) + also()
-        except cuda.ChunkKVError as e:
-            # A launch that fails (resources, a kernel fault) fails its case;
-            # the run goes on, so the results say which variants failed.
-            device.free_all()
-            failures = [f"error: {e}".strip()]
-            if not device.alive():
-                lost_at.append(label)
+
+        def hung():
+            record(label, name, [f"hung: no result after {args.case_timeout:g} s"],
+                   time.perf_counter() - start, stop="hung")
+            print(f"FAIL: {label} hung; run again with --resume to go on without "
+                  f"{name}", flush=True)
+
+        stop = None
+        with time_limit(args.case_timeout, hung):
+            try:
+                failures = (run_case(device, name, *case, measured=measured, **options)
+                            + also())
+            except cuda.ChunkKVError as e:
+                # A launch that fails (resources, a kernel fault) fails its
+                # case; the run goes on, so the results say which variants
+                # failed.
+                device.free_all()
+                failures = [f"error: {e}".strip()]
+                if not device.alive():
+                    stop = "lost the CUDA context"
         error = measured.get("score_error")
-        if error is not None:
-            largest_error[name] = max(largest_error.get(name, 0.0), error)
-        results.append(dict(case=label, variant=name, ok=not failures, failures=failures,
-                            score_error=error,
-                            seconds=round(time.perf_counter() - start, 4)))
-        status = "PASS" if not failures else "FAIL " + "; ".join(failures[:3])
-        print(f"{label}: {status}", flush=True)
-        save(complete=False)
+        note_error(name, error)
+        record(label, name, failures, time.perf_counter() - start, error, stop)
 
     selected = args.variants.split(",") if args.variants else list(compiled.ALL)
     rng = np.random.default_rng(args.seed)
@@ -486,12 +554,16 @@ def main():
         print(f"  {name}: {error:.2g}")
     passed = sum(r["ok"] for r in results)
     print(f"{passed}/{len(results)} GPU cases passed")
-    if lost_at:
-        print(f"FAIL: the CUDA context was lost in {lost_at[0]}; the cases after it did "
-              "not run")
+    for entry in stopped:
+        print(f"FAIL: {entry['case']} {entry['why']}; {entry['variant']}'s later cases "
+              "did not run")
+    stopped_now = stopped[earlier_stops:]
+    if stopped_now:
+        print(f"the cases after {stopped_now[0]['case']} did not run: --resume goes on "
+              f"without {stopped_now[0]['variant']}")
     # After a lost context the cases left did not run: as a run cut short.
-    save(complete=not lost_at)
-    return 0 if passed == len(results) and not lost_at else 1
+    save(complete=not stopped_now)
+    return 0 if passed == len(results) and not stopped else 1
 
 
 def _golden_positions_match(device, name, q, k, v, lengths, expected):

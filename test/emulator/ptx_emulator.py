@@ -31,6 +31,7 @@ import collections
 import ctypes
 import os
 import re
+import time
 import traceback
 
 import numpy as np
@@ -1644,7 +1645,8 @@ class Executor:
 class Emulator:
     """Modules, functions and device memory of the fake CUDA driver."""
 
-    def __init__(self, memory_bytes=1 << 30, lanes_per_batch=1 << 14, fault_kernel=None):
+    def __init__(self, memory_bytes=1 << 30, lanes_per_batch=1 << 14, fault_kernel=None,
+                 hang_kernel=None):
         self.memory = Memory(memory_bytes)
         self.modules = {}
         # Per module, its `.global` variables' bytes (parse_globals), at
@@ -1660,6 +1662,9 @@ class Emulator:
         # kernel whose launches fault, to test what callers do then.
         self.lost = None
         self.fault_kernel = fault_kernel
+        # `hang_kernel` names a kernel whose launches never return, as a GPU
+        # kernel that never ends blocks its caller in the driver.
+        self.hang_kernel = hang_kernel
         # Count memory round trips and shared-memory bank conflicts in the
         # kernels loaded from now on (slower).
         self.track_round_trips = False
@@ -1728,6 +1733,8 @@ class Emulator:
         try:
             if executor.kernel.name == self.fault_kernel:
                 raise EmulationError(f"{executor.kernel.name}: injected fault")
+            while executor.kernel.name == self.hang_kernel:
+                time.sleep(1)
             for first in range(0, blocks, per_batch):
                 count = min(per_batch, blocks - first)
                 launch = Launch(executor.kernel, self.memory, params, grid, block, first, count,
@@ -1839,11 +1846,13 @@ def install(driver_path, **options):
     """Loads the fake libcuda.so.1 at `driver_path` and routes it to a new
     Emulator; call before anything opens libcuda.so.1. Returns the Emulator.
     $PTX_EMULATOR_FAULT names a kernel whose launches fault (Emulator's
-    fault_kernel), unless `options` name one."""
+    fault_kernel) and $PTX_EMULATOR_HANG one whose launches never return
+    (hang_kernel), unless `options` name them."""
     global _installed
     if _installed is not None:
         return _installed[0]
     options.setdefault("fault_kernel", os.environ.get("PTX_EMULATOR_FAULT"))
+    options.setdefault("hang_kernel", os.environ.get("PTX_EMULATOR_HANG"))
     emulator = Emulator(**options)
     driver = ctypes.CDLL(os.path.abspath(driver_path), mode=ctypes.RTLD_GLOBAL)
     driver.chunkkvEmulatorSetError.argtypes = [ctypes.c_char_p]

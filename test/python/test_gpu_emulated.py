@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -65,14 +66,83 @@ def test_a_kernel_fault_ends_the_run_and_names_its_variant(tmp_path):
     results = json.loads(report.read_text())
     [only] = results["results"]
     assert not only["ok"] and "injected fault" in only["failures"][0], only
-    assert results["context_lost_in"] == only["case"]
-    assert "the CUDA context was lost in" in done.stdout
+    assert results["stopped_in"] == [dict(case=only["case"], variant=only["variant"],
+                                          why="lost the CUDA context")]
+    assert "--resume goes on without " + only["variant"] in done.stdout
     sys.path.insert(0, os.path.dirname(SCRIPT))
     from test_gpu import tested_variants
     # The failed variant, none passed, and the cases after the fault did
     # not run: bench_gpu.py times only what passed.
     assert tested_variants(str(report)) == ({only["variant"]}, set(), False)
     assert only["variant"] in variants.split(",")
+
+
+def test_a_hung_case_ends_the_run_and_a_resumed_run_goes_on_without_its_variant(tmp_path):
+    # A kernel that never ends blocks its caller in the driver: after
+    # --case-timeout the case is recorded as hung and the process ends
+    # (status 3). --resume keeps what ran, leaves the hung variant out and
+    # runs the rest; the benchmark then leaves that variant out too.
+    skip_unless_built()
+    report = tmp_path / "tests.json"
+    variants = "paper_c7_w16_b30_f32_bhsd_d8,paper_c10_w8_b40_f32_bhsd_d16"
+
+    def command(json_path):
+        return [sys.executable, SCRIPT, "--emulate", "--build", BUILD_DIR, "--json",
+                str(json_path), "--random", "4", "--variants", variants]
+
+    start = time.monotonic()
+    done = subprocess.run(command(report) + ["--case-timeout", "20"], capture_output=True, text=True,
+                          timeout=600, env=dict(os.environ, PTX_EMULATOR_HANG="chunkkv_topk"))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert time.monotonic() - start < 300
+    results = json.loads(report.read_text())
+    [hung] = results["results"]
+    assert hung["failures"] == ["hung: no result after 20 s"] and not results["complete"]
+    assert results["stopped_in"] == [dict(case=hung["case"], variant=hung["variant"],
+                                          why="hung")]
+    assert hung["variant"] == variants.split(",")[0]
+    unfinished = subprocess.run([sys.executable, SCRIPT, "--finished", str(report)])
+    assert unfinished.returncode == 1
+
+    resumed = subprocess.run(command(report) + ["--resume"], capture_output=True, text=True,
+                             timeout=600)
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr
+    results = json.loads(report.read_text())
+    assert results["complete"] and results["results"][0] == hung
+    rest = results["results"][1:]
+    assert rest and all(r["ok"] and r["variant"] == variants.split(",")[1] for r in rest)
+    assert subprocess.run([sys.executable, SCRIPT, "--finished", str(report)]).returncode == 0
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    from test_gpu import untimed_forms
+    assert untimed_forms(variants.split(","), str(report)) == {
+        hung["variant"]: "failed the GPU tests"}
+
+    # Another run (memcheck's) leaves out the variant that hung here.
+    again = tmp_path / "again.json"
+    skipped = subprocess.run(command(again) + ["--skip-stopped", str(report)],
+                             capture_output=True, text=True, timeout=600)
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    ran = json.loads(again.read_text())["results"]
+    assert [r["case"] for r in ran] == [r["case"] for r in rest]
+
+
+def test_a_step_past_its_time_limit_ends_the_process_after_its_record():
+    # The thread of a hung kernel never returns from the driver: the
+    # watchdog runs the caller's record and ends the process (status 3); a
+    # step that ends in time is left alone.
+    script = """
+import sys, time
+from watchdog import time_limit
+with time_limit(30, lambda: print("never")):
+    print("in time")
+with time_limit(0.5, lambda: print("recorded", flush=True)):
+    time.sleep(60)
+print("not reached")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=30, cwd=os.path.dirname(SCRIPT))
+    assert done.returncode == 3 and done.stdout.split() == ["in", "time", "recorded"], (
+        done.stdout + done.stderr)
 
 
 def test_the_warpgroup_mma_forms_run_last():
