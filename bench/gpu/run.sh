@@ -106,7 +106,7 @@ elif [ -n "$NCU" ] && [ -x "$NCU" ]; then
     --section ComputeWorkloadAnalysis --section WarpStateStats \
     --section Occupancy --section LaunchStats \
     python3 bench/gpu/kernel_metrics.py --tests "$TESTS" --after "$OUT/bench.json" \
-      rowtiles2_min3 warps8_long wgmma_long wgmma_rowtiles2_long \
+      rowtiles2_min3_long warps8_long wgmma_long wgmma_rowtiles2_long \
     > "$OUT/ncu.txt" 2>&1
   echo "ncu exit status: $?" | tee -a "$OUT/ncu.txt"
   grep -E "^profiling|^  chunkkv_|Duration|DRAM Throughput|Compute \(SM\) Throughput|==ERROR==" \
