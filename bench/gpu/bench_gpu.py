@@ -237,7 +237,8 @@ def main():
     def write_json():
         if args.json:
             with open(args.json, "w") as f:
-                json.dump(dict(device=device_name, copy_bandwidth_gbs=bandwidth / 1e9,
+                json.dump(dict(device=device_name, variant=VARIANT,
+                               copy_bandwidth_gbs=bandwidth / 1e9,
                                reps=args.reps, rows=rows, not_timed=untimed,
                                errors=errors, stopped_in=stopped), f, indent=1)
     torch.manual_seed(0)
