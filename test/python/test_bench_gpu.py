@@ -86,7 +86,7 @@ class cuda:
 '''
 
 RUNNER = '''
-import json, sys
+import json, sys, time
 import numpy as np
 sys.path[:0] = [{fake!r}, {bench!r}]
 import bench_gpu
@@ -94,6 +94,7 @@ from chunkkv import torch as library
 
 names = {names!r}
 failing_calls = {failing_calls!r}
+hanging_calls = {hanging_calls!r}
 calls = []
 library.variants = lambda: "".join(name + ": ...\\n" for name in names)
 
@@ -101,6 +102,8 @@ def select_pointers(*args, variant=None, **kwargs):
     calls.append(variant or "default")
     if variant in failing_calls:
         raise library.ChunkKVError("stand-in failure")
+    while variant in hanging_calls:
+        time.sleep(1)
 
 class Compressed:
     kept_positions = [np.arange(40)]
@@ -125,27 +128,28 @@ def run_script(script):
 def stand_in_torch(tmp_path):
     """A folder holding the stand-in `torch` package, for sys.path."""
     fake = tmp_path / "fake"
-    (fake / "torch").mkdir(parents=True)
+    (fake / "torch").mkdir(parents=True, exist_ok=True)
     (fake / "torch" / "__init__.py").write_text(FAKE_TORCH)
     return fake
 
 
-def run_bench(tmp_path, tests=None, failing_calls=()):
+def run_bench(tmp_path, tests=None, failing_calls=(), hanging_calls=(), extra=()):
     """Runs main() with the library's variants VARIANT, _serial and
     _rowtiles2; `tests` is the results of test_gpu.py's JSON as (variant,
-    ok) pairs, or None for no --tests. Returns (exit status, stdout, the
-    forms called, the JSON written)."""
+    ok) pairs, or None for no --tests; `extra`, further arguments. Returns
+    (exit status, stdout, the forms called, the JSON written)."""
     fake = stand_in_torch(tmp_path)
-    extra = []
+    extra = list(extra)
     if tests is not None:
         report = tmp_path / "tests.json"
         report.write_text(json.dumps(dict(complete=True, results=[
             dict(case=str(i), variant=name, ok=ok) for i, (name, ok) in enumerate(tests)])))
-        extra = ["--tests", str(report)]
+        extra += ["--tests", str(report)]
     out = tmp_path / "bench.json"
     names = [VARIANT, VARIANT + "_serial", VARIANT + "_rowtiles2"]
     script = RUNNER.format(fake=str(fake), bench=BENCH, names=names, out=str(out),
-                           extra=extra, failing_calls=list(failing_calls))
+                           extra=extra, failing_calls=list(failing_calls),
+                           hanging_calls=list(hanging_calls))
     done = run_script(script)
     called = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
     written = json.loads(out.read_text()) if out.exists() else None
@@ -193,6 +197,30 @@ def test_a_form_whose_call_fails_is_reported_and_the_rest_go_on(tmp_path):
     assert set(row["alternates_ms"]) == {VARIANT + "_rowtiles2"}
 
 
+def test_a_form_that_hangs_ends_the_run_and_the_next_goes_on_without_it(tmp_path):
+    # A kernel that never ends blocks the call for good: after
+    # --form-timeout the benchmark writes its JSON, the form in stopped_in,
+    # and ends (status 3); --after that JSON leaves the form out.
+    rowtiles = VARIANT + "_rowtiles2"
+    status, output, _, report = run_bench(tmp_path, hanging_calls=[rowtiles],
+                                          extra=["--form-timeout", "1"])
+    assert status == 3, output
+    assert f"{rowtiles}: hung at B=1 T=640; run again with --after" in output
+    assert report["stopped_in"] == [dict(case="B=1 T=640", variant=rowtiles, why="hung")]
+    assert report["rows"] == []
+    stopped = tmp_path / "stopped.json"
+    stopped.write_text(json.dumps(report))
+    status, output, called, report = run_bench(
+        tmp_path, hanging_calls=[rowtiles], extra=["--form-timeout", "1", "--after", str(stopped)])
+    assert status == 0, output
+    assert f"{rowtiles}: hung in an earlier run, not timed" in output
+    assert called == ["default", VARIANT + "_serial"]
+    assert report["not_timed"] == {rowtiles: "hung in an earlier run"}
+    assert report["stopped_in"] == [dict(case="B=1 T=640", variant=rowtiles, why="hung")]
+    [row] = report["rows"]
+    assert set(row["alternates_ms"]) == {VARIANT + "_serial"}
+
+
 METRICS_RUNNER = '''
 import json, sys
 sys.path[:0] = [{fake!r}, {bench!r}]
@@ -227,3 +255,18 @@ def test_kernel_metrics_profiles_one_call_per_form_that_passed(tmp_path):
     rowtiles = VARIANT + "_rowtiles2_min3"
     assert calls == ["default", "start", "default", "stop",
                      rowtiles, "start", rowtiles, "stop"]
+
+
+def test_kernel_metrics_leaves_out_a_form_that_hung_in_the_benchmark(tmp_path):
+    fake = stand_in_torch(tmp_path)
+    bench = tmp_path / "bench.json"
+    rowtiles = VARIANT + "_rowtiles2_min3"
+    bench.write_text(json.dumps(dict(stopped_in=[dict(case="B=1 T=131072", variant=rowtiles,
+                                                      why="hung")])))
+    script = METRICS_RUNNER.format(fake=str(fake), bench=BENCH, arguments=[
+        "--after", str(bench), "rowtiles2_min3"])
+    done = run_script(script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{rowtiles}: hung in the benchmark, not profiled" in done.stdout
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [
+        "default", "start", "default", "stop"]
