@@ -67,6 +67,8 @@ from watchdog import stopped_variants, time_limit  # noqa: E402
 
 HQ, HKV, D, CHUNK, WINDOW, KEEP = 32, 8, 128, 10, 32, 0.1
 VARIANT = "paper_c10_w32_r01_f16_bhsd_d128"
+# The sequence length of --profile's per-kernel times (B = 1).
+PROFILE_LENGTH = 131072
 POLICY = reference.Policy("paper", chunk=CHUNK, window=WINDOW, keep_ratio=KEEP)
 
 
@@ -175,14 +177,20 @@ def kept_positions(run):
 
 
 def profile(q, k, v, variant=None):
-    """Per-kernel GPU times of one library call (torch.profiler / CUPTI)."""
+    """Per-kernel GPU times of one library call (torch.profiler / CUPTI):
+    the profiler's table, and the library's kernels' times in µs."""
     run = kernels_only(q, k, v, variant)
     run()
     torch.cuda.synchronize()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
         run()
         torch.cuda.synchronize()
-    return prof.key_averages().table(sort_by="cuda_time_total", row_limit=12)
+    averages = prof.key_averages()
+    # device_time_total in newer PyTorch, cuda_time_total before it.
+    kernels = {event.key: getattr(event, "device_time_total", None)
+               or getattr(event, "cuda_time_total", 0.0)
+               for event in averages if event.key.startswith("chunkkv_")}
+    return averages.table(sort_by="cuda_time_total", row_limit=12), kernels
 
 
 def copy_bandwidth(reps):
@@ -233,6 +241,8 @@ def main():
     print(f"device: {device_name}; device-to-device copy: {bandwidth / 1e9:.0f} GB/s")
     errors = {}
     rows = []
+    # Form -> {kernel: µs} at B = 1, T = PROFILE_LENGTH (--profile).
+    kernel_us = {}
 
     def write_json():
         if args.json:
@@ -240,7 +250,21 @@ def main():
                 json.dump(dict(device=device_name, variant=VARIANT,
                                copy_bandwidth_gbs=bandwidth / 1e9,
                                reps=args.reps, rows=rows, not_timed=untimed,
-                               errors=errors, stopped_in=stopped), f, indent=1)
+                               errors=errors, stopped_in=stopped,
+                               profile_length=PROFILE_LENGTH, kernel_us=kernel_us),
+                          f, indent=1)
+
+    def within_time_limit(name, case, step):
+        """step(), or, past --form-timeout, `name` recorded as hung at
+        `case` and the process ended."""
+        def hung():
+            stopped.append(dict(case=case, variant=name, why="hung"))
+            write_json()
+            print(f"{name}: hung at {case}; run again with --after to go on without it",
+                  flush=True)
+        with time_limit(args.form_timeout, hung):
+            return step()
+
     torch.manual_seed(0)
     for batch in map(int, args.batches.split(",")):
         for length in map(int, args.lengths.split(",")):
@@ -252,17 +276,11 @@ def main():
             for name in ([VARIANT] if time_default else []) + alternates:
                 form = "default" if name == VARIANT else name[len(VARIANT) + 1:]
                 run = kernels_only(q, k, v, None if name == VARIANT else name)
-                shape = f"B={batch} T={length}"
-
-                def hung():
-                    stopped.append(dict(case=shape, variant=name, why="hung"))
-                    write_json()
-                    print(f"{name}: hung at {shape}; run again with --after to go on "
-                          "without it", flush=True)
                 try:
-                    with time_limit(args.form_timeout, hung):
-                        calls[form] = median_seconds(run, args.reps)
-                        device[form] = median_device_seconds(run, args.reps)
+                    calls[form], device[form] = within_time_limit(
+                        name, f"B={batch} T={length}",
+                        lambda run=run: (median_seconds(run, args.reps),
+                                         median_device_seconds(run, args.reps)))
                 except chunkkv_torch.ChunkKVError as e:
                     errors.setdefault(name, str(e))
                     print(f"{name}: {e}", flush=True)
@@ -325,14 +343,17 @@ def main():
             torch.cuda.empty_cache()
     if args.profile:
         q = torch.randn(1, HQ, WINDOW, D, dtype=torch.float16, device="cuda")
-        k = torch.randn(1, HKV, 131072, D, dtype=torch.float16, device="cuda")
+        k = torch.randn(1, HKV, PROFILE_LENGTH, D, dtype=torch.float16, device="cuda")
         v = torch.randn_like(k)
-        if time_default:
-            print(profile(q, k, v))
-        for name in alternates:
-            if name not in errors:
-                print(f"{name}:")
-                print(profile(q, k, v, name))
+        for name in ([VARIANT] if time_default else []) + alternates:
+            if name in errors:
+                continue
+            form = "default" if name == VARIANT else name[len(VARIANT) + 1:]
+            print(f"{name}:")
+            table, kernel_us[form] = within_time_limit(
+                name, f"B=1 T={PROFILE_LENGTH} (profile)",
+                lambda name=name: profile(q, k, v, None if name == VARIANT else name))
+            print(table)
     write_json()
 
 

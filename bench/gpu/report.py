@@ -4,8 +4,9 @@ Reads the folder run.sh wrote ($OUT: device.txt, tests.json and, after a
 rerun without overlapping launches, tests-serial.json, memcheck.log,
 bench.json) and prints the tests' and memcheck's outcome, the benchmark's
 table (call and device times against eager and the roofline), every
-form's times side by side with the fastest, and whether the targets at
-T = 131072 (10x eager, 50 % of the roofline) were met.
+form's times side by side with the fastest, each form's kernels (with
+--profile), and whether the targets at T = 131072 (10x eager, 50 % of the
+roofline) were met.
 
   python3 bench/gpu/report.py OUT [--save bench/gpu/results/h100-2026-12-07]
 
@@ -111,6 +112,7 @@ def benchmark_lines(bench):
                 cell = ms(calls[form]) + (f" ({ms(device)})" if device else "")
                 cells.append(f"**{cell}**" if form == fastest else cell)
             lines.append(f"| {row['batch']} | {row['length']} | " + " | ".join(cells) + " |")
+    lines += kernel_lines(bench)
     lines += [""] + target_lines(bench)
     for name, why in sorted(bench.get("not_timed", {}).items()):
         lines.append(f"- `{name}` not timed: {why}")
@@ -140,6 +142,28 @@ def form_times(bench):
             if form not in forms:
                 forms.append(form)
     return sorted(forms, key=lambda form: form != "default")
+
+
+def kernel_lines(bench):
+    """Each form's kernels (µs, from --profile), the default's longest first."""
+    profiles = bench.get("kernel_us") or {}
+    if not profiles:
+        return []
+    forms = sorted(profiles, key=lambda form: form != "default")
+    first = profiles[forms[0]]
+    kernels = sorted(first, key=first.get, reverse=True)
+    kernels += sorted({k for times in profiles.values() for k in times} - set(kernels))
+    lines = ["", f"Per kernel at B = 1, T = {bench.get('profile_length', TARGET_LENGTH)} "
+             "(µs, `--profile`):", "",
+             "| kernel | " + " | ".join(forms) + " |", "|---|" + "---|" * len(forms)]
+    for kernel in kernels + ["all"]:
+        cells = []
+        for form in forms:
+            times = profiles[form]
+            value = sum(times.values()) if kernel == "all" else times.get(kernel)
+            cells.append("–" if value is None else f"{value:.1f}")
+        lines.append(f"| {kernel} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def target_lines(bench):

@@ -75,6 +75,30 @@ class _Profiler:
     start = staticmethod(lambda: _Profiler.events.append("start"))
     stop = staticmethod(lambda: _Profiler.events.append("stop"))
 
+class _Average:
+    def __init__(self, key, microseconds):
+        self.key, self.device_time_total = key, microseconds
+
+class _Averages(list):
+    def table(self, sort_by=None, row_limit=None):
+        return "\\n".join(f"{event.key} {event.device_time_total}" for event in self)
+
+class _Profile:
+    def __init__(self, activities=None):
+        pass
+    def __enter__(self):
+        return self
+    def __exit__(self, *exception):
+        return False
+    def key_averages(self):
+        return _Averages([_Average("chunkkv_score_stats", 70.0),
+                          _Average("chunkkv_topk", 9.5), _Average("Memset (Device)", 1.0)])
+
+class profiler:
+    profile = _Profile
+    class ProfilerActivity:
+        CUDA = "cuda"
+
 class cuda:
     Event = _Event
     profiler = _Profiler
@@ -111,6 +135,7 @@ class Compressed:
 library.select_pointers = select_pointers
 library.compress = lambda *args, **kwargs: Compressed
 bench_gpu.copy_bandwidth = lambda reps: 4e12
+bench_gpu.PROFILE_LENGTH = 640
 bench_gpu.eager_select = lambda q, k, v: (None, None, bench_gpu.torch.Tensor(np.arange(20)[None]))
 sys.argv = ["bench_gpu.py", "--reps", "2", "--batches", "1", "--lengths", "640",
             "--json", {out!r}] + {extra!r}
@@ -195,6 +220,16 @@ def test_a_form_whose_call_fails_is_reported_and_the_rest_go_on(tmp_path):
     assert report["errors"] == {VARIANT + "_serial": "stand-in failure"}
     [row] = report["rows"]
     assert set(row["alternates_ms"]) == {VARIANT + "_rowtiles2"}
+
+
+def test_the_profile_keeps_each_forms_kernel_times(tmp_path):
+    status, output, called, report = run_bench(tmp_path, extra=["--profile"])
+    assert status == 0, output
+    kernels = {"chunkkv_score_stats": 70.0, "chunkkv_topk": 9.5}
+    assert report["kernel_us"] == {"default": kernels, "serial": kernels,
+                                   "rowtiles2": kernels}
+    assert report["profile_length"] == 640
+    assert f"{VARIANT}_rowtiles2:\nchunkkv_score_stats 70.0" in output
 
 
 def test_a_form_that_hangs_ends_the_run_and_the_next_goes_on_without_it(tmp_path):

@@ -52,6 +52,10 @@ def write_run(folder):
               row(131072, 0.3, {"warps8_long": 0.17, "rowtiles2": 0.25},
                   {"default": 0.25, "warps8_long": 0.15})],
         not_timed={VARIANT + "_wgmma_long": "failed the GPU tests"}, errors={},
+        profile_length=131072,
+        kernel_us={"default": {"chunkkv_score_stats": 120.0, "chunkkv_topk": 9.0},
+                   "warps8_long": {"chunkkv_score_stats": 80.5, "chunkkv_topk": 9.0,
+                                   "chunkkv_compact_plan": 4.0}},
         stopped_in=[dict(case="B=1 T=131072", variant=VARIANT + "_twopass", why="hung")])))
 
 
@@ -70,6 +74,13 @@ def test_a_run_with_alternates_a_failure_and_hangs(tmp_path):
     assert "| B | T | default | warps8_long | rowtiles2 |" in text
     assert "| 1 | 32768 | 0.100 (0.080) | **0.090** | – |" in text
     assert "| 1 | 131072 | 0.300 (0.250) | **0.170 (0.150)** | 0.250 |" in text
+    # Each form's kernels, the default's longest first, a dash where a
+    # form has no such kernel, and their sum.
+    assert "| kernel | default | warps8_long |" in text
+    assert "| chunkkv_score_stats | 120.0 | 80.5 |" in text
+    assert "| chunkkv_compact_plan | – | 4.0 |" in text
+    assert "| all | 129.0 | 93.5 |" in text
+    assert text.index("chunkkv_score_stats |") < text.index("chunkkv_topk |")
     assert ("- B = 1, T = 131072, the default: 10.0x eager, 30 % of the roofline: "
             "targets (10x, 50 %) not met") in text
     assert ("- B = 1, T = 131072, the fastest form, `warps8_long`: 17.6x eager, 53 % of "
