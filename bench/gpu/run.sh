@@ -5,7 +5,7 @@
 # carried along:
 #   build/lib/libchunkkv_cuda.so build/lib/libchunkkv_cuda_runtime.so
 # Results go to $OUT (default /tmp/chunkkv-gpu). Under 5 minutes on an H100.
-# Steps: tests, memcheck, benchmark, Nsight Compute counters (docs/gpu.md).
+# Steps: tests, benchmark, memcheck, Nsight Compute counters (docs/gpu.md).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 OUT=${OUT:-/tmp/chunkkv-gpu}
@@ -18,9 +18,11 @@ status=0
 # five minutes.
 END=$((SECONDS + ${CHUNKKV_GPU_SECONDS:-285}))
 # The seconds a step may take: at most $1, and what the budget has left.
+# Never below 1: `timeout 0` would mean no limit at all.
 limit() {
   local left=$((END - SECONDS))
-  echo $((left < $1 ? left : $1))
+  left=$((left < $1 ? left : $1))
+  echo $((left < 1 ? 1 : left))
 }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/device.txt" 2>&1
@@ -67,16 +69,6 @@ if python3 bench/gpu/test_gpu.py --overlap-failed "$TESTS"; then
     | grep -E "FAIL|GPU cases passed|going on" | tail -20
 fi
 
-echo "== compute-sanitizer memcheck"
-# Without the variants that hung or lost the context in the tests: they
-# would end this run too.
-SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-timeout "$(limit 90)" "$SANITIZER" --tool memcheck --error-exitcode 9 \
-  python3 bench/gpu/test_gpu.py --quick --case-timeout 60 --skip-stopped "$TESTS" \
-  > "$OUT/memcheck.log" 2>&1
-echo "memcheck exit status: $?" | tee -a "$OUT/memcheck.log"
-grep -E "ERROR SUMMARY|GPU cases passed|hung" "$OUT/memcheck.log"
-
 echo "== benchmark"
 # A form that hangs ends a run (exit status 3); the next goes on without it.
 : > "$OUT/bench.log"
@@ -92,6 +84,21 @@ while [ "$(limit 150)" -gt 20 ]; do
   after=(--after "$stopped_bench")
 done
 [ "$bench_status" -eq 0 ] || status=1
+
+echo "== compute-sanitizer memcheck"
+# Without the variants that hung or lost the context in the tests: they
+# would end this run too.
+SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [ "$(limit 120)" -lt 20 ]; then
+  echo "no time left for memcheck: skipped" | tee "$OUT/memcheck.log"
+  status=1
+else
+  timeout "$(limit 120)" "$SANITIZER" --tool memcheck --error-exitcode 9 \
+    python3 bench/gpu/test_gpu.py --quick --case-timeout 60 --skip-stopped "$TESTS" \
+    > "$OUT/memcheck.log" 2>&1
+  echo "memcheck exit status: $?" | tee -a "$OUT/memcheck.log"
+  grep -E "ERROR SUMMARY|GPU cases passed|hung" "$OUT/memcheck.log"
+fi
 
 echo "== kernel counters (Nsight Compute, where it runs)"
 NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu \
