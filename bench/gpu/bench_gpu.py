@@ -63,13 +63,23 @@ sys.path.insert(0, HERE)
 from chunkkv import reference  # noqa: E402
 from chunkkv import torch as chunkkv_torch  # noqa: E402
 from test_gpu import untimed_forms  # noqa: E402
-from watchdog import stopped_variants, time_limit  # noqa: E402
+from watchdog import time_limit  # noqa: E402
 
 HQ, HKV, D, CHUNK, WINDOW, KEEP = 32, 8, 128, 10, 32, 0.1
 VARIANT = "paper_c10_w32_r01_f16_bhsd_d128"
 # The sequence length of --profile's per-kernel times (B = 1).
 PROFILE_LENGTH = 131072
 POLICY = reference.Policy("paper", chunk=CHUNK, window=WINDOW, keep_ratio=KEEP)
+
+
+def form_of(name):
+    """"default" for VARIANT, else the alternate's suffix."""
+    return "default" if name == VARIANT else name[len(VARIANT) + 1:]
+
+
+def alternate(name):
+    """What kernels_only() takes for variant `name`: None for VARIANT."""
+    return None if name == VARIANT else name
 
 
 def median_seconds(fn, reps):
@@ -229,8 +239,7 @@ def main():
     if args.after and os.path.exists(args.after):
         with open(args.after) as f:
             stopped = json.load(f).get("stopped_in", [])
-        untimed.update({name: "hung in an earlier run"
-                        for name in stopped_variants(args.after)})
+        untimed.update({entry["variant"]: "hung in an earlier run" for entry in stopped})
     for name, why in sorted(untimed.items()):
         print(f"{name}: {why}, not timed")
     alternates = [name for name in alternates if name not in untimed]
@@ -274,8 +283,8 @@ def main():
             # Form name ("default" or the alternate's suffix) -> seconds.
             calls, device, positions = {}, {}, None
             for name in ([VARIANT] if time_default else []) + alternates:
-                form = "default" if name == VARIANT else name[len(VARIANT) + 1:]
-                run = kernels_only(q, k, v, None if name == VARIANT else name)
+                form = form_of(name)
+                run = kernels_only(q, k, v, alternate(name))
                 try:
                     calls[form], device[form] = within_time_limit(
                         name, f"B={batch} T={length}",
@@ -348,11 +357,10 @@ def main():
         for name in ([VARIANT] if time_default else []) + alternates:
             if name in errors:
                 continue
-            form = "default" if name == VARIANT else name[len(VARIANT) + 1:]
             print(f"{name}:")
-            table, kernel_us[form] = within_time_limit(
+            table, kernel_us[form_of(name)] = within_time_limit(
                 name, f"B=1 T={PROFILE_LENGTH} (profile)",
-                lambda name=name: profile(q, k, v, None if name == VARIANT else name))
+                lambda name=name: profile(q, k, v, alternate(name)))
             print(table)
     write_json()
 

@@ -26,7 +26,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from bench_gpu import HKV, HQ, D, VARIANT, WINDOW, kernels_only  # noqa: E402
+from bench_gpu import HKV, HQ, D, VARIANT, WINDOW, alternate, kernels_only  # noqa: E402
 from chunkkv import torch as chunkkv_torch  # noqa: E402
 from test_gpu import untimed_forms  # noqa: E402
 from watchdog import stopped_variants  # noqa: E402
@@ -55,7 +55,7 @@ def main():
     k = torch.randn(1, HKV, LENGTH, D, dtype=torch.float16, device="cuda")
     v = torch.randn_like(k)
     for name in names:
-        run = kernels_only(q, k, v, None if name == VARIANT else name)
+        run = kernels_only(q, k, v, alternate(name))
         try:
             # Unprofiled: the profiled call then finds the pool's memory and
             # its kernels' shared-memory allowance in place.
