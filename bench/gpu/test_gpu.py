@@ -33,7 +33,6 @@ import ctypes
 import json
 import os
 import sys
-import threading
 import time
 
 import numpy as np
@@ -429,9 +428,6 @@ def main():
     # Stops recorded by earlier runs (--resume) do not end this one.
     earlier_stops = len(stopped)
     left_out = {entry["variant"] for entry in stopped} | stopped_variants(args.skip_stopped)
-    # The watchdog's thread records a hung case while the main thread is
-    # stuck in the driver, or is just finishing the case.
-    lock = threading.Lock()
 
     largest_error = {}
 
@@ -455,12 +451,11 @@ def main():
 
     def record(label, name, failures, seconds, error=None, stop=None):
         """Adds one case's result; `stop` says why the run cannot go on."""
-        with lock:
-            results.append(dict(case=label, variant=name, ok=not failures, failures=failures,
-                                score_error=error, seconds=round(seconds, 4)))
-            if stop:
-                stopped.append(dict(case=label, variant=name, why=stop))
-            save(complete=False)
+        results.append(dict(case=label, variant=name, ok=not failures, failures=failures,
+                            score_error=error, seconds=round(seconds, 4)))
+        if stop:
+            stopped.append(dict(case=label, variant=name, why=stop))
+        save(complete=False)
         status = "PASS" if not failures else "FAIL " + "; ".join(failures[:3])
         print(f"{label}: {status}", flush=True)
 

@@ -23,16 +23,24 @@ def time_limit(seconds, on_expiry):
     """Runs the body; if it has not ended after `seconds` (None or 0: no
     limit), calls `on_expiry()` from a timer thread and ends the process
     with HUNG_EXIT_STATUS (the thread stuck in the driver cannot be
-    interrupted)."""
+    interrupted). `on_expiry` runs only while the body has not ended."""
     if not seconds:
         yield
         return
 
+    # A body that ends as the timer fires is either recorded as ended or
+    # hung, never both: the caller's record of it needs no lock of its own.
+    ended = False
+    decided = threading.Lock()
+
     def expire():
-        on_expiry()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(HUNG_EXIT_STATUS)
+        with decided:
+            if ended:
+                return
+            on_expiry()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(HUNG_EXIT_STATUS)
 
     timer = threading.Timer(seconds, expire)
     timer.daemon = True
@@ -40,6 +48,8 @@ def time_limit(seconds, on_expiry):
     try:
         yield
     finally:
+        with decided:
+            ended = True
         timer.cancel()
 
 

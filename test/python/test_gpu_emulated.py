@@ -145,6 +145,32 @@ print("not reached")
         done.stdout + done.stderr)
 
 
+def test_a_step_that_ends_as_its_time_limit_fires_is_not_recorded_as_hung():
+    # The timer fires while the step is ending (here: at the cancel that
+    # follows the step): the step ended, so the process goes on unrecorded.
+    script = """
+import threading
+from watchdog import time_limit
+
+class FiresAtCancel:
+    def __init__(self, seconds, function):
+        self.function = function
+    def start(self):
+        pass
+    def cancel(self):
+        threading.Thread(target=self.function).start()
+
+threading.Timer = FiresAtCancel
+with time_limit(30, lambda: print("hung")):
+    print("ended")
+print("after")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=30, cwd=os.path.dirname(SCRIPT))
+    assert done.returncode == 0 and done.stdout.split() == ["ended", "after"], (
+        done.stdout + done.stderr)
+
+
 def test_the_warpgroup_mma_forms_run_last():
     # A fault in a form whose descriptors only the emulator has checked
     # would end the run: every other form's cases come before theirs.
